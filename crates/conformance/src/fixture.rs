@@ -1,0 +1,145 @@
+//! Builders for the records, customers and engines the suite works with.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portal_sessions::{
+    ClientInfo, CustomerId, CustomerSnapshot, Engine, Features, LinkToken, ManualClock, OrgId,
+    SessionRecord, SessionStore, StaticDirectory, Timestamp,
+};
+
+/// The instant the suite's manual clocks start at: 2026-05-13T16:30:00.000Z.
+pub fn start_time() -> Timestamp {
+    Timestamp::from_millis(1_778_689_800_000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `t` plus `ms` milliseconds.
+pub fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
+    t.checked_add(Duration::from_millis(ms))
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A fresh organisation id (random, so suites can share one database).
+pub fn new_org() -> OrgId {
+    OrgId::from_bytes(*fresh_id().as_bytes())
+}
+
+/// A fresh customer snapshot with the given name, no email.
+pub fn new_customer(name: &str) -> CustomerSnapshot {
+    let id = CustomerId::from_bytes(*fresh_id().as_bytes());
+    CustomerSnapshot {
+        id,
+        external_id: format!("ext-{id}"),
+        name: name.to_owned(),
+        email: None,
+    }
+}
+
+fn fresh_id() -> portal_sessions::SessionId {
+    match portal_sessions::SessionId::generate() {
+        Ok(id) => id,
+        Err(error) => panic!("the OS random number generator failed: {error}"),
+    }
+}
+
+/// A fresh link token.
+pub fn new_link() -> LinkToken {
+    match LinkToken::generate() {
+        Ok(link) => link,
+        Err(error) => panic!("the OS random number generator failed: {error}"),
+    }
+}
+
+/// An issued record for `customer` of `org`, created at `created_at`, living one hour, with its link.
+pub fn issued_record(
+    org: OrgId,
+    customer: &CustomerSnapshot,
+    created_at: Timestamp,
+) -> (SessionRecord, LinkToken) {
+    let link = new_link();
+    let record = SessionRecord {
+        id: link.session_id(),
+        org_id: org,
+        customer: customer.clone(),
+        features: Features::ALL,
+        return_url: None,
+        verifier_hash: link.secret_hash(),
+        viewer_hash: None,
+        created_at,
+        expires_at: plus_ms(created_at, 3_600_000),
+        used_at: None,
+        revoked_at: None,
+        redeemed_by: None,
+        version: 0,
+    };
+    (record, link)
+}
+
+/// The record as a redeem at `at` would leave it (version bumped).
+pub fn redeemed(record: &SessionRecord, at: Timestamp) -> SessionRecord {
+    let viewer = match portal_sessions::ViewerToken::generate(record.id) {
+        Ok(viewer) => viewer,
+        Err(error) => panic!("the OS random number generator failed: {error}"),
+    };
+    SessionRecord {
+        used_at: Some(at),
+        viewer_hash: Some(viewer.secret_hash()),
+        redeemed_by: Some(ClientInfo::new(
+            Some(
+                "203.0.113.9"
+                    .parse()
+                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+            ),
+            Some("Mozilla/5.0 (conformance)"),
+        )),
+        version: record.version + 1,
+        ..record.clone()
+    }
+}
+
+/// An organisation with customers, an engine over a shared store, and the clock that drives it.
+pub struct EngineFixture<S: SessionStore> {
+    /// The engine, over the store under test.
+    pub engine: Arc<Engine<Arc<S>>>,
+    /// The engine's clock, starting at [`start_time`].
+    pub clock: ManualClock,
+    /// The organisation the customers belong to.
+    pub org: OrgId,
+    /// A second organisation, with a customer of its own.
+    pub other_org: OrgId,
+    /// Customers of `org`: the first has a unicode name and an email, the others neither.
+    pub customers: Vec<CustomerSnapshot>,
+    /// The customer of `other_org`.
+    pub other_customer: CustomerSnapshot,
+}
+
+impl<S: SessionStore> EngineFixture<S> {
+    /// A fixture over `store` with three customers in one organisation and one in another.
+    pub fn new(store: Arc<S>) -> EngineFixture<S> {
+        let org = new_org();
+        let other_org = new_org();
+        let mut first = new_customer("Acme Corp — Zürich 株式会社 🚀");
+        first.email = Some("billing@acme.test".into());
+        let customers = vec![first, new_customer("Globex"), new_customer("Initech")];
+        let other_customer = new_customer("Umbrella");
+        let mut directory = StaticDirectory::default();
+        for customer in &customers {
+            if let Err(error) = directory.insert(org, customer.clone()) {
+                panic!("fixture directory: {error}");
+            }
+        }
+        if let Err(error) = directory.insert(other_org, other_customer.clone()) {
+            panic!("fixture directory: {error}");
+        }
+        let clock = ManualClock::new(start_time());
+        let engine = Engine::new(store, directory).with_clock(clock.clone());
+        EngineFixture {
+            engine: Arc::new(engine),
+            clock,
+            org,
+            other_org,
+            customers,
+            other_customer,
+        }
+    }
+}

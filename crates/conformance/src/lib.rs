@@ -1,0 +1,103 @@
+//! The behavioural contract of a portal-sessions [`SessionStore`], and of the
+//! [`Engine`](portal_sessions::Engine) over it, written once and run by every backend.
+//!
+//! Every check is a `pub async fn` that takes the store under test and panics, with a message that
+//! says which promise was broken, when the store does not keep the contract (object_store's
+//! `integration.rs` is the model). [`store_tests!`] turns the whole suite into `#[tokio::test]`s in a
+//! backend's own test module:
+//!
+//! ```ignore
+//! portal_sessions_conformance::store_tests!(portal_sessions_memory::MemoryStore::new());
+//! ```
+//!
+//! A backend that needs setup and teardown per test (a PostgreSQL schema, a temporary directory)
+//! passes an async setup expression and a teardown function:
+//!
+//! ```ignore
+//! portal_sessions_conformance::store_tests!(
+//!     store = open_test_store().await,
+//!     teardown = drop_test_store
+//! );
+//! ```
+//!
+//! Every organisation and customer the suite makes is random, so suites may share one database.
+//!
+//! [`model`] holds a second, randomised check: an operation sequence run against both the engine and
+//! a plain in-memory model, comparing every answer.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod fixture;
+pub mod model;
+mod suite;
+
+pub use suite::*;
+
+/// Runs `check` on `store` in its own task, then `teardown`, then re-raises any panic of `check`.
+///
+/// This is what [`store_tests!`] expands to for each test; it is public so that backends can run a
+/// single check the same way.
+pub async fn run_check<S, C, F, T, TF>(store: S, check: C, teardown: T)
+where
+    S: portal_sessions::SessionStore,
+    C: FnOnce(std::sync::Arc<S>) -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+    T: FnOnce(std::sync::Arc<S>) -> TF,
+    TF: std::future::Future<Output = ()>,
+{
+    let store = std::sync::Arc::new(store);
+    let outcome = tokio::spawn(check(store.clone())).await;
+    teardown(store).await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("conformance check was cancelled: {error}"),
+        }
+    }
+}
+
+/// A teardown that does nothing, for stores that need none.
+pub async fn no_teardown<S>(_store: std::sync::Arc<S>) {}
+
+/// Expands to one `#[tokio::test]` per conformance check, each against a fresh store.
+///
+/// `store_tests!(EXPR)` evaluates `EXPR` (which may `.await`) once per test for a fresh store;
+/// `store_tests!(store = EXPR, teardown = PATH)` also calls `PATH(Arc<Store>).await` after each test,
+/// whether it passed or not.
+#[macro_export]
+macro_rules! store_tests {
+    (store = $store:expr, teardown = $teardown:path $(,)?) => {
+        $crate::store_tests!(@each $store, $teardown;
+            round_trips_every_field,
+            insert_is_insert_if_absent,
+            compare_and_swap_wins_once,
+            racing_compare_and_swaps_have_one_winner,
+            racing_redeems_have_one_winner,
+            redeem_racing_revoke_never_both_win,
+            list_orders_limits_filters_and_isolates,
+            engine_list_matches_its_options,
+            expiry_is_decided_to_the_millisecond,
+            revoke_ends_the_viewer_and_is_idempotent,
+            links_are_inspected_without_being_consumed,
+            unknown_and_forged_links_change_nothing,
+            bad_create_requests_change_nothing,
+            logout_ends_the_viewer_only,
+            purge_removes_only_expired_sessions,
+            list_cost_does_not_grow_with_sessions,
+            random_operation_sequences_match_the_model,
+        );
+    };
+    ($store:expr $(,)?) => {
+        $crate::store_tests!(store = $store, teardown = $crate::no_teardown);
+    };
+    (@each $store:expr, $teardown:path; $($check:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                let store = $store;
+                $crate::run_check(store, |store| $crate::$check(store), $teardown).await;
+            }
+        )*
+    };
+}

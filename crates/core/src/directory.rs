@@ -1,0 +1,135 @@
+//! Where customers come from: [`CustomerDirectory`].
+//!
+//! The engine never stores customers; it asks the embedding application's directory, at mint time,
+//! for the customer a request names, and keeps a [`CustomerSnapshot`] in the session.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use async_trait::async_trait;
+
+use crate::id::{CustomerId, OrgId};
+use crate::record::CustomerSnapshot;
+use crate::store::BoxError;
+
+/// The directory could not answer (its database is down, say). Keeps the source error.
+#[derive(Debug, thiserror::Error)]
+#[error("the customer directory failed")]
+pub struct DirectoryError(#[source] pub BoxError);
+
+/// Finds an organisation's customers by internal id or by external id.
+///
+/// A customer of another organisation must never be found: both methods take the organisation.
+#[async_trait]
+pub trait CustomerDirectory: Send + Sync + 'static {
+    /// The customer of `org` with internal id `id`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`DirectoryError`] when the directory cannot answer.
+    async fn find_by_id(
+        &self,
+        org: OrgId,
+        id: CustomerId,
+    ) -> Result<Option<CustomerSnapshot>, DirectoryError>;
+
+    /// The customer of `org` with external id `external_id`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`DirectoryError`] when the directory cannot answer.
+    async fn find_by_external_id(
+        &self,
+        org: OrgId,
+        external_id: &str,
+    ) -> Result<Option<CustomerSnapshot>, DirectoryError>;
+}
+
+/// Why [`StaticDirectory::insert`] refused a customer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirectoryInsertError {
+    /// The organisation already has a customer with this internal id.
+    #[error("the organisation already has a customer with this id")]
+    DuplicateId,
+    /// The organisation already has a customer with this external id.
+    #[error("the organisation already has a customer with this external id")]
+    DuplicateExternalId,
+    /// The customer's fields break the limits a session record keeps.
+    #[error("{0}")]
+    Invalid(crate::request::InvalidRequest),
+}
+
+/// A fixed, in-memory directory: for configuration files, examples and tests.
+///
+/// # Examples
+///
+/// ```
+/// # use portal_sessions::*;
+/// let org = OrgId::from_bytes([1; 16]);
+/// let mut directory = StaticDirectory::default();
+/// directory.insert(org, CustomerSnapshot {
+///     id: CustomerId::from_bytes([2; 16]),
+///     external_id: "acme-001".into(),
+///     name: "Acme Corp".into(),
+///     email: None,
+/// }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StaticDirectory {
+    by_id: HashMap<(OrgId, CustomerId), CustomerSnapshot>,
+    by_external_id: HashMap<(OrgId, String), CustomerId>,
+}
+
+impl StaticDirectory {
+    /// Adds a customer to `org`.
+    ///
+    /// # Errors
+    ///
+    /// [`DirectoryInsertError`] when the id or external id is taken in `org`, or the customer's
+    /// fields are invalid; nothing is added then.
+    pub fn insert(
+        &mut self,
+        org: OrgId,
+        customer: CustomerSnapshot,
+    ) -> Result<(), DirectoryInsertError> {
+        customer.validate().map_err(DirectoryInsertError::Invalid)?;
+        if self.by_id.contains_key(&(org, customer.id)) {
+            return Err(DirectoryInsertError::DuplicateId);
+        }
+        match self
+            .by_external_id
+            .entry((org, customer.external_id.clone()))
+        {
+            Entry::Occupied(_) => Err(DirectoryInsertError::DuplicateExternalId),
+            Entry::Vacant(slot) => {
+                slot.insert(customer.id);
+                self.by_id.insert((org, customer.id), customer);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CustomerDirectory for StaticDirectory {
+    async fn find_by_id(
+        &self,
+        org: OrgId,
+        id: CustomerId,
+    ) -> Result<Option<CustomerSnapshot>, DirectoryError> {
+        Ok(self.by_id.get(&(org, id)).cloned())
+    }
+
+    async fn find_by_external_id(
+        &self,
+        org: OrgId,
+        external_id: &str,
+    ) -> Result<Option<CustomerSnapshot>, DirectoryError> {
+        Ok(self
+            .by_external_id
+            .get(&(org, external_id.to_owned()))
+            .and_then(|id| self.by_id.get(&(org, *id)))
+            .cloned())
+    }
+}

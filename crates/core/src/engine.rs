@@ -1,0 +1,512 @@
+//! The [`Engine`]: the thin async shell around the pure state machine.
+//!
+//! Every operation reads the clock once, loads what it needs from the store, decides with
+//! [`SessionRecord::apply`] (or a pure check), and commits with the store's compare-and-swap. When the
+//! swap loses a race, the engine re-reads and decides again against the record as it now is, so two
+//! redeems of one link can never both succeed, and a redeem racing a revoke can never both succeed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::directory::{CustomerDirectory, DirectoryError};
+use crate::id::{OrgId, SessionId};
+use crate::record::{ClientInfo, CustomerSnapshot, Event, Rejection, SessionRecord};
+use crate::request::{
+    CreateRequest, InvalidRequest, ListOptions, MAX_LIST_LIMIT, validate_external_id,
+    validate_return_url,
+};
+use crate::store::{CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionStore, StoreError};
+use crate::timestamp::Timestamp;
+use crate::token::{LinkToken, TokenError, ViewerToken};
+
+/// How long a session lasts unless configured otherwise: one hour.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
+/// The shortest configurable session lifetime: one second.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+
+/// How many times an operation re-reads after losing a compare-and-swap before giving up. Each lost
+/// race means another writer changed the record, and a record changes at most a handful of times
+/// (redeem, logout, revoke), so this is never reached by honest contention.
+const MAX_CAS_ATTEMPTS: u32 = 16;
+
+/// Why an [`Engine`] operation failed.
+///
+/// Each variant is a distinct answer an API gives (see the axum crate for the HTTP mapping). Messages
+/// never contain a token, a secret or a customer's data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The request was refused before anything happened.
+    #[error("invalid request: {0}")]
+    InvalidRequest(#[from] InvalidRequest),
+    /// No customer of the caller's organisation matches the request.
+    #[error("no customer in this organisation matches the request")]
+    CustomerNotFound,
+    /// No session of the caller's organisation has this id.
+    #[error("no such portal session")]
+    SessionNotFound,
+    /// The link token is not well-formed (wrong prefix, length, alphabet or checksum).
+    #[error("malformed link")]
+    LinkMalformed(#[source] TokenError),
+    /// The link token is well-formed but names no session, or its verifier is wrong.
+    #[error("unknown link")]
+    LinkUnknown,
+    /// The link was already redeemed.
+    #[error("link already used")]
+    LinkUsed,
+    /// The link's session has expired.
+    #[error("link expired")]
+    LinkExpired,
+    /// The link's session was revoked.
+    #[error("link revoked")]
+    LinkRevoked,
+    /// The viewer token does not open a portal: forged, logged out, revoked or expired.
+    #[error("portal session ended")]
+    ViewerRejected(Rejection),
+    /// The session store failed.
+    #[error("session store failure")]
+    Store(#[from] StoreError),
+    /// The customer directory failed.
+    #[error("customer directory failure")]
+    Directory(#[from] DirectoryError),
+    /// A token could not be minted (the operating system's randomness failed).
+    #[error("could not mint a token")]
+    Token(#[source] TokenError),
+    /// The clock is so far in the future that the session's expiry cannot be represented.
+    #[error("the clock is out of range")]
+    ClockOutOfRange,
+    /// The record kept changing under this operation; it gave up rather than loop.
+    #[error("too much concurrent contention on one session")]
+    Contention,
+}
+
+impl EngineError {
+    fn from_link_rejection(rejection: Rejection) -> EngineError {
+        match rejection {
+            Rejection::WrongSecret => EngineError::LinkUnknown,
+            Rejection::AlreadyUsed => EngineError::LinkUsed,
+            Rejection::Expired => EngineError::LinkExpired,
+            Rejection::Revoked => EngineError::LinkRevoked,
+        }
+    }
+}
+
+/// The TTL given to [`Engine::with_ttl`] is outside 1 second ..= 24 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("session lifetime must be between 1 second and 24 hours")]
+pub struct InvalidTtl;
+
+/// A freshly minted session: the only time its link token exists outside the customer's hands.
+#[derive(Debug)]
+pub struct CreatedSession {
+    /// The stored record.
+    pub record: SessionRecord,
+    /// The link token. Show it once, to the caller that minted it; it cannot be recovered.
+    pub link: LinkToken,
+}
+
+/// A redeemed link: the record as it now is, and the viewer token for the portal cookie.
+#[derive(Debug)]
+pub struct Redemption {
+    /// The record after the redeem.
+    pub record: SessionRecord,
+    /// The viewer token. Set it as the portal cookie; it cannot be recovered.
+    pub viewer: ViewerToken,
+}
+
+/// Mints, lists, revokes and redeems portal sessions over a [`SessionStore`].
+///
+/// Cheap to share: wrap it in an [`Arc`] (it holds no locks of its own; all coordination is the
+/// store's compare-and-swap).
+///
+/// # Examples
+///
+/// The whole life of a link, on the in-memory store:
+///
+/// ```
+/// use portal_sessions::*;
+/// use portal_sessions_memory::MemoryStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let org = OrgId::from_bytes([1; 16]);
+/// let mut customers = StaticDirectory::default();
+/// customers.insert(org, CustomerSnapshot {
+///     id: CustomerId::from_bytes([2; 16]),
+///     external_id: "acme-001".into(),
+///     name: "Acme Corp".into(),
+///     email: Some("billing@acme.test".into()),
+/// })?;
+/// let engine = Engine::new(MemoryStore::new(), customers);
+///
+/// // The backend mints a link and sends its text to the customer.
+/// let created = engine.create(org, CreateRequest::for_external_id("acme-001")).await?;
+/// let url = format!("https://portal.example.com/r/{}", created.link.expose_secret());
+///
+/// // The customer opens it: looking does not consume it, redeeming does, once.
+/// let link: LinkToken = url.rsplit('/').next().unwrap_or_default().parse()?;
+/// engine.inspect(&link).await?;
+/// let redemption = engine.redeem(&link, ClientInfo::default()).await?;
+/// assert!(matches!(
+///     engine.redeem(&link, ClientInfo::default()).await,
+///     Err(EngineError::LinkUsed)
+/// ));
+///
+/// // Each portal request authenticates the viewer token from the cookie.
+/// let session = engine.authenticate(&redemption.viewer).await?;
+/// assert_eq!(session.customer.name, "Acme Corp");
+///
+/// // Revoking cuts the portal off at once.
+/// engine.revoke(org, &created.record.id).await?;
+/// assert!(matches!(
+///     engine.authenticate(&redemption.viewer).await,
+///     Err(EngineError::ViewerRejected(Rejection::Revoked))
+/// ));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Engine<S> {
+    store: S,
+    directory: Arc<dyn CustomerDirectory>,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+}
+
+impl<S> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionStore> Engine<S> {
+    /// An engine over `store` that resolves customers in `directory`, with the system clock and a
+    /// one-hour session lifetime.
+    pub fn new(store: S, directory: impl CustomerDirectory) -> Engine<S> {
+        Engine {
+            store,
+            directory: Arc::new(directory),
+            clock: Arc::new(SystemClock),
+            ttl: DEFAULT_TTL,
+        }
+    }
+
+    /// The same engine reading time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn with_clock(mut self, clock: impl Clock) -> Engine<S> {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The same engine minting sessions that live for `ttl` (whole milliseconds).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidTtl`] unless `ttl` is between 1 second and 24 hours.
+    pub fn with_ttl(mut self, ttl: Duration) -> Result<Engine<S>, InvalidTtl> {
+        if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
+            return Err(InvalidTtl);
+        }
+        self.ttl = Duration::from_millis(u64::try_from(ttl.as_millis()).map_err(|_| InvalidTtl)?);
+        Ok(self)
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The session lifetime.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The engine clock's current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Mints a session for a customer of `org` and returns its one-time link.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::InvalidRequest`] for a request without a customer, with a bad external id or
+    /// return URL, or with two ids that name different customers; [`EngineError::CustomerNotFound`]
+    /// when `org` has no such customer; store, directory and randomness failures otherwise. Nothing is
+    /// stored unless it returns `Ok`.
+    pub async fn create(
+        &self,
+        org: OrgId,
+        request: CreateRequest,
+    ) -> Result<CreatedSession, EngineError> {
+        if let Some(external_id) = &request.customer_external_id {
+            validate_external_id(external_id)?;
+        }
+        if let Some(url) = &request.return_url {
+            validate_return_url(url)?;
+        }
+        let customer = self.resolve_customer(org, &request).await?;
+        customer.validate()?;
+
+        let now = self.clock.now();
+        let expires_at = now
+            .checked_add(self.ttl)
+            .ok_or(EngineError::ClockOutOfRange)?;
+        let link = LinkToken::generate().map_err(EngineError::Token)?;
+        let record = SessionRecord {
+            id: link.session_id(),
+            org_id: org,
+            customer,
+            features: request.features.unwrap_or_default(),
+            return_url: request.return_url,
+            verifier_hash: link.secret_hash(),
+            viewer_hash: None,
+            created_at: now,
+            expires_at,
+            used_at: None,
+            revoked_at: None,
+            redeemed_by: None,
+            version: 0,
+        };
+        self.store.insert(&record).await?;
+        tracing::info!(session = %record.id, org = %org, customer = %record.customer.id, "portal session created");
+        Ok(CreatedSession { record, link })
+    }
+
+    async fn resolve_customer(
+        &self,
+        org: OrgId,
+        request: &CreateRequest,
+    ) -> Result<CustomerSnapshot, EngineError> {
+        let found = match (request.customer_id, &request.customer_external_id) {
+            (None, None) => return Err(InvalidRequest::MissingCustomer.into()),
+            (Some(id), external_id) => {
+                let found = self.directory.find_by_id(org, id).await?;
+                if let (Some(customer), Some(external_id)) = (&found, external_id) {
+                    if &customer.external_id != external_id {
+                        return Err(InvalidRequest::CustomerMismatch.into());
+                    }
+                }
+                found
+            }
+            (None, Some(external_id)) => {
+                self.directory.find_by_external_id(org, external_id).await?
+            }
+        };
+        found.ok_or(EngineError::CustomerNotFound)
+    }
+
+    /// The session `id` of `org`.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::SessionNotFound`] when there is none, including when the session belongs to
+    /// another organisation (the two are indistinguishable to the caller).
+    pub async fn get(&self, org: OrgId, id: &SessionId) -> Result<SessionRecord, EngineError> {
+        match self.store.get(id).await? {
+            Some(record) if record.org_id == org => Ok(record),
+            _ => Err(EngineError::SessionNotFound),
+        }
+    }
+
+    /// The sessions of `org`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::InvalidRequest`] when the limit is outside 1..=100; store failures otherwise.
+    pub async fn list(
+        &self,
+        org: OrgId,
+        options: ListOptions,
+    ) -> Result<Vec<SessionRecord>, EngineError> {
+        if !(1..=MAX_LIST_LIMIT).contains(&options.limit) {
+            return Err(InvalidRequest::Limit.into());
+        }
+        let query = ListQuery {
+            org_id: org,
+            customer_id: options.customer_id,
+            limit: options.limit,
+            filter: if options.include_expired {
+                ListFilter::All
+            } else {
+                ListFilter::OpenAt(self.clock.now())
+            },
+        };
+        Ok(self.store.list(&query).await?)
+    }
+
+    /// Revokes session `id` of `org` at once: its link stops working and a portal opened with it
+    /// ends on its next request. Revoking a revoked session succeeds and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::SessionNotFound`] when `org` has no such session; store failures otherwise.
+    pub async fn revoke(&self, org: OrgId, id: &SessionId) -> Result<SessionRecord, EngineError> {
+        let now = self.clock.now();
+        let revoked = self
+            .update(
+                id,
+                |record| {
+                    if record.org_id != org {
+                        return Err(EngineError::SessionNotFound);
+                    }
+                    match record.apply(Event::Revoke, now) {
+                        Ok(next) => Ok(Some(next)),
+                        Err(_) => Ok(None),
+                    }
+                },
+                EngineError::SessionNotFound,
+            )
+            .await?;
+        tracing::info!(session = %id, org = %org, "portal session revoked");
+        Ok(revoked)
+    }
+
+    /// Checks a link without consuming it: what showing the "open your portal" page needs. Mail
+    /// scanners that prefetch links land here, and leave the link usable.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::LinkUnknown`], [`EngineError::LinkUsed`], [`EngineError::LinkExpired`] or
+    /// [`EngineError::LinkRevoked`]; store failures otherwise.
+    pub async fn inspect(&self, link: &LinkToken) -> Result<SessionRecord, EngineError> {
+        let now = self.clock.now();
+        let record = self
+            .store
+            .get(&link.session_id())
+            .await?
+            .ok_or(EngineError::LinkUnknown)?;
+        record
+            .check_link(&link.secret_hash(), now)
+            .map_err(EngineError::from_link_rejection)?;
+        Ok(record)
+    }
+
+    /// Consumes a link: records who redeemed it and mints the viewer token. Exactly one redeem of a
+    /// link ever succeeds, however many race, on however many engines share the store.
+    ///
+    /// # Errors
+    ///
+    /// As [`inspect`](Self::inspect); a link that loses a race reads [`EngineError::LinkUsed`].
+    pub async fn redeem(
+        &self,
+        link: &LinkToken,
+        client: ClientInfo,
+    ) -> Result<Redemption, EngineError> {
+        let now = self.clock.now();
+        let id = link.session_id();
+        let verifier = link.secret_hash();
+        let viewer = ViewerToken::generate(id).map_err(EngineError::Token)?;
+        let viewer_hash = viewer.secret_hash();
+        let record = self
+            .update(
+                &id,
+                |record| {
+                    let event = Event::Redeem {
+                        verifier,
+                        viewer: viewer_hash,
+                        client: client.clone(),
+                    };
+                    record
+                        .apply(event, now)
+                        .map(Some)
+                        .map_err(EngineError::from_link_rejection)
+                },
+                EngineError::LinkUnknown,
+            )
+            .await?;
+        tracing::info!(session = %id, org = %record.org_id, "portal link redeemed");
+        Ok(Redemption { record, viewer })
+    }
+
+    /// Checks a viewer token against the store: the per-request check of the portal. Revocation and
+    /// expiry take effect on the very next request.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::ViewerRejected`] for a forged, logged-out, revoked or expired viewer; store
+    /// failures otherwise.
+    pub async fn authenticate(&self, viewer: &ViewerToken) -> Result<SessionRecord, EngineError> {
+        let now = self.clock.now();
+        let record = self
+            .store
+            .get(&viewer.session_id())
+            .await?
+            .ok_or(EngineError::ViewerRejected(Rejection::WrongSecret))?;
+        record
+            .check_viewer(&viewer.secret_hash(), now)
+            .map_err(EngineError::ViewerRejected)?;
+        Ok(record)
+    }
+
+    /// Ends the portal opened with `viewer`. The session stays redeemed, so its link stays used.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::ViewerRejected`] when the viewer token does not open a portal; store failures
+    /// otherwise.
+    pub async fn logout(&self, viewer: &ViewerToken) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let hash = viewer.secret_hash();
+        self.update(
+            &viewer.session_id(),
+            |record| {
+                record
+                    .apply(Event::Logout { viewer: hash }, now)
+                    .map(Some)
+                    .map_err(EngineError::ViewerRejected)
+            },
+            EngineError::ViewerRejected(Rejection::WrongSecret),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes every session that expired `grace` or longer ago; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn purge_expired(&self, grace: Duration) -> Result<u64, EngineError> {
+        let before = self
+            .clock
+            .now()
+            .checked_sub(grace)
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let purged = self.store.purge_expired(before).await?;
+        tracing::debug!(purged, "expired portal sessions purged");
+        Ok(purged)
+    }
+
+    /// The load → decide → compare-and-swap loop shared by every change.
+    ///
+    /// `decide` sees the current record and returns the next one, `None` for "nothing to change"
+    /// (the operation succeeds with the current record), or an error. A lost race re-reads and
+    /// decides again.
+    async fn update<F>(
+        &self,
+        id: &SessionId,
+        mut decide: F,
+        missing: EngineError,
+    ) -> Result<SessionRecord, EngineError>
+    where
+        F: FnMut(&SessionRecord) -> Result<Option<SessionRecord>, EngineError> + Send,
+    {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some(current) = self.store.get(id).await? else {
+                return Err(missing);
+            };
+            let Some(next) = decide(&current)? else {
+                return Ok(current);
+            };
+            match self.store.compare_and_swap(current.version, &next).await? {
+                CasOutcome::Swapped => return Ok(next),
+                CasOutcome::Conflict => {
+                    tracing::debug!(session = %id, "lost a compare-and-swap race, re-reading");
+                }
+            }
+        }
+        Err(EngineError::Contention)
+    }
+}

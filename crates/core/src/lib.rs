@@ -1,0 +1,101 @@
+//! One-time, one-hour customer portal links.
+//!
+//! A backend mints a link with a secret API key; the customer opens it once and sees only their own
+//! billing; the link can be revoked at any moment; its secret is never shown twice. This crate is the
+//! engine that does that inside your process, over a storage backend of your choice:
+//!
+//! | backend | crate | for |
+//! |---|---|---|
+//! | in memory | `portal-sessions-memory` | tests, single-process services that may lose sessions on restart |
+//! | sled | `portal-sessions-sled` | one process, durable on local disk |
+//! | PostgreSQL | `portal-sessions-postgres` | many app instances sharing one database |
+//!
+//! # How it fits together
+//!
+//! * [`SessionRecord`] is the state of one session, and [`SessionRecord::apply`] its pure state
+//!   machine: `(record, event, now) -> record'`, no clock, no I/O.
+//! * [`SessionStore`] is the storage contract: insert-if-absent, get, list, compare-and-swap, purge.
+//! * [`Engine`] is the async shell: it reads the [`Clock`], asks the [`CustomerDirectory`] who a
+//!   customer is, applies events and commits them with compare-and-swap, re-deciding on a lost race.
+//! * Tokens follow the split-token pattern (see [`token`]): the link's selector finds the record, only
+//!   a BLAKE3 hash of its verifier is stored, and hashes are compared in constant time.
+//!
+//! # Examples
+//!
+//! Mint a link, open it, view the portal, revoke it:
+//!
+//! ```
+//! use portal_sessions::*;
+//! use portal_sessions_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let org = OrgId::from_bytes([7; 16]);
+//! let acme = CustomerId::from_bytes([8; 16]);
+//! let mut customers = StaticDirectory::default();
+//! customers.insert(org, CustomerSnapshot {
+//!     id: acme,
+//!     external_id: "acme-001".into(),
+//!     name: "Acme Corp".into(),
+//!     email: None,
+//! })?;
+//! let engine = Engine::new(MemoryStore::new(), customers);
+//!
+//! let created = engine
+//!     .create(org, CreateRequest::for_customer_id(acme).with_return_url("https://app.test/billing"))
+//!     .await?;
+//! // `created.link.expose_secret()` goes into the URL you send; it is never retrievable again.
+//! let redemption = engine.redeem(&created.link, ClientInfo::default()).await?;
+//! let viewing = engine.authenticate(&redemption.viewer).await?;
+//! assert_eq!(viewing.customer.id, acme);
+//!
+//! engine.revoke(org, &created.record.id).await?;
+//! assert!(engine.authenticate(&redemption.viewer).await.is_err());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Implementing your own store
+//!
+//! See the [`store`] module: five atomic methods, a written contract, and the conformance suite in
+//! `portal-sessions-conformance` that proves an implementation keeps it.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod clock;
+mod directory;
+mod engine;
+mod feature;
+mod id;
+mod record;
+mod request;
+pub mod store;
+mod timestamp;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, StaticDirectory};
+pub use engine::{
+    CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, MIN_TTL, Redemption,
+};
+pub use feature::{Feature, Features, UnknownFeature};
+pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
+pub use record::{
+    ClientInfo, CustomerSnapshot, Event, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
+    MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, Status,
+};
+pub use request::{
+    CreateRequest, DEFAULT_LIST_LIMIT, InvalidRequest, ListOptions, MAX_LIST_LIMIT,
+    validate_external_id, validate_return_url,
+};
+pub use store::{
+    BoxError, CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionStore, StoreError, list_order_key,
+};
+pub use timestamp::Timestamp;
+pub use token::{LinkToken, SecretHash, TokenError, ViewerToken};
+
+/// The README's code, compiled as a doctest so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

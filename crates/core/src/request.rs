@@ -1,0 +1,282 @@
+//! What callers ask of the [`Engine`](crate::Engine), and how requests are validated.
+//!
+//! Validation happens before anything is stored, so a refused request changes nothing.
+
+use std::net::Ipv6Addr;
+
+use crate::feature::Features;
+use crate::id::CustomerId;
+use crate::record::{
+    CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES, MAX_RETURN_URL_CHARS,
+};
+
+/// How many sessions a list returns when the caller does not say.
+pub const DEFAULT_LIST_LIMIT: usize = 10;
+/// The most sessions one list returns.
+pub const MAX_LIST_LIMIT: usize = 100;
+
+/// A request to mint a portal session.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions::CreateRequest;
+///
+/// let request = CreateRequest::for_external_id("acme-001")
+///     .with_return_url("https://app.example.com/billing");
+/// assert_eq!(request.customer_external_id.as_deref(), Some("acme-001"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// The customer's internal id.
+    pub customer_id: Option<CustomerId>,
+    /// The customer's external id. When both ids are given they must name the same customer.
+    pub customer_external_id: Option<String>,
+    /// An absolute http or https URL, kept for the record.
+    pub return_url: Option<String>,
+    /// The features to mint the session with; all four when `None`.
+    pub features: Option<Features>,
+}
+
+impl CreateRequest {
+    /// A request for the customer with this internal id.
+    pub fn for_customer_id(id: CustomerId) -> CreateRequest {
+        CreateRequest {
+            customer_id: Some(id),
+            ..CreateRequest::default()
+        }
+    }
+
+    /// A request for the customer with this external id.
+    pub fn for_external_id(external_id: impl Into<String>) -> CreateRequest {
+        CreateRequest {
+            customer_external_id: Some(external_id.into()),
+            ..CreateRequest::default()
+        }
+    }
+
+    /// The same request with a return URL.
+    pub fn with_return_url(mut self, url: impl Into<String>) -> CreateRequest {
+        self.return_url = Some(url.into());
+        self
+    }
+
+    /// The same request with these features.
+    pub fn with_features(mut self, features: Features) -> CreateRequest {
+        self.features = Some(features);
+        self
+    }
+}
+
+/// What [`Engine::list`](crate::Engine::list) returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Only this customer's sessions.
+    pub customer_id: Option<CustomerId>,
+    /// At most this many, from 1 to [`MAX_LIST_LIMIT`].
+    pub limit: usize,
+    /// Also used, revoked and expired sessions.
+    pub include_expired: bool,
+}
+
+impl Default for ListOptions {
+    /// The API's defaults: every customer, [`DEFAULT_LIST_LIMIT`], open sessions only.
+    fn default() -> ListOptions {
+        ListOptions {
+            customer_id: None,
+            limit: DEFAULT_LIST_LIMIT,
+            include_expired: false,
+        }
+    }
+}
+
+/// Why a request was refused before anything happened. The messages are written for API clients and
+/// never echo the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// Neither customer id was given.
+    #[error("one of customerId or customerExternalId is required")]
+    MissingCustomer,
+    /// The external id is empty or longer than 255 characters.
+    #[error("customerExternalId must be between 1 and 255 characters")]
+    ExternalIdLength,
+    /// The external id contains control characters.
+    #[error("customerExternalId must not contain control characters")]
+    ExternalIdCharacters,
+    /// Both ids were given and they name different customers.
+    #[error("customerId and customerExternalId name different customers")]
+    CustomerMismatch,
+    /// The return URL is not an absolute http or https URL of at most 2048 characters.
+    #[error("returnUrl must be an absolute http or https URL of at most 2048 characters")]
+    ReturnUrl,
+    /// The list limit is outside 1..=100.
+    #[error("limit must be an integer between 1 and 100")]
+    Limit,
+    /// The directory's customer does not fit a session record.
+    #[error("the customer's name, email or external id is too long or contains control characters")]
+    CustomerRecord,
+}
+
+/// Checks an external id: 1 to 255 characters, no control characters.
+///
+/// # Errors
+///
+/// [`InvalidRequest::ExternalIdLength`] or [`InvalidRequest::ExternalIdCharacters`].
+pub fn validate_external_id(external_id: &str) -> Result<(), InvalidRequest> {
+    let chars = external_id.chars().count();
+    if chars == 0 || chars > MAX_EXTERNAL_ID_CHARS {
+        return Err(InvalidRequest::ExternalIdLength);
+    }
+    if external_id.chars().any(char::is_control) {
+        return Err(InvalidRequest::ExternalIdCharacters);
+    }
+    Ok(())
+}
+
+/// Checks a return URL: absolute `http` or `https`, a non-empty host, at most 2048 printable ASCII
+/// characters (a URL with non-ASCII text must be percent-encoded, as RFC 3986 says).
+///
+/// # Errors
+///
+/// [`InvalidRequest::ReturnUrl`].
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions::validate_return_url;
+///
+/// assert!(validate_return_url("https://app.example.com/billing?tab=1").is_ok());
+/// assert!(validate_return_url("http://[::1]:8080/").is_ok());
+/// assert!(validate_return_url("javascript:alert(1)").is_err());
+/// assert!(validate_return_url("/relative/path").is_err());
+/// assert!(validate_return_url("https:///no-host").is_err());
+/// ```
+pub fn validate_return_url(url: &str) -> Result<(), InvalidRequest> {
+    let refuse = Err(InvalidRequest::ReturnUrl);
+    if url.len() > MAX_RETURN_URL_CHARS || !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return refuse;
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return refuse;
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return refuse;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Userinfo ends at the last '@' of the authority.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host_ok, port) = if let Some(literal) = host_port.strip_prefix('[') {
+        let Some((ip, after)) = literal.split_once(']') else {
+            return refuse;
+        };
+        let port = if after.is_empty() {
+            None
+        } else if let Some(port) = after.strip_prefix(':') {
+            Some(port)
+        } else {
+            return refuse;
+        };
+        (ip.parse::<Ipv6Addr>().is_ok(), port)
+    } else {
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        };
+        let host_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        (host_ok, port)
+    };
+    let port_ok =
+        port.is_none_or(|port| !port.is_empty() && port.len() <= 5 && port.parse::<u16>().is_ok());
+    if host_ok && port_ok { Ok(()) } else { refuse }
+}
+
+impl CustomerSnapshot {
+    /// Checks that the customer fits a session record: an external id as
+    /// [`validate_external_id`] wants it, a name of at most 512 bytes and an email of at most 320,
+    /// neither with control characters.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidRequest::CustomerRecord`].
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        let text_ok =
+            |text: &str, max: usize| text.len() <= max && !text.chars().any(char::is_control);
+        let fits = validate_external_id(&self.external_id).is_ok()
+            && text_ok(&self.name, MAX_NAME_BYTES)
+            && self
+                .email
+                .as_deref()
+                .is_none_or(|email| text_ok(email, MAX_EMAIL_BYTES));
+        if fits {
+            Ok(())
+        } else {
+            Err(InvalidRequest::CustomerRecord)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_urls() {
+        for good in [
+            "http://a",
+            "HTTPS://Example.COM",
+            "https://user:pw@example.com:443/p?q=1#f",
+            "https://example.com:65535",
+            "http://[2001:db8::1]/x",
+            "https://xn--bcher-kva.example/%C3%A9",
+        ] {
+            assert_eq!(validate_return_url(good), Ok(()), "{good}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "https://:80",
+            "https://example.com:65536",
+            "https://example.com:",
+            "https://example.com:8o",
+            "https://exa mple.com",
+            "https://example.com/\u{0}",
+            "https://exämple.com",
+            "https://[::1",
+            "https://[not-ip]/",
+            "https://[::1]x/",
+            "https://ex<ample.com",
+            long.as_str(),
+        ] {
+            assert_eq!(
+                validate_return_url(bad),
+                Err(InvalidRequest::ReturnUrl),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn external_ids() {
+        assert_eq!(validate_external_id("acme-001"), Ok(()));
+        assert_eq!(validate_external_id(&"é".repeat(255)), Ok(()));
+        assert_eq!(
+            validate_external_id(&"é".repeat(256)),
+            Err(InvalidRequest::ExternalIdLength)
+        );
+        assert_eq!(
+            validate_external_id(""),
+            Err(InvalidRequest::ExternalIdLength)
+        );
+        assert_eq!(
+            validate_external_id("a\0b"),
+            Err(InvalidRequest::ExternalIdCharacters)
+        );
+    }
+}

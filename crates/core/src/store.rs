@@ -1,0 +1,244 @@
+//! The storage contract: [`SessionStore`].
+//!
+//! A store is a small set of atomic primitives and nothing else: all decisions live in the pure
+//! [`SessionRecord::apply`](crate::SessionRecord::apply) and the [`Engine`](crate::Engine). That keeps a
+//! new backend to a few hundred lines, and lets one behavioural suite (the
+//! `portal-sessions-conformance` crate) prove every backend against the same contract.
+//!
+//! # Implementing your own store
+//!
+//! Implement the five methods below with these guarantees, then run the conformance suite against
+//! your store from its tests (`portal_sessions_conformance::store_tests!`). The suite fails stores that
+//! overwrite on insert, let two compare-and-swaps of one version both win, or leak another
+//! organisation's sessions.
+//!
+//! * [`insert`](SessionStore::insert) is *insert-if-absent*: a clash is [`StoreError::Duplicate`] and
+//!   leaves the stored record as it was.
+//! * [`compare_and_swap`](SessionStore::compare_and_swap) replaces the record only if the stored version
+//!   is `expected_version`, atomically, and says which happened. Only the fields that
+//!   [`SessionRecord::apply`](crate::SessionRecord::apply) changes may differ, so indexes on the other
+//!   fields never need updating.
+//! * [`list`](SessionStore::list) returns newest first: by `created_at` descending, ties by session id
+//!   bytes descending, so every backend agrees on the order. It should cost O(limit), not O(sessions in
+//!   the organisation): every record satisfies `expires_at - created_at <= MAX_TTL`, so an open-only
+//!   scan in `created_at` order can stop at the first record created more than [`MAX_TTL`] before `now`.
+//! * Every timestamp round-trips to the millisecond; every string round-trips byte for byte.
+//! * Errors keep their source ([`StoreError`]'s variants carry it) and never contain a secret: a
+//!   record's hashes are not secrets, but the tokens they come from never reach a store at all.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::id::{CustomerId, OrgId, SessionId};
+use crate::record::SessionRecord;
+use crate::timestamp::Timestamp;
+
+/// The longest lifetime a session may have: 24 hours. Stores may rely on it (see [`SessionStore::list`]).
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A boxed error, the source type that [`StoreError`] keeps.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Which sessions a [`ListQuery`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Only sessions whose link can still be opened at the given instant: not used, not revoked,
+    /// and `expires_at` after it.
+    OpenAt(Timestamp),
+    /// Every session, whatever its status.
+    All,
+}
+
+/// What [`SessionStore::list`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only this organisation's sessions, always.
+    pub org_id: OrgId,
+    /// Only this customer's sessions, when set.
+    pub customer_id: Option<CustomerId>,
+    /// At most this many records.
+    pub limit: usize,
+    /// Open sessions only, or all of them.
+    pub filter: ListFilter,
+}
+
+impl ListQuery {
+    /// Whether `record` belongs in this query's result (ignoring order and limit).
+    ///
+    /// Stores can use it as the final filter after an index scan; the conformance suite uses it as
+    /// the reference.
+    pub fn matches(&self, record: &SessionRecord) -> bool {
+        record.org_id == self.org_id
+            && self.customer_id.is_none_or(|id| record.customer.id == id)
+            && match self.filter {
+                ListFilter::OpenAt(now) => record.is_open(now),
+                ListFilter::All => true,
+            }
+    }
+}
+
+/// The sort key of [`SessionStore::list`]: sort ascending by this key to get newest first.
+///
+/// # Examples
+///
+/// ```
+/// # use portal_sessions::{list_order_key, SessionRecord};
+/// # fn sort(records: &mut Vec<SessionRecord>) {
+/// records.sort_by_key(list_order_key);
+/// # }
+/// ```
+pub fn list_order_key(
+    record: &SessionRecord,
+) -> (std::cmp::Reverse<Timestamp>, std::cmp::Reverse<SessionId>) {
+    (
+        std::cmp::Reverse(record.created_at),
+        std::cmp::Reverse(record.id),
+    )
+}
+
+/// The outcome of [`SessionStore::compare_and_swap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum CasOutcome {
+    /// The stored version was the expected one; the new record is stored.
+    Swapped,
+    /// The stored version was different, or the record is gone; nothing changed.
+    Conflict,
+}
+
+/// Why a store operation failed.
+///
+/// Messages are fixed sentences; details live in the source error, which backends keep. No variant
+/// ever carries a token or secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// `insert` found a record with the same id already stored; nothing changed.
+    #[error("a session with this id is already stored")]
+    Duplicate,
+    /// A stored record could not be decoded.
+    #[error("stored session data is corrupt: {reason}")]
+    Corrupt {
+        /// What was wrong, without the data itself.
+        reason: String,
+        /// The decoder's error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The backend could not be reached (connection refused, pool exhausted, database closed).
+    #[error("the session store is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The operation did not finish within the store's configured time limit. It may or may not
+    /// have taken effect.
+    #[error("the session store did not answer in time")]
+    Timeout,
+    /// The store's configuration is unusable (bad path, bad schema name, locked database).
+    #[error("invalid session store configuration: {reason}")]
+    Config {
+        /// What is wrong with it.
+        reason: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Any other backend failure.
+    #[error("the session store failed")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// A [`StoreError::Corrupt`] with the given reason and source.
+    pub fn corrupt(reason: impl Into<String>, source: Option<BoxError>) -> StoreError {
+        StoreError::Corrupt {
+            reason: reason.into(),
+            source,
+        }
+    }
+
+    /// A [`StoreError::Config`] with the given reason and source.
+    pub fn config(reason: impl Into<String>, source: Option<BoxError>) -> StoreError {
+        StoreError::Config {
+            reason: reason.into(),
+            source,
+        }
+    }
+}
+
+/// Where sessions live: a small async trait of atomic primitives.
+///
+/// See the [module documentation](self) for the contract every implementation keeps.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores `record` if no record with its id exists.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Duplicate`] when the id is taken (the stored record is unchanged); a backend
+    /// error otherwise.
+    async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The record with this id, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// A backend error, or [`StoreError::Corrupt`] when the stored bytes cannot be decoded.
+    async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// At most `query.limit` records of one organisation, newest first (see [`list_order_key`]).
+    ///
+    /// # Errors
+    ///
+    /// A backend error.
+    async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Replaces the stored record with `next` if, and only if, its version is `expected_version`.
+    ///
+    /// `next` has the same id, and differs only in the fields that
+    /// [`SessionRecord::apply`](crate::SessionRecord::apply) changes.
+    ///
+    /// # Errors
+    ///
+    /// A backend error. A lost race is not an error: it is [`CasOutcome::Conflict`].
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &SessionRecord,
+    ) -> Result<CasOutcome, StoreError>;
+
+    /// Deletes every record whose `expires_at` is at or before `before`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// A backend error; records already deleted stay deleted.
+    async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+macro_rules! forward_store {
+    ($($pointer:ty),*) => {$(
+        #[async_trait]
+        impl<T: SessionStore + ?Sized> SessionStore for $pointer {
+            async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
+                (**self).insert(record).await
+            }
+            async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+                (**self).get(id).await
+            }
+            async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
+                (**self).list(query).await
+            }
+            async fn compare_and_swap(
+                &self,
+                expected_version: u64,
+                next: &SessionRecord,
+            ) -> Result<CasOutcome, StoreError> {
+                (**self).compare_and_swap(expected_version, next).await
+            }
+            async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
+                (**self).purge_expired(before).await
+            }
+        }
+    )*};
+}
+
+forward_store!(std::sync::Arc<T>, Box<T>);

@@ -1,0 +1,274 @@
+//! Whole-millisecond UTC instants.
+//!
+//! Every timestamp in a session record is made by a [`Clock`](crate::Clock) and truncated to whole
+//! milliseconds at that moment, so that every backend (a sled byte string, a PostgreSQL `timestamptz`
+//! with microsecond precision, JSON with three fractional digits) round-trips it exactly. Comparing two
+//! timestamps is comparing two integers: expiry is decided to the millisecond.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An instant in UTC, as whole milliseconds since 1970-01-01T00:00:00.000Z.
+///
+/// The representable range is the years 0000 through 9999, which is what RFC 3339 can write; the
+/// constructors refuse anything outside it, so formatting never fails.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions::Timestamp;
+///
+/// let t = Timestamp::from_millis(1_778_693_400_000).unwrap();
+/// assert_eq!(t.to_string(), "2026-05-13T17:30:00.000Z");
+/// assert_eq!(Timestamp::parse_rfc3339("2026-05-13T17:30:00.000Z"), Some(t));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// -62_167_219_200_000 ms is 0000-01-01T00:00:00.000Z.
+const MIN_MILLIS: i64 = -62_167_219_200_000;
+/// 253_402_300_799_999 ms is 9999-12-31T23:59:59.999Z.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+impl Timestamp {
+    /// The Unix epoch, 1970-01-01T00:00:00.000Z.
+    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+
+    /// A timestamp from milliseconds since the Unix epoch, or `None` outside the years 0000..=9999.
+    pub fn from_millis(millis: i64) -> Option<Timestamp> {
+        (MIN_MILLIS..=MAX_MILLIS)
+            .contains(&millis)
+            .then_some(Timestamp(millis))
+    }
+
+    /// Milliseconds since the Unix epoch (negative before it).
+    pub fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// The timestamp of a [`SystemTime`], truncated to whole milliseconds (towards the past).
+    ///
+    /// Returns `None` outside the years 0000..=9999.
+    pub fn from_system_time(time: SystemTime) -> Option<Timestamp> {
+        let millis = match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_millis()).ok()?,
+            Err(before) => {
+                let before = before.duration();
+                // Truncate towards the past: 1.5 ms before the epoch is -2 ms.
+                let whole = i64::try_from(before.as_millis()).ok()?;
+                let partial = before.as_nanos() % 1_000_000 != 0;
+                -whole - i64::from(partial)
+            }
+        };
+        Timestamp::from_millis(millis)
+    }
+
+    /// This timestamp as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        let magnitude = Duration::from_millis(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            UNIX_EPOCH + magnitude
+        } else {
+            UNIX_EPOCH - magnitude
+        }
+    }
+
+    /// This timestamp plus `duration` (truncated to whole milliseconds), or `None` past year 9999.
+    pub fn checked_add(self, duration: Duration) -> Option<Timestamp> {
+        let millis = i64::try_from(duration.as_millis()).ok()?;
+        Timestamp::from_millis(self.0.checked_add(millis)?)
+    }
+
+    /// This timestamp minus `duration` (truncated to whole milliseconds), or `None` before year 0000.
+    pub fn checked_sub(self, duration: Duration) -> Option<Timestamp> {
+        let millis = i64::try_from(duration.as_millis()).ok()?;
+        Timestamp::from_millis(self.0.checked_sub(millis)?)
+    }
+
+    /// The time from `earlier` to `self`, or zero when `earlier` is not earlier.
+    pub fn saturating_duration_since(self, earlier: Timestamp) -> Duration {
+        Duration::from_millis(u64::try_from(self.0 - earlier.0).unwrap_or(0))
+    }
+
+    /// Parses the exact form that [`Display`](fmt::Display) writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    ///
+    /// This is deliberately strict (three fractional digits, `Z`, no offsets): it is meant for
+    /// round-tripping this crate's own output, not for parsing arbitrary RFC 3339.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        if b.len() != 24
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'.'
+            || b[23] != b'Z'
+        {
+            return None;
+        }
+        let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+            b[range].iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let (hour, minute, second, milli) = (
+            digits(11..13)?,
+            digits(14..16)?,
+            digits(17..19)?,
+            digits(20..23)?,
+        );
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+        Timestamp::from_millis(seconds * 1_000 + milli)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with exactly three fractional digits: `2026-05-13T17:30:00.000Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.rem_euclid(1_000);
+        let seconds = self.0.div_euclid(1_000);
+        let days = seconds.div_euclid(86_400);
+        let of_day = seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            of_day / 3_600,
+            of_day % 3_600 / 60,
+            of_day % 60
+        )
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis).unwrap_or_else(|| panic!("{millis} out of range"))
+    }
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(ts(0).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            ts(1_778_693_400_000).to_string(),
+            "2026-05-13T17:30:00.000Z"
+        );
+        assert_eq!(ts(951_782_400_123).to_string(), "2000-02-29T00:00:00.123Z");
+        assert_eq!(ts(-1).to_string(), "1969-12-31T23:59:59.999Z");
+        assert_eq!(ts(MIN_MILLIS).to_string(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(ts(MAX_MILLIS).to_string(), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn range_is_enforced() {
+        assert_eq!(Timestamp::from_millis(MIN_MILLIS - 1), None);
+        assert_eq!(Timestamp::from_millis(MAX_MILLIS + 1), None);
+        assert_eq!(ts(MAX_MILLIS).checked_add(Duration::from_millis(1)), None);
+        assert_eq!(ts(MIN_MILLIS).checked_sub(Duration::from_millis(1)), None);
+    }
+
+    #[test]
+    fn parse_round_trips_over_the_whole_range() {
+        // A stride that is prime, so it visits every millisecond residue, leap days and centuries.
+        let mut millis = MIN_MILLIS;
+        while millis <= MAX_MILLIS {
+            let t = ts(millis);
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Some(t), "{t}");
+            millis += 86_400_000 * 37 + 3_600_007;
+        }
+    }
+
+    #[test]
+    fn parse_refuses_near_misses() {
+        for bad in [
+            "2026-05-13T17:30:00Z",
+            "2026-05-13T17:30:00.000+00:00",
+            "2026-02-29T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-04-31T00:00:00.000Z",
+            "2026-05-13T24:00:00.000Z",
+            "2026-05-13T17:60:00.000Z",
+            "2026-05-13 17:30:00.000Z",
+            "2026-05-13T17:30:00.00aZ",
+            "+026-05-13T17:30:00.000Z",
+            "",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
+        }
+        assert!(Timestamp::parse_rfc3339("2024-02-29T00:00:00.000Z").is_some());
+    }
+
+    #[test]
+    fn system_time_truncates_towards_the_past() {
+        let after = UNIX_EPOCH + Duration::from_micros(1_500);
+        assert_eq!(Timestamp::from_system_time(after), Some(ts(1)));
+        let before = UNIX_EPOCH - Duration::from_micros(1_500);
+        assert_eq!(Timestamp::from_system_time(before), Some(ts(-2)));
+        assert_eq!(
+            ts(-2).to_system_time(),
+            UNIX_EPOCH - Duration::from_millis(2)
+        );
+        assert_eq!(
+            ts(1).to_system_time(),
+            UNIX_EPOCH + Duration::from_millis(1)
+        );
+    }
+}

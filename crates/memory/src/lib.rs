@@ -1,0 +1,321 @@
+//! An in-memory [`SessionStore`] for portal-sessions.
+//!
+//! Use it for tests, examples, and single-process services that can afford to lose every session
+//! when the process stops (sessions live an hour at most, so a restart only invalidates links in
+//! flight). For durability use `portal-sessions-sled`; for many app instances,
+//! `portal-sessions-postgres`.
+//!
+//! # Concurrency
+//!
+//! Records live in 64 shards chosen by the session id's random selector, each behind its own
+//! `parking_lot` lock, so gets and compare-and-swaps on different sessions rarely meet. List indexes
+//! live in 16 shards chosen by organisation. Writers take a record shard, then an index shard, always
+//! in that order; [`list`](SessionStore::list) never holds both, so there is no lock-order cycle.
+//!
+//! # Cost
+//!
+//! * `get` and `compare_and_swap` are O(1) (a hash lookup).
+//! * `list` is O(log n + limit): the organisation's (and customer's) index is a B-tree in list order.
+//!   An open-only list walks an index of links not yet used or revoked, and stops at the first entry
+//!   created longer ago than the longest session lifetime seen (at most [`MAX_TTL`](portal_sessions::MAX_TTL)), so it also
+//!   steps over links that expired unopened within that window.
+//! * `purge_expired` is O(log n + purged), through a per-shard B-tree by expiry.
+//! * Memory per record: the [`SessionRecord`] itself (about 330 bytes plus its strings, which the
+//!   engine bounds to about 4.6 KiB in all, see [`SessionRecord`]'s documentation), one hash-map slot,
+//!   and four B-tree entries of 40 to 48 bytes (organisation list, customer list, the open indexes
+//!   while the link is open, expiry). A typical session with short names costs under 1 KiB.
+//!
+//! # Examples
+//!
+//! ```
+//! use portal_sessions::{Engine, StaticDirectory};
+//! use portal_sessions_memory::MemoryStore;
+//!
+//! let engine = Engine::new(MemoryStore::new(), StaticDirectory::default());
+//! # let _ = engine;
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::ops::Bound;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use portal_sessions::{
+    CasOutcome, CustomerId, ListFilter, ListQuery, OrgId, SessionId, SessionRecord, SessionStore,
+    StoreError, Timestamp,
+};
+
+const RECORD_SHARDS: usize = 64;
+const INDEX_SHARDS: usize = 16;
+
+/// The list order: newest first, ties by id descending. Sorting ascending by this key is list order.
+type ListKey = (Reverse<Timestamp>, Reverse<SessionId>);
+
+fn list_key(record: &SessionRecord) -> ListKey {
+    (Reverse(record.created_at), Reverse(record.id))
+}
+
+#[derive(Default)]
+struct RecordShard {
+    records: HashMap<SessionId, SessionRecord>,
+    by_expiry: BTreeSet<(Timestamp, SessionId)>,
+}
+
+/// One list index: every session in list order, and the open ones with their expiry, so that an
+/// open-only scan can skip expired entries without touching the records.
+#[derive(Default)]
+struct ListIndex {
+    all: BTreeSet<ListKey>,
+    open: BTreeMap<ListKey, Timestamp>,
+    /// The longest lifetime of any session indexed here (at most [`MAX_TTL`](portal_sessions::MAX_TTL)): an open-only scan
+    /// stops at the first entry created longer than this before `now`.
+    longest_lifetime: Duration,
+}
+
+impl ListIndex {
+    fn insert(&mut self, record: &SessionRecord) {
+        let key = list_key(record);
+        self.all.insert(key);
+        let lifetime = record
+            .expires_at
+            .saturating_duration_since(record.created_at);
+        self.longest_lifetime = self.longest_lifetime.max(lifetime);
+        if record.used_at.is_none() && record.revoked_at.is_none() {
+            self.open.insert(key, record.expires_at);
+        }
+    }
+
+    fn remove(&mut self, key: &ListKey) {
+        self.all.remove(key);
+        self.open.remove(key);
+    }
+
+    /// Up to `limit` ids after `after` (exclusive) that may match `filter`.
+    fn candidates(
+        &self,
+        filter: ListFilter,
+        after: Option<ListKey>,
+        limit: usize,
+    ) -> (Vec<SessionId>, Option<ListKey>) {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut ids = Vec::with_capacity(limit);
+        let mut last = None;
+        match filter {
+            ListFilter::All => {
+                for key in self.all.range((lower, Bound::Unbounded)).take(limit) {
+                    ids.push(key.1.0);
+                    last = Some(*key);
+                }
+            }
+            ListFilter::OpenAt(now) => {
+                // Nothing created `longest_lifetime` or longer before `now` can still be open.
+                let horizon = now.checked_sub(self.longest_lifetime);
+                for (key, expires_at) in self.open.range((lower, Bound::Unbounded)) {
+                    if horizon.is_some_and(|horizon| key.0.0 <= horizon) {
+                        break;
+                    }
+                    last = Some(*key);
+                    if *expires_at > now {
+                        ids.push(key.1.0);
+                        if ids.len() == limit {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        (ids, last)
+    }
+}
+
+#[derive(Default)]
+struct OrgIndex {
+    sessions: ListIndex,
+    by_customer: HashMap<CustomerId, ListIndex>,
+}
+
+/// An in-memory, sharded [`SessionStore`]. See the [crate documentation](crate) for its costs.
+pub struct MemoryStore {
+    records: Box<[RwLock<RecordShard>]>,
+    indexes: Box<[RwLock<HashMap<OrgId, OrgIndex>>]>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("sessions", &self.len())
+            .finish()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore {
+            records: (0..RECORD_SHARDS).map(|_| RwLock::default()).collect(),
+            indexes: (0..INDEX_SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    /// How many sessions are stored.
+    pub fn len(&self) -> usize {
+        self.records
+            .iter()
+            .map(|shard| shard.read().records.len())
+            .sum()
+    }
+
+    /// Whether no session is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn record_shard(&self, id: &SessionId) -> &RwLock<RecordShard> {
+        // The selector is uniformly random, so its first byte spreads sessions evenly.
+        &self.records[usize::from(id.as_bytes()[0]) % RECORD_SHARDS]
+    }
+
+    fn index_shard(&self, org: &OrgId) -> &RwLock<HashMap<OrgId, OrgIndex>> {
+        // Truncation is the point: any bits of the hash pick a shard.
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = self.hasher.hash_one(org) as usize % INDEX_SHARDS;
+        &self.indexes[slot]
+    }
+
+    /// Removes `record` from its organisation's indexes. Called with its record shard locked.
+    fn unindex(&self, record: &SessionRecord) {
+        let key = list_key(record);
+        let mut orgs = self.index_shard(&record.org_id).write();
+        if let Some(org) = orgs.get_mut(&record.org_id) {
+            org.sessions.remove(&key);
+            if let Some(customer) = org.by_customer.get_mut(&record.customer.id) {
+                customer.remove(&key);
+                if customer.all.is_empty() {
+                    org.by_customer.remove(&record.customer.id);
+                }
+            }
+            if org.sessions.all.is_empty() {
+                orgs.remove(&record.org_id);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let mut shard = self.record_shard(&record.id).write();
+        if shard.records.contains_key(&record.id) {
+            return Err(StoreError::Duplicate);
+        }
+        shard.records.insert(record.id, record.clone());
+        shard.by_expiry.insert((record.expires_at, record.id));
+        let mut orgs = self.index_shard(&record.org_id).write();
+        let org = orgs.entry(record.org_id).or_default();
+        org.sessions.insert(record);
+        org.by_customer
+            .entry(record.customer.id)
+            .or_default()
+            .insert(record);
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self.record_shard(id).read().records.get(id).cloned())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut found = Vec::with_capacity(query.limit.min(128));
+        let mut after = None;
+        // Candidates are gathered under the index lock and checked against the records after it is
+        // released; a record that changed in between is dropped and the scan continues past it.
+        while found.len() < query.limit {
+            let (ids, last) = {
+                let orgs = self.index_shard(&query.org_id).read();
+                let Some(org) = orgs.get(&query.org_id) else {
+                    break;
+                };
+                let index = match query.customer_id {
+                    Some(customer) => match org.by_customer.get(&customer) {
+                        Some(index) => index,
+                        None => break,
+                    },
+                    None => &org.sessions,
+                };
+                index.candidates(query.filter, after, query.limit - found.len())
+            };
+            for id in &ids {
+                if let Some(record) = self.record_shard(id).read().records.get(id) {
+                    if query.matches(record) {
+                        found.push(record.clone());
+                    }
+                }
+            }
+            if ids.is_empty() || last.is_none() {
+                break;
+            }
+            after = last;
+        }
+        Ok(found)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &SessionRecord,
+    ) -> Result<CasOutcome, StoreError> {
+        let mut shard = self.record_shard(&next.id).write();
+        let Some(stored) = shard.records.get_mut(&next.id) else {
+            return Ok(CasOutcome::Conflict);
+        };
+        if stored.version != expected_version {
+            return Ok(CasOutcome::Conflict);
+        }
+        let was_open = stored.used_at.is_none() && stored.revoked_at.is_none();
+        *stored = next.clone();
+        let is_open = next.used_at.is_none() && next.revoked_at.is_none();
+        if was_open && !is_open {
+            let key = list_key(next);
+            let mut orgs = self.index_shard(&next.org_id).write();
+            if let Some(org) = orgs.get_mut(&next.org_id) {
+                org.sessions.open.remove(&key);
+                if let Some(customer) = org.by_customer.get_mut(&next.customer.id) {
+                    customer.open.remove(&key);
+                }
+            }
+        }
+        Ok(CasOutcome::Swapped)
+    }
+
+    async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for shard in self.records.iter() {
+            let mut shard = shard.write();
+            let upper = (before, SessionId::from_bytes([u8::MAX; 16]));
+            let expired: Vec<(Timestamp, SessionId)> =
+                shard.by_expiry.range(..=upper).copied().collect();
+            for entry in expired {
+                shard.by_expiry.remove(&entry);
+                if let Some(record) = shard.records.remove(&entry.1) {
+                    self.unindex(&record);
+                    purged += 1;
+                }
+            }
+        }
+        Ok(purged)
+    }
+}
