@@ -1,4 +1,4 @@
-//! The behavioural contract of a portal-sessions [`SessionStore`], and of the
+//! The behavioural contract of a portal-sessions [`SessionStore`](portal_sessions::SessionStore), and of the
 //! [`Engine`](portal_sessions::Engine) over it, written once and run by every backend.
 //!
 //! Every check is a `pub async fn` that takes the store under test and panics, with a message that
