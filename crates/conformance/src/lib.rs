@@ -101,3 +101,67 @@ macro_rules! store_tests {
         )*
     };
 }
+
+/// A store that owns a guard, dropped after the store: a temporary directory, say.
+///
+/// It implements [`SessionStore`](portal_sessions::SessionStore) by passing every call to `store`.
+///
+/// ```ignore
+/// portal_sessions_conformance::store_tests!(Guarded::new(open_store(dir.path()), dir));
+/// ```
+pub struct Guarded<S, G> {
+    /// The store under test.
+    pub store: S,
+    /// Dropped after `store`.
+    pub guard: G,
+}
+
+impl<S, G> Guarded<S, G> {
+    /// Wraps `store`, keeping `guard` alive as long as it.
+    pub fn new(store: S, guard: G) -> Guarded<S, G> {
+        Guarded { store, guard }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S, G> portal_sessions::SessionStore for Guarded<S, G>
+where
+    S: portal_sessions::SessionStore,
+    G: Send + Sync + 'static,
+{
+    async fn insert(
+        &self,
+        record: &portal_sessions::SessionRecord,
+    ) -> Result<(), portal_sessions::StoreError> {
+        self.store.insert(record).await
+    }
+
+    async fn get(
+        &self,
+        id: &portal_sessions::SessionId,
+    ) -> Result<Option<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+        self.store.get(id).await
+    }
+
+    async fn list(
+        &self,
+        query: &portal_sessions::ListQuery,
+    ) -> Result<Vec<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+        self.store.list(query).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &portal_sessions::SessionRecord,
+    ) -> Result<portal_sessions::CasOutcome, portal_sessions::StoreError> {
+        self.store.compare_and_swap(expected_version, next).await
+    }
+
+    async fn purge_expired(
+        &self,
+        before: portal_sessions::Timestamp,
+    ) -> Result<u64, portal_sessions::StoreError> {
+        self.store.purge_expired(before).await
+    }
+}

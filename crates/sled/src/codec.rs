@@ -1,0 +1,330 @@
+//! The on-disk encoding of a [`SessionRecord`]: versioned, compact, and total.
+//!
+//! Layout, format 1 (integers big-endian, `str` = u16 length + UTF-8 bytes, `opt<T>` = one tag byte
+//! 0 or 1 then `T`):
+//!
+//! ```text
+//! u8 format (= 1)
+//! [16] session id   [16] org id   [16] customer id
+//! str external id   str name   opt<str> email
+//! u8 features   opt<str> return url
+//! [32] verifier hash   opt<[32]> viewer hash
+//! i64 created_at   i64 expires_at   opt<i64> used_at   opt<i64> revoked_at
+//! opt<redeemer>: u8 ip kind (0 none, 4, 6) + address bytes, opt<str> user agent
+//! u64 version
+//! ```
+//!
+//! A typical record is about 200 bytes. Decoding checks every length, tag, UTF-8 string, timestamp
+//! range and the absence of trailing bytes, and reports what was wrong as a [`DecodeError`]: a
+//! corrupt value or an unknown format is an error, never a panic.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use portal_sessions::{
+    ClientInfo, CustomerId, CustomerSnapshot, Features, OrgId, SecretHash, SessionId,
+    SessionRecord, Timestamp,
+};
+
+/// The format this crate writes.
+pub const FORMAT: u8 = 1;
+
+/// Why stored bytes could not be decoded. Never contains the bytes themselves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The value is empty.
+    #[error("empty value")]
+    Empty,
+    /// The value was written in a format this version does not know.
+    #[error("unknown record format {0}")]
+    UnknownFormat(u8),
+    /// The value ends in the middle of a field.
+    #[error("value truncated in field {0}")]
+    Truncated(&'static str),
+    /// A field holds a value that no encoder writes.
+    #[error("invalid value in field {0}")]
+    Invalid(&'static str),
+    /// Bytes follow the last field.
+    #[error("{0} unexpected bytes after the record")]
+    TrailingBytes(usize),
+}
+
+/// Encodes `record` in the current [`FORMAT`].
+///
+/// # Errors
+///
+/// [`DecodeError::Invalid`] names a string longer than 65535 bytes, which the engine never produces.
+pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::with_capacity(192 + record.customer.name.len());
+    out.push(FORMAT);
+    out.extend_from_slice(record.id.as_bytes());
+    out.extend_from_slice(record.org_id.as_bytes());
+    out.extend_from_slice(record.customer.id.as_bytes());
+    put_str(&mut out, &record.customer.external_id, "external id")?;
+    put_str(&mut out, &record.customer.name, "name")?;
+    put_opt_str(&mut out, record.customer.email.as_deref(), "email")?;
+    out.push(record.features.bits());
+    put_opt_str(&mut out, record.return_url.as_deref(), "return url")?;
+    out.extend_from_slice(&record.verifier_hash.to_bytes());
+    match &record.viewer_hash {
+        Some(hash) => {
+            out.push(1);
+            out.extend_from_slice(&hash.to_bytes());
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&record.created_at.as_millis().to_be_bytes());
+    out.extend_from_slice(&record.expires_at.as_millis().to_be_bytes());
+    put_opt_time(&mut out, record.used_at);
+    put_opt_time(&mut out, record.revoked_at);
+    match &record.redeemed_by {
+        Some(client) => {
+            out.push(1);
+            match client.ip {
+                None => out.push(0),
+                Some(IpAddr::V4(ip)) => {
+                    out.push(4);
+                    out.extend_from_slice(&ip.octets());
+                }
+                Some(IpAddr::V6(ip)) => {
+                    out.push(6);
+                    out.extend_from_slice(&ip.octets());
+                }
+            }
+            put_opt_str(&mut out, client.user_agent.as_deref(), "user agent")?;
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&record.version.to_be_bytes());
+    Ok(out)
+}
+
+fn put_str(out: &mut Vec<u8>, text: &str, field: &'static str) -> Result<(), DecodeError> {
+    let len = u16::try_from(text.len()).map_err(|_| DecodeError::Invalid(field))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
+fn put_opt_str(
+    out: &mut Vec<u8>,
+    text: Option<&str>,
+    field: &'static str,
+) -> Result<(), DecodeError> {
+    match text {
+        Some(text) => {
+            out.push(1);
+            put_str(out, text, field)
+        }
+        None => {
+            out.push(0);
+            Ok(())
+        }
+    }
+}
+
+fn put_opt_time(out: &mut Vec<u8>, time: Option<Timestamp>) {
+    match time {
+        Some(time) => {
+            out.push(1);
+            out.extend_from_slice(&time.as_millis().to_be_bytes());
+        }
+        None => out.push(0),
+    }
+}
+
+/// A cursor that never reads past the end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.bytes.len() < n {
+            return Err(DecodeError::Truncated(field));
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+        self.take(N, field)?
+            .try_into()
+            .map_err(|_| DecodeError::Truncated(field))
+    }
+
+    fn byte(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    fn flag(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        match self.byte(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(DecodeError::Invalid(field)),
+        }
+    }
+
+    fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let len = u16::from_be_bytes(self.array(field)?);
+        let bytes = self.take(usize::from(len), field)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    fn opt_string(&mut self, field: &'static str) -> Result<Option<String>, DecodeError> {
+        if self.flag(field)? {
+            self.string(field).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn time(&mut self, field: &'static str) -> Result<Timestamp, DecodeError> {
+        Timestamp::from_millis(i64::from_be_bytes(self.array(field)?))
+            .ok_or(DecodeError::Invalid(field))
+    }
+
+    fn opt_time(&mut self, field: &'static str) -> Result<Option<Timestamp>, DecodeError> {
+        if self.flag(field)? {
+            self.time(field).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Decodes a value written by [`encode`].
+///
+/// # Errors
+///
+/// A [`DecodeError`] for any input that [`encode`] would not have produced.
+pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
+    let mut r = Reader { bytes };
+    match r.byte("format").map_err(|_| DecodeError::Empty)? {
+        FORMAT => {}
+        other => return Err(DecodeError::UnknownFormat(other)),
+    }
+    let id = SessionId::from_bytes(r.array("session id")?);
+    let org_id = OrgId::from_bytes(r.array("org id")?);
+    let customer = CustomerSnapshot {
+        id: CustomerId::from_bytes(r.array("customer id")?),
+        external_id: r.string("external id")?,
+        name: r.string("name")?,
+        email: r.opt_string("email")?,
+    };
+    let features =
+        Features::from_bits(r.byte("features")?).ok_or(DecodeError::Invalid("features"))?;
+    let return_url = r.opt_string("return url")?;
+    let verifier_hash = SecretHash::from_bytes(r.array("verifier hash")?);
+    let viewer_hash = if r.flag("viewer hash")? {
+        Some(SecretHash::from_bytes(r.array("viewer hash")?))
+    } else {
+        None
+    };
+    let created_at = r.time("created at")?;
+    let expires_at = r.time("expires at")?;
+    let used_at = r.opt_time("used at")?;
+    let revoked_at = r.opt_time("revoked at")?;
+    let redeemed_by = if r.flag("redeemer")? {
+        let ip = match r.byte("redeemer ip")? {
+            0 => None,
+            4 => Some(IpAddr::V4(Ipv4Addr::from(r.array::<4>("redeemer ip")?))),
+            6 => Some(IpAddr::V6(Ipv6Addr::from(r.array::<16>("redeemer ip")?))),
+            _ => return Err(DecodeError::Invalid("redeemer ip")),
+        };
+        let user_agent = r.opt_string("user agent")?;
+        Some(ClientInfo { ip, user_agent })
+    } else {
+        None
+    };
+    let version = u64::from_be_bytes(r.array("version")?);
+    if !r.bytes.is_empty() {
+        return Err(DecodeError::TrailingBytes(r.bytes.len()));
+    }
+    Ok(SessionRecord {
+        id,
+        org_id,
+        customer,
+        features,
+        return_url,
+        verifier_hash,
+        viewer_hash,
+        created_at,
+        expires_at,
+        used_at,
+        revoked_at,
+        redeemed_by,
+        version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SessionRecord {
+        SessionRecord {
+            id: SessionId::from_bytes([3; 16]),
+            org_id: OrgId::from_bytes([1; 16]),
+            customer: CustomerSnapshot {
+                id: CustomerId::from_bytes([2; 16]),
+                external_id: "acme-001".into(),
+                name: "Acme — 株式会社".into(),
+                email: Some("billing@acme.test".into()),
+            },
+            features: Features::ALL,
+            return_url: Some("https://app.test/billing".into()),
+            verifier_hash: SecretHash::from_bytes([9; 32]),
+            viewer_hash: Some(SecretHash::from_bytes([8; 32])),
+            created_at: Timestamp::from_millis(1_778_689_800_000).unwrap_or(Timestamp::UNIX_EPOCH),
+            expires_at: Timestamp::from_millis(1_778_693_400_000).unwrap_or(Timestamp::UNIX_EPOCH),
+            used_at: Timestamp::from_millis(1_778_689_800_001),
+            revoked_at: None,
+            redeemed_by: Some(ClientInfo::new("2001:db8::1".parse().ok(), Some("UA"))),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let record = sample();
+        let bytes = encode(&record).unwrap_or_default();
+        assert_eq!(decode(&bytes), Ok(record));
+    }
+
+    #[test]
+    fn every_truncation_and_every_trailing_byte_is_an_error() {
+        let bytes = encode(&sample()).unwrap_or_default();
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "truncated to {len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode(&longer), Err(DecodeError::TrailingBytes(1)));
+    }
+
+    #[test]
+    fn every_single_byte_corruption_is_an_error_or_a_different_record() {
+        let record = sample();
+        let bytes = encode(&record).unwrap_or_default();
+        for position in 0..bytes.len() {
+            for flip in [0x01u8, 0x80, 0xFF] {
+                let mut corrupt = bytes.clone();
+                corrupt[position] ^= flip;
+                // Never a panic; and never silently the same record.
+                if let Ok(decoded) = decode(&corrupt) {
+                    assert_ne!(decoded, record, "byte {position}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_formats_are_refused() {
+        let mut bytes = encode(&sample()).unwrap_or_default();
+        bytes[0] = 2;
+        assert_eq!(decode(&bytes), Err(DecodeError::UnknownFormat(2)));
+        assert_eq!(decode(&[]), Err(DecodeError::Empty));
+    }
+}

@@ -1,0 +1,71 @@
+//! Group commit: many writers, one flush.
+//!
+//! A write is acknowledged only once it is durable. Flushing once per write would make throughput one
+//! fsync per operation; instead each writer takes a sequence number after its transaction commits and
+//! waits until a flush that *started after* that commit has finished. One writer at a time leads: it
+//! notes the newest sequence number, flushes, and publishes that number; every writer whose commit it
+//! covers returns without flushing itself. Under load, a single fsync acknowledges a whole batch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use portal_sessions::StoreError;
+use tokio::sync::{Mutex, watch};
+
+pub(crate) struct GroupCommit {
+    db: sled::Db,
+    committed: AtomicU64,
+    leader: Mutex<()>,
+    flushed: watch::Sender<u64>,
+}
+
+impl GroupCommit {
+    pub(crate) fn new(db: sled::Db) -> GroupCommit {
+        GroupCommit {
+            db,
+            committed: AtomicU64::new(0),
+            leader: Mutex::new(()),
+            flushed: watch::Sender::new(0),
+        }
+    }
+
+    /// Records that a transaction has committed; returns the number to wait for.
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Returns once a flush covering commit `sequence` has finished.
+    pub(crate) async fn wait_durable(self: &Arc<Self>, sequence: u64) -> Result<(), StoreError> {
+        let mut flushed = self.flushed.subscribe();
+        loop {
+            if *flushed.borrow_and_update() >= sequence {
+                return Ok(());
+            }
+            if let Ok(_leading) = self.leader.try_lock() {
+                if *self.flushed.borrow() >= sequence {
+                    return Ok(());
+                }
+                // Everything committed up to here is covered by the flush that starts now.
+                let covered = self.committed.load(Ordering::SeqCst);
+                let db = self.db.clone();
+                let outcome = match tokio::task::spawn_blocking(move || db.flush()).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(StoreError::Backend(Box::new(error))),
+                    Err(error) => Err(StoreError::Backend(Box::new(error))),
+                };
+                // Wake the waiters either way: on failure they retry the flush themselves.
+                self.flushed.send_modify(|flushed| {
+                    if outcome.is_ok() {
+                        *flushed = (*flushed).max(covered);
+                    }
+                });
+                return outcome;
+            }
+            // Someone else is flushing; wait for them to publish, then look again (their flush may
+            // have started before this commit).
+            if flushed.changed().await.is_err() {
+                return Err(StoreError::Backend("the group commit was shut down".into()));
+            }
+        }
+    }
+}
