@@ -3,8 +3,13 @@
 //! A write is acknowledged only once it is durable. Flushing once per write would make throughput one
 //! fsync per operation; instead each writer takes a sequence number after its transaction commits and
 //! waits until a flush that *started after* that commit has finished. One writer at a time leads: it
-//! notes the newest sequence number, flushes, and publishes that number; every writer whose commit it
-//! covers returns without flushing itself. Under load, a single fsync acknowledges a whole batch.
+//! notes the newest sequence number, flushes, steps down, and publishes that number; every writer
+//! whose commit it covers returns without flushing itself, and one that it does not cover takes the
+//! lead next. Under load, a single fsync acknowledges a whole batch.
+//!
+//! The invariant that keeps every writer moving: a writer waits for a publication only after failing
+//! to take the lead, and every leader publishes after stepping down, so whoever held the lead when a
+//! writer failed to take it will wake that writer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +46,7 @@ impl GroupCommit {
             if *flushed.borrow_and_update() >= sequence {
                 return Ok(());
             }
-            if let Ok(_leading) = self.leader.try_lock() {
+            if let Ok(leading) = self.leader.try_lock() {
                 if *self.flushed.borrow() >= sequence {
                     return Ok(());
                 }
@@ -53,6 +58,10 @@ impl GroupCommit {
                     Ok(Err(error)) => Err(StoreError::Backend(Box::new(error))),
                     Err(error) => Err(StoreError::Backend(Box::new(error))),
                 };
+                // Release the lead *before* publishing. A waiter that wakes on the publication and
+                // still needs a flush must be able to take the lead: were the lock still held, its
+                // `try_lock` would fail and it would wait for a publication that never comes.
+                drop(leading);
                 // Wake the waiters either way: on failure they retry the flush themselves.
                 self.flushed.send_modify(|flushed| {
                     if outcome.is_ok() {

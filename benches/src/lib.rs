@@ -1,0 +1,99 @@
+//! Shared harness for the benches: engines over each store, and concurrent timing.
+//!
+//! Every figure a bench reports is meant to be read beside a baseline measured in the same run (the
+//! backend's raw operation, or a peer library), because the machines these run on are shared and
+//! noisy: the ratio is the result, the absolute time is context.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portal_sessions::{
+    CreateRequest, CreatedSession, CustomerId, CustomerSnapshot, Engine, OrgId, SessionStore,
+    StaticDirectory,
+};
+
+/// The organisation every bench mints for.
+pub fn org() -> OrgId {
+    OrgId::from_bytes([0x0b; 16])
+}
+
+/// The customer every bench mints for.
+pub fn customer() -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: CustomerId::from_bytes([0x0c; 16]),
+        external_id: "bench-001".into(),
+        name: "Bench Customer".into(),
+        email: Some("billing@bench.test".into()),
+    }
+}
+
+/// An engine over `store` with the bench customer, on the system clock.
+pub fn engine<S: SessionStore>(store: S) -> Arc<Engine<S>> {
+    let mut directory = StaticDirectory::default();
+    if let Err(error) = directory.insert(org(), customer()) {
+        panic!("bench directory: {error}");
+    }
+    Arc::new(Engine::new(store, directory))
+}
+
+/// Mints one session for the bench customer, panicking on failure (a bench cannot go on without it).
+pub async fn create<S: SessionStore>(engine: &Engine<S>) -> CreatedSession {
+    match engine
+        .create(org(), CreateRequest::for_customer_id(customer().id))
+        .await
+    {
+        Ok(created) => created,
+        Err(error) => panic!("create: {error}"),
+    }
+}
+
+/// A multi-threaded tokio runtime on every core.
+pub fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("tokio runtime: {error}"),
+    }
+}
+
+/// Runs `op(i)` for `i` in `0..iters`, spread over `tasks` concurrent tasks, and returns the wall
+/// time: criterion's `iter_custom` then reports time per operation, which at more than one task is
+/// the inverse of throughput.
+pub fn time_concurrent<F, Fut>(
+    runtime: &tokio::runtime::Runtime,
+    iters: u64,
+    tasks: u64,
+    op: F,
+) -> Duration
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    runtime.block_on(async move {
+        let started = Instant::now();
+        let mut joins = Vec::new();
+        for task in 0..tasks {
+            let op = op.clone();
+            joins.push(tokio::spawn(async move {
+                let mut i = task;
+                while i < iters {
+                    op(i).await;
+                    i += tasks;
+                }
+            }));
+        }
+        for join in joins {
+            if let Err(error) = join.await {
+                panic!("bench task: {error}");
+            }
+        }
+        started.elapsed()
+    })
+}

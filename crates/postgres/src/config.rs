@@ -1,0 +1,149 @@
+//! How to reach the database: [`PostgresConfig`] and schema names.
+
+use std::time::Duration;
+
+use portal_sessions::StoreError;
+
+/// The default schema: `portal_sessions`.
+pub const DEFAULT_SCHEMA: &str = "portal_sessions";
+
+/// A validated schema name: 1 to 63 characters of `a-z`, `0-9` and `_`, not starting with a digit,
+/// and not starting with `pg_` (reserved by PostgreSQL).
+///
+/// The name is spliced into SQL (a schema cannot be a bind parameter), so it is validated before
+/// anything else and always written quoted.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions_postgres::SchemaName;
+///
+/// assert!(SchemaName::new("billing_portal").is_ok());
+/// assert!(SchemaName::new("Robert'); DROP TABLE students;--").is_err());
+/// assert!(SchemaName::new("pg_catalog").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SchemaName(String);
+
+impl SchemaName {
+    /// Validates `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] naming the rule that `name` breaks.
+    pub fn new(name: &str) -> Result<SchemaName, StoreError> {
+        let valid_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let reason = if name.is_empty() || name.len() > 63 {
+            Some("must be 1 to 63 characters")
+        } else if !valid_chars {
+            Some("may contain only a-z, 0-9 and _")
+        } else if name.as_bytes()[0].is_ascii_digit() {
+            Some("must not start with a digit")
+        } else if name.starts_with("pg_") {
+            Some("must not start with pg_ (reserved by PostgreSQL)")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(StoreError::config(
+                format!("invalid schema name: {reason}"),
+                None,
+            )),
+            None => Ok(SchemaName(name.to_owned())),
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name quoted for SQL.
+    pub(crate) fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+/// Everything [`PostgresStore::connect`](crate::PostgresStore::connect) needs.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use portal_sessions_postgres::PostgresConfig;
+///
+/// let config = PostgresConfig::new("postgres://app@db.internal:5432/billing")
+///     .schema("portal")
+///     .max_connections(32)
+///     .operation_timeout(Duration::from_secs(2));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    pub(crate) url: String,
+    pub(crate) schema: String,
+    pub(crate) max_connections: usize,
+    pub(crate) operation_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) tls: bool,
+    pub(crate) application_name: String,
+}
+
+impl PostgresConfig {
+    /// A configuration for the server at `url` (a `postgres://` URL or a `key=value` string), with
+    /// the schema `portal_sessions`, 16 connections, a 5 second limit per operation and a 5 second
+    /// connect timeout, without TLS.
+    pub fn new(url: impl Into<String>) -> PostgresConfig {
+        PostgresConfig {
+            url: url.into(),
+            schema: DEFAULT_SCHEMA.to_owned(),
+            max_connections: 16,
+            operation_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            tls: false,
+            application_name: "portal-sessions".to_owned(),
+        }
+    }
+
+    /// The `application_name` the connections report to the server (shown in `pg_stat_activity`);
+    /// `portal-sessions` unless set.
+    pub fn application_name(mut self, name: impl Into<String>) -> PostgresConfig {
+        self.application_name = name.into();
+        self
+    }
+
+    /// The schema that holds the tables (validated at connect).
+    pub fn schema(mut self, schema: impl Into<String>) -> PostgresConfig {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_connections(mut self, max: usize) -> PostgresConfig {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// The longest any one store operation may take, waiting for a connection included. Past it the
+    /// operation fails with [`StoreError::Timeout`] (and may or may not have taken effect); the
+    /// server is also told to cancel statements running longer (`statement_timeout`).
+    pub fn operation_timeout(mut self, timeout: Duration) -> PostgresConfig {
+        self.operation_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest opening one connection may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> PostgresConfig {
+        self.connect_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Connect with TLS (rustls, verifying the server against the Mozilla root certificates).
+    /// Needs the crate feature `tls-rustls`; without it, connecting is a configuration error.
+    pub fn tls(mut self, tls: bool) -> PostgresConfig {
+        self.tls = tls;
+        self
+    }
+}
