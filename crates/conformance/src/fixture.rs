@@ -143,3 +143,36 @@ impl<S: SessionStore> EngineFixture<S> {
         }
     }
 }
+
+/// The store under test, except that the first compare-and-swap that commits loses its reply: the
+/// write is stored, and the caller sees [`StoreError::Unavailable`](portal_sessions::StoreError), as
+/// when a connection dies between the server's commit and the client's read.
+pub struct LosesFirstSwapReply<S> {
+    store: Arc<S>,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+impl<S> LosesFirstSwapReply<S> {
+    /// Wraps `store`.
+    pub fn new(store: Arc<S>) -> LosesFirstSwapReply<S> {
+        LosesFirstSwapReply {
+            store,
+            lost: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+crate::forward_store! {
+    impl[S: SessionStore] for LosesFirstSwapReply<S>,
+    field = store,
+    swap = |this, expected_version, next| {
+        let outcome = this.store.compare_and_swap(expected_version, next).await?;
+        let first = !this.lost.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if outcome == portal_sessions::CasOutcome::Swapped && first {
+            return Err(portal_sessions::StoreError::Unavailable(
+                "the reply was lost after the commit".into(),
+            ));
+        }
+        Ok(outcome)
+    }
+}

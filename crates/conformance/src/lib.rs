@@ -86,6 +86,7 @@ macro_rules! store_tests {
             purge_removes_only_expired_sessions,
             list_cost_does_not_grow_with_sessions,
             random_operation_sequences_match_the_model,
+            a_lost_redeem_reply_retries_into_already_used,
         );
     };
     ($store:expr $(,)?) => {
@@ -123,45 +124,62 @@ impl<S, G> Guarded<S, G> {
     }
 }
 
-#[async_trait::async_trait]
-impl<S, G> portal_sessions::SessionStore for Guarded<S, G>
-where
-    S: portal_sessions::SessionStore,
-    G: Send + Sync + 'static,
-{
-    async fn insert(
-        &self,
-        record: &portal_sessions::SessionRecord,
-    ) -> Result<(), portal_sessions::StoreError> {
-        self.store.insert(record).await
-    }
+/// Implements [`SessionStore`](portal_sessions::SessionStore) for a wrapper by passing every method
+/// to its field `$field`, except `compare_and_swap`, whose body the caller gives (with names for the
+/// wrapper, the expected version and the next record).
+macro_rules! forward_store {
+    (
+        impl[$($generics:tt)*] for $wrapper:ty,
+        field = $field:ident,
+        swap = |$this:ident, $expected:ident, $next:ident| $swap:block
+    ) => {
+        #[async_trait::async_trait]
+        impl<$($generics)*> portal_sessions::SessionStore for $wrapper {
+            async fn insert(
+                &self,
+                record: &portal_sessions::SessionRecord,
+            ) -> Result<(), portal_sessions::StoreError> {
+                self.$field.insert(record).await
+            }
 
-    async fn get(
-        &self,
-        id: &portal_sessions::SessionId,
-    ) -> Result<Option<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
-        self.store.get(id).await
-    }
+            async fn get(
+                &self,
+                id: &portal_sessions::SessionId,
+            ) -> Result<Option<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+                self.$field.get(id).await
+            }
 
-    async fn list(
-        &self,
-        query: &portal_sessions::ListQuery,
-    ) -> Result<Vec<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
-        self.store.list(query).await
-    }
+            async fn list(
+                &self,
+                query: &portal_sessions::ListQuery,
+            ) -> Result<Vec<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+                self.$field.list(query).await
+            }
 
-    async fn compare_and_swap(
-        &self,
-        expected_version: u64,
-        next: &portal_sessions::SessionRecord,
-    ) -> Result<portal_sessions::CasOutcome, portal_sessions::StoreError> {
-        self.store.compare_and_swap(expected_version, next).await
-    }
+            async fn compare_and_swap(
+                &self,
+                $expected: u64,
+                $next: &portal_sessions::SessionRecord,
+            ) -> Result<portal_sessions::CasOutcome, portal_sessions::StoreError> {
+                let $this = self;
+                $swap
+            }
 
-    async fn purge_expired(
-        &self,
-        before: portal_sessions::Timestamp,
-    ) -> Result<u64, portal_sessions::StoreError> {
-        self.store.purge_expired(before).await
+            async fn purge_expired(
+                &self,
+                before: portal_sessions::Timestamp,
+            ) -> Result<u64, portal_sessions::StoreError> {
+                self.$field.purge_expired(before).await
+            }
+        }
+    };
+}
+pub(crate) use forward_store;
+
+forward_store! {
+    impl[S: portal_sessions::SessionStore, G: Send + Sync + 'static] for Guarded<S, G>,
+    field = store,
+    swap = |this, expected_version, next| {
+        this.store.compare_and_swap(expected_version, next).await
     }
 }

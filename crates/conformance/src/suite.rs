@@ -1025,3 +1025,34 @@ pub async fn random_operation_sequences_match_the_model<S: SessionStore>(store: 
         crate::model::check_sequence(store.clone(), &ops, start).await;
     }
 }
+
+/// A redeem whose reply was lost after it committed is safe to retry: the retry reads "already used"
+/// (the lost success carried a viewer secret that exists nowhere else, and minting a second one would
+/// let one link open two portals), and the link was redeemed exactly once.
+pub async fn a_lost_redeem_reply_retries_into_already_used<S: SessionStore>(store: Arc<S>) {
+    let lossy = Arc::new(crate::fixture::LosesFirstSwapReply::new(store.clone()));
+    let fx = EngineFixture::new(lossy);
+    let created = engine_ok(
+        "create",
+        fx.engine
+            .create(fx.org, CreateRequest::for_customer_id(fx.customers[0].id))
+            .await,
+    );
+    assert!(
+        matches!(
+            fx.engine.redeem(&created.link, ClientInfo::default()).await,
+            Err(EngineError::Store(StoreError::Unavailable(_)))
+        ),
+        "the first redeem's reply is lost"
+    );
+    assert!(
+        matches!(
+            fx.engine.redeem(&created.link, ClientInfo::default()).await,
+            Err(EngineError::LinkUsed)
+        ),
+        "the retry must read 'already used'"
+    );
+    let record = stored(&*store, &created.record.id).await;
+    assert!(record.used_at.is_some());
+    assert_eq!(record.version, 1, "the link was redeemed exactly once");
+}
