@@ -83,6 +83,7 @@
 mod config;
 mod migrate;
 mod row;
+pub mod testing;
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,0 +1,357 @@
+//! The `/v1/portal-sessions` endpoints.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+use portal_sessions::{
+    CreateRequest, CustomerId, Feature, Features, ListOptions, OrgId, SessionId, SessionRecord,
+    SessionStore, Timestamp,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::keys::KeyLookup;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The organisation the request's API key speaks for.
+pub(crate) fn authenticate<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result<OrgId, ApiError> {
+    let key = match headers.get("x-api-key") {
+        Some(value) => value.to_str().ok(),
+        None => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer ")),
+    };
+    let Some(key) = key.map(str::trim).filter(|key| !key.is_empty()) else {
+        return Err(ApiError::unauthenticated(
+            "missing API key: send a secret key (mf_sk_...) in the x-api-key header",
+        ));
+    };
+    match shared.keys.lookup(key) {
+        KeyLookup::Secret(org) => Ok(org),
+        KeyLookup::Publishable => Err(ApiError::unauthenticated(
+            "publishable keys (mf_pk_...) cannot manage portal sessions: use a secret key from your backend",
+        )),
+        KeyLookup::Unknown => Err(ApiError::unauthenticated("invalid API key")),
+    }
+}
+
+/// A session as the list and get endpoints show it: never the token or the URL.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView {
+    id: String,
+    object: &'static str,
+    customer_id: String,
+    customer_name: String,
+    customer_email: Option<String>,
+    expires_at: String,
+    is_expired: bool,
+    is_used: bool,
+    is_revoked: bool,
+    used_at: Option<String>,
+    revoked_at: Option<String>,
+    created_at: String,
+    features: Vec<&'static str>,
+}
+
+fn features(set: Features) -> Vec<&'static str> {
+    set.iter().map(Feature::as_str).collect()
+}
+
+impl SessionView {
+    fn new(record: &SessionRecord, now: Timestamp) -> SessionView {
+        SessionView {
+            id: record.id.to_string(),
+            object: "portal_session",
+            customer_id: record.customer.id.to_string(),
+            customer_name: record.customer.name.clone(),
+            customer_email: record.customer.email.clone(),
+            expires_at: record.expires_at.to_string(),
+            is_expired: record.is_expired(now),
+            is_used: record.used_at.is_some(),
+            is_revoked: record.revoked_at.is_some(),
+            used_at: record.used_at.map(|t| t.to_string()),
+            revoked_at: record.revoked_at.map(|t| t.to_string()),
+            created_at: record.created_at.to_string(),
+            features: features(record.features),
+        }
+    }
+}
+
+/// The create response: the only place the token and URL ever appear.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedView {
+    id: String,
+    object: &'static str,
+    url: String,
+    token: String,
+    customer_id: String,
+    customer_name: String,
+    customer_email: Option<String>,
+    expires_at: String,
+    created_at: String,
+    return_url: Option<String>,
+    features: Vec<&'static str>,
+}
+
+fn optional_string(
+    body: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::invalid(format!("{field} must be a string"))),
+    }
+}
+
+/// Parses a create body: a JSON object; unknown fields are ignored.
+fn create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::invalid("the request body is not valid JSON"))?;
+    let Value::Object(body) = value else {
+        return Err(ApiError::invalid("the request body must be a JSON object"));
+    };
+    let customer_id = optional_string(&body, "customerId")?
+        .map(|text| {
+            text.parse::<CustomerId>()
+                .map_err(|_| ApiError::invalid("customerId must be a UUID"))
+        })
+        .transpose()?;
+    let features = match body.get("features") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut set = Features::EMPTY;
+            for item in items {
+                let feature = item
+                    .as_str()
+                    .and_then(|name| name.parse::<Feature>().ok())
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "features may contain only invoices, subscriptions, usage and profile",
+                        )
+                    })?;
+                set = set.with(feature);
+            }
+            Some(set)
+        }
+        Some(_) => return Err(ApiError::invalid("features must be an array of strings")),
+    };
+    Ok(CreateRequest {
+        customer_id,
+        customer_external_id: optional_string(&body, "customerExternalId")?,
+        return_url: optional_string(&body, "returnUrl")?,
+        features,
+    })
+}
+
+pub(crate) async fn create<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let org = authenticate(&shared, &headers)?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::invalid("Content-Type must be application/json"));
+    }
+    let body = body.map_err(|_| {
+        ApiError::invalid(format!(
+            "the request body must be at most {MAX_BODY_BYTES} bytes of JSON"
+        ))
+    })?;
+    let request = create_request(&body)?;
+    let created = shared.engine.create(org, request).await?;
+    let record = &created.record;
+    let token = created.link.expose_secret();
+    let view = CreatedView {
+        id: record.id.to_string(),
+        object: "portal_session",
+        url: format!("{}/r/{token}", shared.public_url),
+        token,
+        customer_id: record.customer.id.to_string(),
+        customer_name: record.customer.name.clone(),
+        customer_email: record.customer.email.clone(),
+        expires_at: record.expires_at.to_string(),
+        created_at: record.created_at.to_string(),
+        return_url: record.return_url.clone(),
+        features: features(record.features),
+    };
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Parses the list query by hand, so that a repeated or malformed parameter is an error rather than
+/// silently the first or last value. Unknown parameters are ignored.
+fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
+    let mut options = ListOptions::default();
+    let mut seen = [false; 3];
+    for pair in uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |text: &str| {
+            percent_decode_str(&text.replace('+', " "))
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .map_err(|_| ApiError::invalid("the query string is not valid UTF-8"))
+        };
+        let (key, value) = (decode(raw_key)?, decode(raw_value)?);
+        let slot = match key.as_str() {
+            "customerId" => 0,
+            "limit" => 1,
+            "includeExpired" => 2,
+            _ => continue,
+        };
+        if std::mem::replace(&mut seen[slot], true) {
+            return Err(ApiError::invalid(format!("{key} is given more than once")));
+        }
+        match slot {
+            0 => {
+                options.customer_id = Some(
+                    value
+                        .parse()
+                        .map_err(|_| ApiError::invalid("customerId must be a UUID"))?,
+                )
+            }
+            1 => {
+                let limit = (!value.is_empty()
+                    && value.len() <= 3
+                    && value.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| value.parse::<usize>().ok())
+                .flatten()
+                .filter(|limit| (1..=portal_sessions::MAX_LIST_LIMIT).contains(limit));
+                options.limit = limit.ok_or_else(|| {
+                    ApiError::invalid("limit must be an integer between 1 and 100")
+                })?;
+            }
+            _ => {
+                options.include_expired = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::invalid("includeExpired must be true or false")),
+                }
+            }
+        }
+    }
+    Ok(options)
+}
+
+pub(crate) async fn list<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let org = authenticate(&shared, &headers)?;
+    let options = list_options(&uri)?;
+    let records = shared.engine.list(org, options).await?;
+    let now = shared.engine.now();
+    let views: Vec<SessionView> = records.iter().map(|r| SessionView::new(r, now)).collect();
+    Ok(Json(views).into_response())
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found("no such portal session"))
+}
+
+pub(crate) async fn get<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let org = authenticate(&shared, &headers)?;
+    let record = shared.engine.get(org, &session_id(&id)?).await?;
+    Ok(Json(SessionView::new(&record, shared.engine.now())).into_response())
+}
+
+pub(crate) async fn revoke<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let org = authenticate(&shared, &headers)?;
+    shared.engine.revoke(org, &session_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(query: &str) -> Uri {
+        format!("/v1/portal-sessions?{query}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn list_queries() {
+        let ok =
+            list_options(&uri("limit=5&includeExpired=true&other=1")).unwrap_or_else(|_| panic!());
+        assert_eq!((ok.limit, ok.include_expired), (5, true));
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=abc",
+            "limit=-1",
+            "limit=",
+            "limit=1e2",
+            "limit=+5",
+            "limit=99999999999999999999",
+            "includeExpired=maybe",
+            "includeExpired=TRUE",
+            "customerId=nope",
+            "limit=5&limit=6",
+            "customerId=%ZZ",
+            "limit=%FF",
+        ] {
+            assert!(list_options(&uri(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_bodies() {
+        assert!(create_request(br#"{"customerExternalId":"a","extra":{"x":1}}"#).is_ok());
+        let features =
+            create_request(br#"{"customerExternalId":"a","features":["usage","usage"]}"#);
+        assert_eq!(
+            features.ok().and_then(|r| r.features),
+            Some(Features::EMPTY.with(Feature::Usage))
+        );
+        for bad in [
+            &b"not json"[..],
+            b"[]",
+            b"\"string\"",
+            br#"{"customerExternalId":5}"#,
+            br#"{"customerId":"not-a-uuid"}"#,
+            br#"{"customerExternalId":"a","features":"usage"}"#,
+            br#"{"customerExternalId":"a","features":["billing"]}"#,
+            br#"{"customerExternalId":"a","returnUrl":7}"#,
+        ] {
+            assert!(
+                create_request(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! API errors as the contract writes them: `{"error": {"type": ..., "message": ...}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portal_sessions::{EngineError, StoreError};
+
+/// An error answer of the `/v1` API.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request",
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn unauthenticated(message: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "authentication_error",
+            message: message.to_owned(),
+        }
+    }
+
+    pub(crate) fn not_found(message: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found",
+            message: message.to_owned(),
+        }
+    }
+
+    fn internal() -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message: "the server failed to handle the request".to_owned(),
+        }
+    }
+
+    fn unavailable() -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "unavailable",
+            message: "the session store is unavailable; try again shortly".to_owned(),
+        }
+    }
+}
+
+/// Logs a failure with its chain of sources. No error of this workspace carries a secret.
+pub(crate) fn log_failure(error: &dyn std::error::Error) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "request failed");
+}
+
+/// Whether a store failure is worth a retry by the client (503) rather than a bug (500).
+pub(crate) fn is_transient(error: &StoreError) -> bool {
+    matches!(error, StoreError::Unavailable(_) | StoreError::Timeout)
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        match error {
+            EngineError::InvalidRequest(invalid) => ApiError::invalid(invalid.to_string()),
+            EngineError::CustomerNotFound => {
+                ApiError::not_found("no customer in your organization matches the id you sent")
+            }
+            EngineError::SessionNotFound => ApiError::not_found("no such portal session"),
+            EngineError::Store(store) if is_transient(&store) => {
+                log_failure(&store);
+                ApiError::unavailable()
+            }
+            EngineError::Contention => ApiError::unavailable(),
+            other => {
+                log_failure(&other);
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "error": { "type": self.kind, "message": self.message }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,277 @@
+//! Server-rendered pages: inline CSS, no external assets, readable at phone width.
+
+use std::fmt::Write as _;
+
+use portal_sessions::SessionRecord;
+
+use crate::data::{Branding, CustomerBilling};
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A brand colour if it is exactly `#rrggbb`, else the default indigo.
+fn accent(branding: Option<&Branding>) -> &str {
+    branding
+        .and_then(|b| b.brand_color.as_deref())
+        .filter(|c| {
+            c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .unwrap_or("#4f46e5")
+}
+
+const STYLE: &str = "
+*{box-sizing:border-box}
+body{margin:0;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;
+background:#f5f6f8;color:#1f2430;line-height:1.5}
+header{background:#fff;border-top:4px solid var(--accent);border-bottom:1px solid #e4e7ec;padding:16px 20px}
+header .inner{max-width:880px;margin:0 auto;display:flex;align-items:center;gap:12px}
+header img{height:32px;width:auto}
+header .org{font-weight:600;font-size:18px}
+header .tag{margin-left:auto;font-size:13px;color:#667085}
+main{max-width:880px;margin:24px auto;padding:0 16px}
+.card{background:#fff;border:1px solid #e4e7ec;border-radius:10px;padding:20px;margin-bottom:16px}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:16px;margin:0 0 12px;color:#344054}
+.muted{color:#667085;font-size:14px}
+table{width:100%;border-collapse:collapse;font-size:14px}
+th{text-align:left;color:#667085;font-weight:500;border-bottom:1px solid #e4e7ec;padding:8px 6px}
+td{border-bottom:1px solid #f0f1f3;padding:10px 6px}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.pill{display:inline-block;padding:2px 10px;border-radius:999px;font-size:12px;font-weight:600}
+.paid,.active{background:#ecfdf3;color:#027a48}.open,.trialing{background:#eff8ff;color:#175cd3}
+.void,.canceled,.past_due{background:#fef3f2;color:#b42318}
+.big{font-size:28px;font-weight:600}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;font-size:14px}
+dt{color:#667085}dd{margin:0}
+button{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font-size:15px;cursor:pointer}
+.center{text-align:center;padding:48px 20px}
+footer{max-width:880px;margin:0 auto 32px;padding:0 16px;font-size:12px;color:#98a2b3;display:flex;justify-content:space-between;align-items:center}
+footer button{background:transparent;color:#667085;border:1px solid #d0d5dd;padding:6px 12px;font-size:13px}
+@media (max-width:560px){header .tag{display:none}.hide-sm{display:none}td,th{padding:8px 4px}}
+";
+
+fn layout(title: &str, branding: Option<&Branding>, body: &str, footer: &str) -> String {
+    let org = branding
+        .map(|b| b.name.as_str())
+        .unwrap_or("Billing portal");
+    let logo = branding
+        .and_then(|b| b.logo_url.as_deref())
+        .filter(|url| url.starts_with("https://"))
+        .map(|url| format!("<img src=\"{}\" alt=\"\">", escape(url)))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title} · {org}</title>\
+         <style>:root{{--accent:{accent}}}{STYLE}</style></head><body>\
+         <header><div class=\"inner\">{logo}<span class=\"org\">{org}</span>\
+         <span class=\"tag\">Secure billing portal</span></div></header>\
+         <main>{body}</main>{footer}</body></html>",
+        title = escape(title),
+        org = escape(org),
+        accent = accent(branding),
+    )
+}
+
+/// A page with one message: link errors, "session ended".
+pub(crate) fn message(title: &str, text: &str) -> String {
+    let body = format!(
+        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p></div>",
+        escape(title),
+        escape(text)
+    );
+    layout(title, None, &body, "")
+}
+
+/// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
+/// a visible button for browsers without script. Opening it does not consume the link, so mail
+/// scanners that prefetch links leave it usable.
+pub(crate) fn interstitial(branding: Option<&Branding>) -> String {
+    let body = "<div class=\"card center\"><h1>Opening your billing portal…</h1>\
+        <p class=\"muted\">This link works once and signs you in for up to an hour.</p>\
+        <form method=\"post\" id=\"open\"><button type=\"submit\">Open my billing portal</button></form>\
+        <script>document.getElementById('open').submit()</script></div>";
+    layout("Open your billing portal", branding, body, "")
+}
+
+/// `n` with thousands separators: `1,234,567`.
+pub(crate) fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `cents` of `currency`, written for people: `$1,234.50`, `€9.00`, `1,000.00 SEK`.
+pub(crate) fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let magnitude = cents.unsigned_abs();
+    let whole = i64::try_from(magnitude / 100).unwrap_or(i64::MAX);
+    let amount = format!("{}.{:02}", grouped(whole), magnitude % 100);
+    match currency.to_ascii_uppercase().as_str() {
+        "USD" => format!("{sign}${amount}"),
+        "EUR" => format!("{sign}€{amount}"),
+        "GBP" => format!("{sign}£{amount}"),
+        other => format!("{sign}{amount} {}", escape(other)),
+    }
+}
+
+fn pill(status: &str) -> String {
+    let class: String = status
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    format!("<span class=\"pill {class}\">{}</span>", escape(status))
+}
+
+/// The portal: subscription, invoices, usage and profile of the session's customer.
+pub(crate) fn portal(
+    session: &SessionRecord,
+    branding: Option<&Branding>,
+    billing: &CustomerBilling,
+) -> String {
+    let customer = &session.customer;
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">Your invoices, subscription and usage. \
+         This page signs you out at {}.</p></div>",
+        escape(&customer.name),
+        session.expires_at
+    );
+
+    body.push_str("<div class=\"card\"><h2>Subscription</h2>");
+    match &billing.subscription {
+        Some(sub) => {
+            let _ = write!(
+                body,
+                "<p><span class=\"big\">{}</span> <span class=\"muted\">/ {}</span></p>\
+                 <dl><dt>Plan</dt><dd>{}</dd><dt>Status</dt><dd>{}</dd>{}</dl>",
+                money(sub.amount_cents, &sub.currency),
+                escape(&sub.interval),
+                escape(&sub.plan),
+                pill(&sub.status),
+                sub.renews_on
+                    .as_deref()
+                    .map(|date| format!("<dt>Renews on</dt><dd>{}</dd>", escape(date)))
+                    .unwrap_or_default()
+            );
+        }
+        None => body.push_str("<p class=\"muted\">No active subscription.</p>"),
+    }
+    body.push_str("</div>");
+
+    body.push_str("<div class=\"card\"><h2>Invoices</h2>");
+    if billing.invoices.is_empty() {
+        body.push_str("<p class=\"muted\">No invoices yet.</p>");
+    } else {
+        body.push_str(
+            "<table><thead><tr><th>Invoice</th><th class=\"hide-sm\">Date</th>\
+             <th>Status</th><th class=\"num\">Amount</th></tr></thead><tbody>",
+        );
+        for invoice in &billing.invoices {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                escape(&invoice.number),
+                escape(&invoice.issued_on),
+                pill(&invoice.status),
+                money(invoice.amount_cents, &invoice.currency)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</div>");
+
+    body.push_str("<div class=\"card\"><h2>Usage</h2>");
+    if billing.usage.is_empty() {
+        body.push_str("<p class=\"muted\">No metered usage this period.</p>");
+    } else {
+        body.push_str(
+            "<table><thead><tr><th>Metric</th><th class=\"hide-sm\">Period</th>\
+             <th class=\"num\">Quantity</th></tr></thead><tbody>",
+        );
+        for line in &billing.usage {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td class=\"num\">{} {}</td></tr>",
+                escape(&line.metric),
+                escape(&line.period),
+                grouped(line.quantity),
+                escape(&line.unit)
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("</div>");
+
+    let _ = write!(
+        body,
+        "<div class=\"card\"><h2>Profile</h2><dl><dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd>\
+         <dt>Customer ID</dt><dd>{}</dd></dl></div>",
+        escape(&customer.name),
+        customer
+            .email
+            .as_deref()
+            .map(escape)
+            .unwrap_or_else(|| "<span class=\"muted\">none on file</span>".to_owned()),
+        escape(&customer.external_id)
+    );
+    let footer = "<footer><span>Links to this portal work once and expire after an hour.</span>\
+        <form method=\"post\" action=\"/portal/logout\"><button type=\"submit\">Sign out</button></form></footer>";
+    layout("Billing", branding, &body, footer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_that_matters() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn money_is_grouped_and_signed() {
+        assert_eq!(money(12_345_678, "usd"), "$123,456.78");
+        assert_eq!(money(-5, "EUR"), "-€0.05");
+        assert_eq!(money(100_000, "SEK"), "1,000.00 SEK");
+        assert_eq!(money(0, "GBP"), "£0.00");
+    }
+
+    #[test]
+    fn only_a_hex_colour_reaches_the_stylesheet() {
+        let evil = Branding {
+            name: "x".into(),
+            logo_url: Some("javascript:alert(1)".into()),
+            brand_color: Some("red;}</style><script>".into()),
+        };
+        assert_eq!(accent(Some(&evil)), "#4f46e5");
+        let page = layout("t", Some(&evil), "", "");
+        assert!(!page.contains("<script>") && !page.contains("javascript:"));
+    }
+}

@@ -1,0 +1,818 @@
+//! The HTTP contract (PORTAL_API.md), endpoint by endpoint and error by error, against the memory
+//! store and against PostgreSQL. Every refused request is followed by a check that nothing changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use portal_sessions::{
+    CustomerId, CustomerSnapshot, Engine, ManualClock, OrgId, SessionStore, StaticDirectory,
+};
+use portal_sessions_axum::{
+    Branding, CustomerBilling, Invoice, PortalService, StaticApiKeys, StaticPortalData,
+};
+use portal_sessions_conformance::fixture::start_time;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const KEY_A: &str = "mf_sk_test_org_a_0123456789";
+const PUB_A: &str = "mf_pk_test_org_a_0123456789";
+const KEY_B: &str = "mf_sk_test_org_b_0123456789";
+const PUBLIC_URL: &str = "https://billing.example.test";
+
+fn org_a() -> OrgId {
+    OrgId::from_bytes([0xA0; 16])
+}
+fn org_b() -> OrgId {
+    OrgId::from_bytes([0xB0; 16])
+}
+fn acme() -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: "550e8400-e29b-41d4-a716-446655440000"
+            .parse()
+            .unwrap_or(CustomerId::from_bytes([1; 16])),
+        external_id: "acme-001".into(),
+        name: "Acme Corp".into(),
+        email: Some("billing@acme.test".into()),
+    }
+}
+fn plain() -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: CustomerId::from_bytes([2; 16]),
+        external_id: "plain-002".into(),
+        name: "Plain Ltd".into(),
+        email: None,
+    }
+}
+fn umbrella() -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: CustomerId::from_bytes([3; 16]),
+        external_id: "umbrella-003".into(),
+        name: "Umbrella".into(),
+        email: None,
+    }
+}
+
+struct App {
+    router: Router,
+    clock: ManualClock,
+}
+
+fn app<S: SessionStore>(store: S) -> App {
+    let mut directory = StaticDirectory::default();
+    for (org, customer) in [(org_a(), acme()), (org_a(), plain()), (org_b(), umbrella())] {
+        if let Err(error) = directory.insert(org, customer) {
+            panic!("{error}");
+        }
+    }
+    let clock = ManualClock::new(start_time());
+    let engine = Arc::new(Engine::new(store, directory).with_clock(clock.clone()));
+    let mut keys = StaticApiKeys::default();
+    keys.add_secret(KEY_A, org_a());
+    keys.add_publishable(PUB_A, org_a());
+    keys.add_secret(KEY_B, org_b());
+    let mut data = StaticPortalData::default();
+    data.set_branding(
+        org_a(),
+        Branding {
+            name: "Demo Co".into(),
+            logo_url: None,
+            brand_color: Some("#0e7490".into()),
+        },
+    );
+    data.set_billing(
+        org_a(),
+        acme().id,
+        CustomerBilling {
+            subscription: None,
+            invoices: vec![Invoice {
+                number: "INV-2026-0042".into(),
+                issued_on: "2026-05-01".into(),
+                amount_cents: 4900,
+                currency: "USD".into(),
+                status: "paid".into(),
+            }],
+            usage: vec![],
+        },
+    );
+    let router = PortalService::new(engine, keys, data)
+        .public_url(PUBLIC_URL)
+        .router();
+    App { router, clock }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn error_type(&self) -> String {
+        self.json()["error"]["type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl App {
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(error) => match error {},
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = match response.into_body().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => panic!("{error}"),
+        };
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn call(&self, method: &str, uri: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap_or_default()).await
+    }
+
+    async fn create(&self, body: Value) -> Value {
+        let reply = self
+            .call("POST", "/v1/portal-sessions", Some(KEY_A), Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.json()
+    }
+
+    /// Every session of org A, whatever its state: what "nothing changed" is checked against.
+    async fn everything(&self) -> Vec<Value> {
+        let reply = self
+            .call(
+                "GET",
+                "/v1/portal-sessions?includeExpired=true&limit=100",
+                Some(KEY_A),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        reply.json().as_array().cloned().unwrap_or_default()
+    }
+
+    async fn page(&self, method: &str, uri: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap_or_default())
+            .await
+    }
+}
+
+fn is_timestamp(value: &Value) -> bool {
+    value
+        .as_str()
+        .and_then(portal_sessions::Timestamp::parse_rfc3339)
+        .is_some()
+}
+
+fn path_of(url: &str) -> String {
+    url.trim_start_matches(PUBLIC_URL).to_owned()
+}
+
+async fn authentication<S: SessionStore>(store: S) {
+    let app = app(store);
+    for (key, message) in [
+        (None, "missing"),
+        (Some("mf_sk_nope"), "invalid"),
+        (Some(PUB_A), "publishable"),
+    ] {
+        let reply = app.call("GET", "/v1/portal-sessions", key, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{key:?}");
+        assert_eq!(reply.error_type(), "authentication_error");
+        assert!(
+            reply.json()["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message)
+        );
+        if let Some(key) = key {
+            assert!(!reply.body.contains(key), "an error echoed the key");
+        }
+    }
+    let reply = app
+        .call(
+            "POST",
+            "/v1/portal-sessions",
+            Some(PUB_A),
+            Some(json!({"customerExternalId": "acme-001"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let bearer = Request::builder()
+        .uri("/v1/portal-sessions")
+        .header(header::AUTHORIZATION, format!("Bearer {KEY_A}"))
+        .body(Body::empty())
+        .unwrap_or_default();
+    assert_eq!(app.send(bearer).await.status, StatusCode::OK);
+    assert!(
+        app.everything().await.is_empty(),
+        "refused requests created nothing"
+    );
+}
+
+async fn create_returns_the_contract_shape<S: SessionStore>(store: S) {
+    let app = app(store);
+    let created = app
+        .create(json!({"customerExternalId": "acme-001", "returnUrl": "https://your-app.test/billing", "unknown": 1}))
+        .await;
+    let token = created["token"].as_str().unwrap_or_default();
+    assert!(token.starts_with("mgl_"));
+    assert_eq!(created["url"], json!(format!("{PUBLIC_URL}/r/{token}")));
+    assert!(
+        created["id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("ps_")
+    );
+    assert_eq!(created["object"], "portal_session");
+    assert_eq!(created["customerId"], json!(acme().id.to_string()));
+    assert_eq!(created["customerName"], "Acme Corp");
+    assert_eq!(created["customerEmail"], "billing@acme.test");
+    assert_eq!(created["returnUrl"], "https://your-app.test/billing");
+    assert_eq!(
+        created["features"],
+        json!(["invoices", "subscriptions", "usage", "profile"])
+    );
+    assert_eq!(created["createdAt"], json!("2026-05-13T16:30:00.000Z"));
+    assert_eq!(created["expiresAt"], json!("2026-05-13T17:30:00.000Z"));
+
+    let by_id = app
+        .create(json!({"customerId": plain().id.to_string(), "features": ["usage", "invoices", "usage"]}))
+        .await;
+    assert_eq!(by_id["customerEmail"], Value::Null);
+    assert_eq!(by_id["returnUrl"], Value::Null);
+    assert_eq!(by_id["features"], json!(["invoices", "usage"]));
+    let both = app
+        .create(json!({"customerId": acme().id.to_string(), "customerExternalId": "acme-001"}))
+        .await;
+    assert_eq!(both["customerName"], "Acme Corp");
+}
+
+async fn create_refuses_bad_input_and_changes_nothing<S: SessionStore>(store: S) {
+    let app = app(store);
+    let cases = [
+        (json!({}), StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            json!({"returnUrl": "https://x.test"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (json!([]), StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            json!("acme-001"),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": ""}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "x".repeat(256)}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": 42}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerId": "not-a-uuid"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "features": ["billing"]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "features": "usage"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "returnUrl": "javascript:alert(1)"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "returnUrl": format!("https://a.test/{}", "x".repeat(2048))}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerId": acme().id.to_string(), "customerExternalId": "plain-002"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"customerExternalId": "umbrella-003"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            json!({"customerId": umbrella().id.to_string()}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            json!({"customerExternalId": "nobody"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (body, status, kind) in cases {
+        let reply = app
+            .call(
+                "POST",
+                "/v1/portal-sessions",
+                Some(KEY_A),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.error_type().as_str()),
+            (status, kind),
+            "{body}: {}",
+            reply.body
+        );
+        assert!(
+            !reply.json()["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty()
+        );
+    }
+    let raw = |content_type: &str, body: Vec<u8>| {
+        Request::builder()
+            .method("POST")
+            .uri("/v1/portal-sessions")
+            .header("x-api-key", KEY_A)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap_or_default()
+    };
+    let oversized = format!(
+        "{{\"customerExternalId\":\"acme-001\",\"pad\":\"{}\"}}",
+        "x".repeat(70_000)
+    );
+    for request in [
+        raw("application/json", b"{not json".to_vec()),
+        raw("application/json", vec![0xFF, 0xFE, b'{', b'}']),
+        raw("application/json", oversized.into_bytes()),
+        raw(
+            "text/plain",
+            br#"{"customerExternalId":"acme-001"}"#.to_vec(),
+        ),
+        raw(
+            "application/x-www-form-urlencoded",
+            b"customerExternalId=acme-001".to_vec(),
+        ),
+    ] {
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert_eq!(reply.error_type(), "invalid_request");
+    }
+    assert!(
+        app.everything().await.is_empty(),
+        "a refused create stored a session"
+    );
+}
+
+async fn list_get_and_revoke<S: SessionStore>(store: S) {
+    let app = app(store);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let customer = if i % 2 == 0 { "acme-001" } else { "plain-002" };
+        ids.push(app.create(json!({"customerExternalId": customer})).await["id"].clone());
+        app.clock.advance(Duration::from_millis(1_000));
+    }
+    let other = {
+        let reply = app
+            .call(
+                "POST",
+                "/v1/portal-sessions",
+                Some(KEY_B),
+                Some(json!({"customerExternalId": "umbrella-003"})),
+            )
+            .await;
+        reply.json()["id"].as_str().unwrap_or_default().to_owned()
+    };
+    let listed = app
+        .call("GET", "/v1/portal-sessions", Some(KEY_A), None)
+        .await
+        .json();
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        listed.iter().map(|s| s["id"].clone()).collect::<Vec<_>>(),
+        ids.iter().rev().cloned().collect::<Vec<_>>()
+    );
+    for item in &listed {
+        assert!(
+            item.get("token").is_none() && item.get("url").is_none(),
+            "a list leaked a token"
+        );
+        for field in ["expiresAt", "createdAt"] {
+            assert!(is_timestamp(&item[field]), "{field}: {item}");
+        }
+        assert_eq!(
+            (
+                item["isUsed"].clone(),
+                item["isExpired"].clone(),
+                item["isRevoked"].clone()
+            ),
+            (json!(false), json!(false), json!(false))
+        );
+        assert_eq!(
+            (item["usedAt"].clone(), item["revokedAt"].clone()),
+            (Value::Null, Value::Null)
+        );
+    }
+    let limited = app
+        .call("GET", "/v1/portal-sessions?limit=2", Some(KEY_A), None)
+        .await
+        .json();
+    assert_eq!(limited.as_array().map(Vec::len), Some(2));
+    let filtered = app
+        .call(
+            "GET",
+            &format!("/v1/portal-sessions?customerId={}", plain().id),
+            Some(KEY_A),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(filtered.as_array().map(Vec::len), Some(2));
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "limit=-5",
+        "includeExpired=maybe",
+        "customerId=123",
+        "limit=2&limit=3",
+    ] {
+        let reply = app
+            .call(
+                "GET",
+                &format!("/v1/portal-sessions?{bad}"),
+                Some(KEY_A),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.error_type(), "invalid_request");
+    }
+
+    let first = ids[0].as_str().unwrap_or_default();
+    let got = app
+        .call(
+            "GET",
+            &format!("/v1/portal-sessions/{first}"),
+            Some(KEY_A),
+            None,
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.json()["id"], ids[0]);
+    assert!(got.json().get("token").is_none());
+    for (id, key) in [
+        ("ps_doesnotexist0000000000", KEY_A),
+        ("nonsense", KEY_A),
+        (other.as_str(), KEY_A),
+        (first, KEY_B),
+    ] {
+        for method in ["GET", "DELETE"] {
+            let reply = app
+                .call(
+                    method,
+                    &format!("/v1/portal-sessions/{id}"),
+                    Some(key),
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {id}");
+            assert_eq!(reply.error_type(), "not_found");
+        }
+    }
+    for _ in 0..2 {
+        let reply = app
+            .call(
+                "DELETE",
+                &format!("/v1/portal-sessions/{first}"),
+                Some(KEY_A),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert!(reply.body.is_empty());
+    }
+    let revoked = app
+        .call(
+            "GET",
+            &format!("/v1/portal-sessions/{first}"),
+            Some(KEY_A),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(revoked["isRevoked"], json!(true));
+    assert!(is_timestamp(&revoked["revokedAt"]));
+    let open = app
+        .call("GET", "/v1/portal-sessions", Some(KEY_A), None)
+        .await
+        .json();
+    assert_eq!(
+        open.as_array().map(Vec::len),
+        Some(3),
+        "a revoked session is not open"
+    );
+    assert_eq!(
+        app.everything().await.len(),
+        4,
+        "includeExpired lists revoked sessions"
+    );
+}
+
+async fn links_and_the_portal<S: SessionStore>(store: S) {
+    let app = app(store);
+    let created = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let link = path_of(created["url"].as_str().unwrap_or_default());
+
+    for _ in 0..3 {
+        let shown = app.page("GET", &link, None).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(shown.body.contains("method=\"post\"") && shown.body.contains("<button"));
+        assert_eq!(shown.header("cache-control"), "no-store");
+        assert_eq!(shown.header("referrer-policy"), "no-referrer");
+        let head = app.page("HEAD", &link, None).await;
+        assert_eq!(head.status, StatusCode::OK);
+    }
+    let redeemed = app.page("POST", &link, None).await;
+    assert_eq!(redeemed.status, StatusCode::SEE_OTHER, "{}", redeemed.body);
+    assert_eq!(redeemed.header("location"), "/portal");
+    let cookie = redeemed.header("set-cookie").to_owned();
+    for part in [
+        "__Host-portal_session=mgv_",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Secure",
+        "Max-Age=3600",
+    ] {
+        assert!(cookie.contains(part), "{part} missing from {cookie}");
+    }
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+
+    let again = app.page("POST", &link, None).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert!(again.body.contains("already used"));
+    assert!(
+        app.page("GET", &link, None)
+            .await
+            .body
+            .contains("already used")
+    );
+
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    for text in [
+        "Acme Corp",
+        "INV-2026-0042",
+        "$49.00",
+        "Demo Co",
+        "#0e7490",
+        "Subscription",
+        "Usage",
+        "Profile",
+        "billing@acme.test",
+    ] {
+        assert!(portal.body.contains(text), "{text} missing from the portal");
+    }
+    assert_eq!(portal.header("cache-control"), "no-store");
+    let used = app
+        .call(
+            "GET",
+            &format!(
+                "/v1/portal-sessions/{}",
+                created["id"].as_str().unwrap_or_default()
+            ),
+            Some(KEY_A),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(used["isUsed"], json!(true));
+    assert!(is_timestamp(&used["usedAt"]));
+
+    for bad_cookie in [
+        None,
+        Some("__Host-portal_session=garbage"),
+        Some(
+            "__Host-portal_session=mgv_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+    ] {
+        let reply = app.page("GET", "/portal", bad_cookie).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(reply.body.contains("Session ended") && !reply.body.contains("Acme Corp"));
+    }
+
+    let id = created["id"].as_str().unwrap_or_default();
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/v1/portal-sessions/{id}"),
+            Some(KEY_A),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let ended = app.page("GET", "/portal", Some(&cookie)).await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+    assert!(ended.body.contains("Session ended") && !ended.body.contains("INV-2026-0042"));
+
+    for (path, status, text) in [
+        ("/r/mgl_short", StatusCode::NOT_FOUND, "Invalid link"),
+        ("/r/nonsense", StatusCode::NOT_FOUND, "Invalid link"),
+        (
+            &format!(
+                "/r/{}",
+                portal_sessions_conformance::fixture::new_link().expose_secret()
+            ),
+            StatusCode::NOT_FOUND,
+            "Invalid link",
+        ),
+    ] {
+        for method in ["GET", "POST"] {
+            let reply = app.page(method, path, None).await;
+            assert_eq!(reply.status, status, "{method} {path}");
+            assert!(reply.body.contains(text));
+        }
+    }
+    let revoked_link = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let revoked_id = revoked_link["id"].as_str().unwrap_or_default();
+    app.call(
+        "DELETE",
+        &format!("/v1/portal-sessions/{revoked_id}"),
+        Some(KEY_A),
+        None,
+    )
+    .await;
+    let reply = app
+        .page(
+            "POST",
+            &path_of(revoked_link["url"].as_str().unwrap_or_default()),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::GONE);
+    assert!(reply.body.contains("revoked"));
+}
+
+async fn expiry_and_logout<S: SessionStore>(store: S) {
+    let app = app(store);
+    let expiring = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let opened = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let redeemed = app
+        .page(
+            "POST",
+            &path_of(opened["url"].as_str().unwrap_or_default()),
+            None,
+        )
+        .await;
+    let cookie = redeemed
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        app.page("GET", "/portal", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+
+    app.clock.advance(Duration::from_secs(3_600));
+    let link = app
+        .page(
+            "GET",
+            &path_of(expiring["url"].as_str().unwrap_or_default()),
+            None,
+        )
+        .await;
+    assert_eq!(link.status, StatusCode::GONE);
+    assert!(link.body.contains("expired"));
+    assert_eq!(
+        app.page("GET", "/portal", Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let listed = app
+        .call("GET", "/v1/portal-sessions", Some(KEY_A), None)
+        .await
+        .json();
+    assert_eq!(listed, json!([]));
+    let all = app.everything().await;
+    assert!(all.iter().all(|s| s["isExpired"] == json!(true)));
+
+    let fresh = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let redeemed = app
+        .page(
+            "POST",
+            &path_of(fresh["url"].as_str().unwrap_or_default()),
+            None,
+        )
+        .await;
+    let cookie = redeemed
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let out = app.page("POST", "/portal/logout", Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    assert_eq!(
+        app.page("GET", "/portal", Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.page("GET", "/healthz", None).await.status,
+        StatusCode::OK
+    );
+}
+
+macro_rules! http_tests {
+    ($module:ident, $store:expr, $teardown:expr) => {
+        mod $module {
+            use super::*;
+            http_tests!(@each $store, $teardown; authentication, create_returns_the_contract_shape,
+                create_refuses_bad_input_and_changes_nothing, list_get_and_revoke,
+                links_and_the_portal, expiry_and_logout);
+        }
+    };
+    (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let Some(store) = $store else { return };
+            let store = Arc::new(store);
+            super::$name(store.clone()).await;
+            ($teardown)(store).await;
+        }
+    )*};
+}
+
+http_tests!(
+    memory,
+    Some(portal_sessions_memory::MemoryStore::new()),
+    |_| async {}
+);
+
+use portal_sessions_postgres::testing as pg;
+
+http_tests!(
+    postgres,
+    pg::migrated(pg::test_config()).await,
+    |store: Arc<portal_sessions_postgres::PostgresStore>| async move { pg::drop_schema(&store).await }
+);
