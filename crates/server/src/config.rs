@@ -1,0 +1,591 @@
+//! The server's TOML configuration: parsed, then validated whole before anything starts.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"               # overridden by --listen
+//! public_url = "http://127.0.0.1:8080"    # links are {public_url}/r/{token}
+//! session_ttl_seconds = 3600              # 1..=86400
+//! store = "sled:./portal-data"            # or "memory", or "postgres://user@host:5432/db"
+//!
+//! [[orgs]]
+//! id = "<uuid>"
+//! name = "Demo Co"
+//! secret_keys = ["mf_sk_test_..."]        # at least one; 16 or more characters
+//! publishable_keys = ["mf_pk_test_..."]   # optional; always refused by the API
+//! logo_url = "https://..."                # optional, https only
+//! brand_color = "#4f46e5"                 # optional, #rrggbb
+//!
+//! [[orgs.customers]]
+//! id = "<uuid>"
+//! external_id = "acme-001"
+//! name = "Acme Corp"
+//! email = "billing@acme.test"             # optional
+//!
+//! [orgs.customers.subscription]           # optional
+//! plan = "Growth"
+//! status = "active"                       # active | trialing | past_due | canceled
+//! amount_cents = 4900
+//! currency = "USD"                        # three letters
+//! interval = "month"                      # month | year
+//! renews_on = "2026-12-13"                # optional, YYYY-MM-DD
+//!
+//! [[orgs.customers.invoices]]             # any number, newest first
+//! number = "INV-2026-0011"
+//! issued_on = "2026-11-13"                # YYYY-MM-DD
+//! amount_cents = 6120
+//! currency = "USD"
+//! status = "open"                         # paid | open | void
+//!
+//! [[orgs.customers.usage]]                # any number
+//! metric = "API calls"
+//! quantity = 182340
+//! unit = "calls"
+//! period = "November 2026"
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default). Every error names the
+//! file, the key and the reason; the server starts only with a configuration that is valid whole.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portal_sessions::{CustomerId, CustomerSnapshot, OrgId};
+use portal_sessions_axum::{Branding, CustomerBilling, Invoice, Subscription, UsageLine};
+use serde::Deserialize;
+
+/// The built-in demo configuration.
+pub const DEMO: &str = include_str!("demo.toml");
+
+/// A configuration that cannot be used: where, which key, and why. Never contains a key's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}: {reason}")]
+pub struct ConfigError {
+    /// The file (or `<built-in demo>`, or `--listen` / `--store` for flags).
+    pub file: String,
+    /// The key, as a path: `orgs[0].customers[2].email`.
+    pub key: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    session_ttl_seconds: Option<i64>,
+    store: Option<String>,
+    #[serde(default)]
+    orgs: Vec<RawOrg>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrg {
+    id: String,
+    name: String,
+    #[serde(default)]
+    secret_keys: Vec<String>,
+    #[serde(default)]
+    publishable_keys: Vec<String>,
+    logo_url: Option<String>,
+    brand_color: Option<String>,
+    #[serde(default)]
+    customers: Vec<RawCustomer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomer {
+    id: String,
+    external_id: String,
+    name: String,
+    email: Option<String>,
+    subscription: Option<Subscription>,
+    #[serde(default)]
+    invoices: Vec<Invoice>,
+    #[serde(default)]
+    usage: Vec<UsageLine>,
+}
+
+/// Where sessions are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// In memory: lost on restart.
+    Memory,
+    /// sled at this path.
+    Sled(String),
+    /// PostgreSQL at this URL.
+    Postgres(String),
+}
+
+impl StoreSpec {
+    /// Parses `memory`, `sled:<path>` or a `postgres://` / `postgresql://` URL.
+    ///
+    /// # Errors
+    ///
+    /// The reason, for a [`ConfigError`].
+    pub fn parse(text: &str) -> Result<StoreSpec, String> {
+        if text == "memory" {
+            Ok(StoreSpec::Memory)
+        } else if let Some(path) = text.strip_prefix("sled:") {
+            if path.is_empty() {
+                Err("sled: needs a path, as in sled:./portal-data".to_owned())
+            } else {
+                Ok(StoreSpec::Sled(path.to_owned()))
+            }
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(StoreSpec::Postgres(text.to_owned()))
+        } else {
+            Err("must be \"memory\", \"sled:<path>\" or a postgres:// URL".to_owned())
+        }
+    }
+}
+
+/// One organisation, validated.
+#[derive(Debug, Clone)]
+pub struct Org {
+    /// Its id.
+    pub id: OrgId,
+    /// Its branding.
+    pub branding: Branding,
+    /// Its secret API keys.
+    pub secret_keys: Vec<String>,
+    /// Its publishable keys.
+    pub publishable_keys: Vec<String>,
+    /// Its customers and their billing data.
+    pub customers: Vec<(CustomerSnapshot, CustomerBilling)>,
+}
+
+/// A valid configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The public URL links are minted under.
+    pub public_url: String,
+    /// How long sessions live.
+    pub session_ttl: Duration,
+    /// Where sessions are stored.
+    pub store: StoreSpec,
+    /// The organisations.
+    pub orgs: Vec<Org>,
+}
+
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn text(&self, key: &str, value: &str, max: usize) -> Result<(), ConfigError> {
+        if value.trim().is_empty() {
+            Err(self.error(key, "must not be empty"))
+        } else if value.len() > max {
+            Err(self.error(key, format!("must be at most {max} bytes")))
+        } else if value.chars().any(char::is_control) {
+            Err(self.error(key, "must not contain control characters"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn date(&self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let ok = value.len() == 10
+            && portal_sessions::Timestamp::parse_rfc3339(&format!("{value}T00:00:00.000Z"))
+                .is_some();
+        if ok {
+            Ok(())
+        } else {
+            Err(self.error(key, "must be a date, YYYY-MM-DD"))
+        }
+    }
+
+    fn currency(&self, key: &str, value: &str) -> Result<(), ConfigError> {
+        if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(())
+        } else {
+            Err(self.error(
+                key,
+                "must be a three-letter ISO 4217 code in capitals, like USD",
+            ))
+        }
+    }
+
+    fn one_of(&self, key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+        if allowed.contains(&value) {
+            Ok(())
+        } else {
+            Err(self.error(key, format!("must be one of {}", allowed.join(", "))))
+        }
+    }
+
+    fn billing(&self, at: &str, customer: &RawCustomer) -> Result<CustomerBilling, ConfigError> {
+        if let Some(sub) = &customer.subscription {
+            let key = format!("{at}.subscription");
+            self.text(&format!("{key}.plan"), &sub.plan, 200)?;
+            self.one_of(
+                &format!("{key}.status"),
+                &sub.status,
+                &["active", "trialing", "past_due", "canceled"],
+            )?;
+            self.currency(&format!("{key}.currency"), &sub.currency)?;
+            self.one_of(
+                &format!("{key}.interval"),
+                &sub.interval,
+                &["month", "year"],
+            )?;
+            if sub.amount_cents < 0 {
+                return Err(self.error(format!("{key}.amount_cents"), "must not be negative"));
+            }
+            if let Some(date) = &sub.renews_on {
+                self.date(&format!("{key}.renews_on"), date)?;
+            }
+        }
+        for (i, invoice) in customer.invoices.iter().enumerate() {
+            let key = format!("{at}.invoices[{i}]");
+            self.text(&format!("{key}.number"), &invoice.number, 100)?;
+            self.date(&format!("{key}.issued_on"), &invoice.issued_on)?;
+            self.currency(&format!("{key}.currency"), &invoice.currency)?;
+            self.one_of(
+                &format!("{key}.status"),
+                &invoice.status,
+                &["paid", "open", "void"],
+            )?;
+        }
+        for (i, line) in customer.usage.iter().enumerate() {
+            let key = format!("{at}.usage[{i}]");
+            self.text(&format!("{key}.metric"), &line.metric, 200)?;
+            self.text(&format!("{key}.unit"), &line.unit, 50)?;
+            self.text(&format!("{key}.period"), &line.period, 100)?;
+            if line.quantity < 0 {
+                return Err(self.error(format!("{key}.quantity"), "must not be negative"));
+            }
+        }
+        Ok(CustomerBilling {
+            subscription: customer.subscription.clone(),
+            invoices: customer.invoices.clone(),
+            usage: customer.usage.clone(),
+        })
+    }
+}
+
+/// Values given on the command line, which win over the file's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--store`.
+    pub store: Option<String>,
+}
+
+/// Parses and validates a configuration; `file` names it in errors.
+///
+/// # Errors
+///
+/// The first problem found, with its key and reason.
+pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    parse_with(file, text, &Overrides::default())
+}
+
+/// [`parse`], with command-line overrides applied before validation.
+///
+/// # Errors
+///
+/// The first problem found, with its key and reason.
+pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let check = Checker { file };
+    let mut raw: RawConfig = toml::from_str(text).map_err(|error| {
+        let key = error
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].lines().count().max(1);
+                format!("line {line}")
+            })
+            .unwrap_or_else(|| "(document)".to_owned());
+        check.error(key, error.message().to_owned())
+    })?;
+    if let Some(listen) = &overrides.listen {
+        raw.listen = Some(listen.clone());
+    }
+    if let Some(store) = &overrides.store {
+        raw.store = Some(store.clone());
+    }
+
+    let listen = raw.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|_| check.error("listen", "must be an address and port, like 127.0.0.1:8080"))?;
+    let public_url = raw
+        .public_url
+        .unwrap_or_else(|| format!("http://{listen}"))
+        .trim_end_matches('/')
+        .to_owned();
+    if portal_sessions::validate_return_url(&public_url).is_err() || public_url.contains(['?', '#'])
+    {
+        return Err(check.error(
+            "public_url",
+            "must be an absolute http or https URL without a query",
+        ));
+    }
+    let ttl = raw.session_ttl_seconds.unwrap_or(3600);
+    if !(1..=86_400).contains(&ttl) {
+        return Err(check.error("session_ttl_seconds", "must be between 1 and 86400"));
+    }
+    let store = StoreSpec::parse(raw.store.as_deref().unwrap_or("sled:./portal-data"))
+        .map_err(|reason| check.error("store", reason))?;
+
+    if raw.orgs.is_empty() {
+        return Err(check.error("orgs", "at least one organisation is needed"));
+    }
+    let mut org_ids = HashSet::new();
+    let mut all_keys = HashSet::new();
+    let mut orgs = Vec::new();
+    for (i, org) in raw.orgs.iter().enumerate() {
+        let at = format!("orgs[{i}]");
+        let id: OrgId = org
+            .id
+            .parse()
+            .map_err(|_| check.error(format!("{at}.id"), "must be a UUID"))?;
+        if !org_ids.insert(id) {
+            return Err(check.error(format!("{at}.id"), "is used by another organisation"));
+        }
+        check.text(&format!("{at}.name"), &org.name, 200)?;
+        if org.secret_keys.is_empty() {
+            return Err(check.error(
+                format!("{at}.secret_keys"),
+                "at least one secret key is needed",
+            ));
+        }
+        for (k, key) in org.secret_keys.iter().enumerate() {
+            let path = format!("{at}.secret_keys[{k}]");
+            if !key.starts_with("mf_sk_")
+                || key.len() < 16
+                || key.bytes().any(|b| !b.is_ascii_graphic())
+            {
+                return Err(check.error(
+                    path,
+                    "must start with mf_sk_, be at least 16 characters, and have no spaces",
+                ));
+            }
+            if !all_keys.insert(key.clone()) {
+                return Err(check.error(path, "is configured twice"));
+            }
+        }
+        for (k, key) in org.publishable_keys.iter().enumerate() {
+            let path = format!("{at}.publishable_keys[{k}]");
+            if !key.starts_with("mf_pk_") || key.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(check.error(path, "must start with mf_pk_ and have no spaces"));
+            }
+            if !all_keys.insert(key.clone()) {
+                return Err(check.error(path, "is configured twice"));
+            }
+        }
+        if let Some(url) = &org.logo_url {
+            if !url.starts_with("https://") || portal_sessions::validate_return_url(url).is_err() {
+                return Err(check.error(format!("{at}.logo_url"), "must be an https URL"));
+            }
+        }
+        if let Some(color) = &org.brand_color {
+            let ok = color.len() == 7
+                && color.starts_with('#')
+                && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+            if !ok {
+                return Err(check.error(format!("{at}.brand_color"), "must be a colour as #rrggbb"));
+            }
+        }
+        let mut customer_ids = HashSet::new();
+        let mut external_ids = HashSet::new();
+        let mut customers = Vec::new();
+        for (c, raw_customer) in org.customers.iter().enumerate() {
+            let at = format!("{at}.customers[{c}]");
+            let id: CustomerId = raw_customer
+                .id
+                .parse()
+                .map_err(|_| check.error(format!("{at}.id"), "must be a UUID"))?;
+            if !customer_ids.insert(id) {
+                return Err(check.error(
+                    format!("{at}.id"),
+                    "is used by another customer of this organisation",
+                ));
+            }
+            portal_sessions::validate_external_id(&raw_customer.external_id)
+                .map_err(|error| check.error(format!("{at}.external_id"), error.to_string()))?;
+            if !external_ids.insert(raw_customer.external_id.clone()) {
+                return Err(check.error(
+                    format!("{at}.external_id"),
+                    "is used by another customer of this organisation",
+                ));
+            }
+            check.text(
+                &format!("{at}.name"),
+                &raw_customer.name,
+                portal_sessions::MAX_NAME_BYTES,
+            )?;
+            if let Some(email) = &raw_customer.email {
+                check.text(
+                    &format!("{at}.email"),
+                    email,
+                    portal_sessions::MAX_EMAIL_BYTES,
+                )?;
+                if !email.contains('@') {
+                    return Err(check.error(format!("{at}.email"), "must be an email address"));
+                }
+            }
+            let snapshot = CustomerSnapshot {
+                id,
+                external_id: raw_customer.external_id.clone(),
+                name: raw_customer.name.clone(),
+                email: raw_customer.email.clone(),
+            };
+            customers.push((snapshot, check.billing(&at, raw_customer)?));
+        }
+        orgs.push(Org {
+            id,
+            branding: Branding {
+                name: org.name.clone(),
+                logo_url: org.logo_url.clone(),
+                brand_color: org.brand_color.clone(),
+            },
+            secret_keys: org.secret_keys.clone(),
+            publishable_keys: org.publishable_keys.clone(),
+            customers,
+        });
+    }
+    Ok(Config {
+        listen,
+        public_url,
+        session_ttl: Duration::from_secs(ttl.unsigned_abs()),
+        store,
+        orgs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_is_valid() {
+        let config = parse("<demo>", DEMO).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.orgs.len(), 1);
+        assert_eq!(config.store, StoreSpec::Sled("./portal-data".into()));
+        assert_eq!(config.orgs[0].customers[0].1.invoices.len(), 3);
+    }
+
+    #[test]
+    fn every_mistake_names_its_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("listen = \"nowhere\"", "listen", "address"),
+            ("session_ttl_seconds = 0", "session_ttl_seconds", "between"),
+            (
+                "session_ttl_seconds = 86401",
+                "session_ttl_seconds",
+                "between",
+            ),
+            ("store = \"mysql://x\"", "store", "memory"),
+            ("store = \"sled:\"", "store", "path"),
+            ("public_url = \"ftp://x\"", "public_url", "http"),
+            ("colour = \"red\"", "line 1", "unknown field"),
+            (
+                "session_ttl_seconds = \"an hour\"",
+                "line 1",
+                "invalid type",
+            ),
+        ];
+        for (line, key, reason) in cases {
+            let text = format!("{line}\n{}", &DEMO[DEMO.find("[[orgs]]").unwrap_or(0)..]);
+            let error = parse("x.toml", &text)
+                .err()
+                .unwrap_or_else(|| panic!("{line} was accepted"));
+            assert_eq!(error.file, "x.toml");
+            assert_eq!(error.key, *key, "{line}: {error}");
+            assert!(error.reason.contains(reason), "{line}: {error}");
+        }
+        let org_cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "id = \"3f1c2a9e-4b7d-4e21-9a55-0c6d8e7f1a23\"",
+                "id = \"nope\"",
+                "orgs[0].id",
+                "UUID",
+            ),
+            (
+                "secret_keys = [\"mf_sk_test_demo_5f1e8c2a9b7d4e63\"]",
+                "secret_keys = [\"sk_short\"]",
+                "orgs[0].secret_keys[0]",
+                "mf_sk_",
+            ),
+            (
+                "secret_keys = [\"mf_sk_test_demo_5f1e8c2a9b7d4e63\"]",
+                "secret_keys = []",
+                "orgs[0].secret_keys",
+                "at least one",
+            ),
+            (
+                "brand_color = \"#4f46e5\"",
+                "brand_color = \"blue\"",
+                "orgs[0].brand_color",
+                "#rrggbb",
+            ),
+            (
+                "external_id = \"acme-001\"",
+                "external_id = \"\"",
+                "orgs[0].customers[0].external_id",
+                "between 1 and 255",
+            ),
+            (
+                "email = \"billing@acme.test\"",
+                "email = \"nobody\"",
+                "orgs[0].customers[0].email",
+                "email",
+            ),
+            (
+                "status = \"active\"",
+                "status = \"sleeping\"",
+                "orgs[0].customers[0].subscription.status",
+                "one of",
+            ),
+            (
+                "issued_on = \"2026-11-13\"",
+                "issued_on = \"13/11/2026\"",
+                "orgs[0].customers[0].invoices[0].issued_on",
+                "YYYY-MM-DD",
+            ),
+            (
+                "currency = \"USD\"\nstatus = \"open\"",
+                "currency = \"usd\"\nstatus = \"open\"",
+                "orgs[0].customers[0].invoices[0].currency",
+                "ISO 4217",
+            ),
+            (
+                "quantity = 42",
+                "quantity = -42",
+                "orgs[0].customers[0].usage[1].quantity",
+                "negative",
+            ),
+        ];
+        for (from, to, key, reason) in org_cases {
+            let text = DEMO.replacen(from, to, 1);
+            assert_ne!(text, DEMO, "{from} is not in the demo");
+            let error = parse("x.toml", &text)
+                .err()
+                .unwrap_or_else(|| panic!("{to} was accepted"));
+            assert_eq!(error.key, *key, "{to}: {error}");
+            assert!(error.reason.contains(reason), "{to}: {error}");
+            assert!(
+                !error.to_string().contains("mf_sk_test_demo"),
+                "an error echoed a key"
+            );
+        }
+        let doubled = format!("{DEMO}\n{}", &DEMO[DEMO.find("[[orgs]]").unwrap_or(0)..]);
+        let error = parse("x.toml", &doubled).err().map(|e| e.key);
+        assert_eq!(error.as_deref(), Some("orgs[1].id"));
+    }
+}

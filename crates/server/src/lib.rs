@@ -1,0 +1,314 @@
+//! The runnable portal-sessions service.
+//!
+//! `portal-sessions-server` with no arguments runs a built-in demo (one organisation, one customer,
+//! a sled store under `./portal-data`) and prints the demo's secret key and a ready `curl` command.
+//! `--config FILE` loads a TOML configuration (documented in [`config`]); `--listen ADDR` and
+//! `--store SPEC` override the file. A configuration is validated whole before anything starts, and
+//! refused with the file, the key and the reason.
+//!
+//! Running, it serves the API, the links and the portal of `portal-sessions-axum`; logs every request
+//! through `tracing` (method, path with link tokens redacted, status, duration; never a token, a
+//! cookie or a key); purges sessions that expired more than a day ago every ten minutes; applies the
+//! PostgreSQL migrations at start (safe when several servers start at once); and on SIGTERM or Ctrl-C
+//! stops accepting connections and finishes the requests in flight before it exits.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use portal_sessions::{Engine, SessionStore, StaticDirectory, StoreError};
+use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
+use portal_sessions_memory::MemoryStore;
+use portal_sessions_postgres::{PostgresConfig, PostgresStore};
+use portal_sessions_sled::SledStore;
+
+use crate::config::{Config, ConfigError, Overrides, StoreSpec};
+
+/// How long after expiry a session is kept (so that lists with `includeExpired` still show it).
+pub const PURGE_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+/// How often expired sessions are purged.
+pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Why the server did not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}")]
+    ReadConfig {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not be opened or migrated.
+    #[error("cannot open the session store")]
+    Store(#[from] StoreError),
+    /// The listener failed.
+    #[error("cannot serve on {address}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server.
+    Run {
+        /// `--config`.
+        config: Option<String>,
+        /// `--listen`.
+        listen: Option<String>,
+        /// `--store`.
+        store: Option<String>,
+    },
+    /// Print the usage.
+    Help,
+}
+
+/// The usage text.
+pub const USAGE: &str =
+    "usage: portal-sessions-server [--config FILE] [--listen ADDR] [--store SPEC]
+
+  --config FILE   a TOML configuration (without it: the built-in demo)
+  --listen ADDR   the address to listen on, like 127.0.0.1:8080
+  --store SPEC    memory | sled:<path> | postgres://user@host:5432/db
+  --help          this text";
+
+/// Parses the arguments (without the program name).
+///
+/// # Errors
+///
+/// A sentence naming the argument that is wrong.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let (mut config, mut listen, mut store) = (None, None, None);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let slot = match arg.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--config" => &mut config,
+            "--listen" => &mut listen,
+            "--store" => &mut store,
+            other => return Err(format!("unknown argument {other:?}")),
+        };
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        if slot.replace(value).is_some() {
+            return Err(format!("{arg} is given more than once"));
+        }
+    }
+    Ok(Command::Run {
+        config,
+        listen,
+        store,
+    })
+}
+
+/// Loads the configuration the command asks for.
+///
+/// # Errors
+///
+/// [`ServerError::ReadConfig`] or [`ServerError::Config`].
+pub fn load(config: Option<&str>, overrides: &Overrides) -> Result<(Config, bool), ServerError> {
+    match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ServerError::ReadConfig {
+                path: path.to_owned(),
+                source,
+            })?;
+            Ok((config::parse_with(path, &text, overrides)?, false))
+        }
+        None => Ok((
+            config::parse_with("<built-in demo>", config::DEMO, overrides)?,
+            true,
+        )),
+    }
+}
+
+async fn open_store(spec: &StoreSpec) -> Result<Arc<dyn SessionStore>, ServerError> {
+    Ok(match spec {
+        StoreSpec::Memory => Arc::new(MemoryStore::new()),
+        StoreSpec::Sled(path) => {
+            let path = path.clone();
+            let store = tokio::task::spawn_blocking(move || SledStore::open(path))
+                .await
+                .map_err(|error| StoreError::Backend(Box::new(error)))??;
+            Arc::new(store)
+        }
+        StoreSpec::Postgres(url) => {
+            let store = PostgresStore::connect(PostgresConfig::new(url.clone())).await?;
+            let applied = store.migrate().await?;
+            tracing::info!(applied, "PostgreSQL migrations checked");
+            Arc::new(store)
+        }
+    })
+}
+
+/// The path as it may be logged: link tokens are secrets, so `/r/{token}` becomes `/r/<link>`.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/r/") {
+        "/r/<link>"
+    } else {
+        path
+    }
+}
+
+async fn log_requests(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = loggable_path(request.uri().path()).to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+///
+/// # Errors
+///
+/// A [`ServerError`] when the store cannot be opened or the address cannot be bound.
+pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
+    let store = open_store(&config.store).await?;
+    let mut directory = StaticDirectory::default();
+    let mut keys = StaticApiKeys::default();
+    let mut data = StaticPortalData::default();
+    for org in &config.orgs {
+        for key in &org.secret_keys {
+            keys.add_secret(key, org.id);
+        }
+        for key in &org.publishable_keys {
+            keys.add_publishable(key, org.id);
+        }
+        data.set_branding(org.id, org.branding.clone());
+        for (customer, billing) in &org.customers {
+            directory
+                .insert(org.id, customer.clone())
+                .map_err(|error| ConfigError {
+                    file: "<configuration>".into(),
+                    key: format!("customer {}", customer.id),
+                    reason: error.to_string(),
+                })?;
+            data.set_billing(org.id, customer.id, billing.clone());
+        }
+    }
+    let engine = Engine::new(store, directory)
+        .with_ttl(config.session_ttl)
+        .map_err(|error| ConfigError {
+            file: "<configuration>".into(),
+            key: "session_ttl_seconds".into(),
+            reason: error.to_string(),
+        })?;
+    let engine = Arc::new(engine);
+    let app = PortalService::new(engine.clone(), keys, data)
+        .public_url(&config.public_url)
+        .router()
+        .layer(middleware::from_fn(log_requests));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            address: config.listen.to_string(),
+            source,
+        })?;
+    let address = listener.local_addr().unwrap_or(config.listen);
+    let purger = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PURGE_EVERY);
+            loop {
+                every.tick().await;
+                match engine.purge_expired(PURGE_GRACE).await {
+                    Ok(purged) => tracing::info!(purged, "purged long-expired sessions"),
+                    Err(error) => tracing::warn!(error = %error, "purging expired sessions failed"),
+                }
+            }
+        })
+    };
+    print_banner(&config, address, demo);
+    tracing::info!(%address, "portal-sessions-server listening");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    purger.abort();
+    served.map_err(|source| ServerError::Listen {
+        address: address.to_string(),
+        source,
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(config: &Config, address: SocketAddr, demo: bool) {
+    let store = match &config.store {
+        StoreSpec::Memory => "memory".to_owned(),
+        StoreSpec::Sled(path) => format!("sled:{path}"),
+        StoreSpec::Postgres(_) => "postgres".to_owned(),
+    };
+    println!("portal-sessions-server listening on http://{address} (store: {store})");
+    if let (true, Some(org)) = (demo, config.orgs.first()) {
+        let key = org.secret_keys.first().map_or("", String::as_str);
+        let customer = org
+            .customers
+            .first()
+            .map_or("acme-001", |(customer, _)| customer.external_id.as_str());
+        println!();
+        println!(
+            "This is the built-in demo: organisation \"{}\", customer {customer}.",
+            org.branding.name
+        );
+        println!("Demo secret key: {key}");
+        println!();
+        println!("Mint a portal link:");
+        println!(
+            "  curl -s -X POST {}/v1/portal-sessions -H 'x-api-key: {key}' \
+             -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{customer}\"}}'",
+            config.public_url
+        );
+        println!("then open the \"url\" it returns in a browser.");
+    }
+}

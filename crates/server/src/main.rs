@@ -1,0 +1,67 @@
+//! `portal-sessions-server`: see the library documentation for what it does.
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use portal_sessions_server::config::Overrides;
+use portal_sessions_server::{Command, USAGE, load, parse_args, serve};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let (config, listen, store) = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run {
+            config,
+            listen,
+            store,
+        }) => (config, listen, store),
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let overrides = Overrides { listen, store };
+    let (config, demo) = match load(config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config, demo)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its sources, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
