@@ -107,6 +107,27 @@ pub(crate) fn interstitial(branding: Option<&Branding>) -> String {
     layout("Open your billing portal", branding, body, "")
 }
 
+/// An instant as people read it: `25 Nov 2026, 04:06 UTC`.
+pub(crate) fn human_time(time: portal_sessions::Timestamp) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // Timestamp's Display is fixed-width: YYYY-MM-DDTHH:MM:SS.mmmZ.
+    let text = time.to_string();
+    let month = text
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or("?");
+    format!(
+        "{} {month} {}, {} UTC",
+        text.get(8..10).unwrap_or("?").trim_start_matches('0'),
+        text.get(0..4).unwrap_or("?"),
+        text.get(11..16).unwrap_or("?")
+    )
+}
+
 /// `n` with thousands separators: `1,234,567`.
 pub(crate) fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -156,9 +177,9 @@ pub(crate) fn portal(
     let _ = write!(
         body,
         "<div class=\"card\"><h1>{}</h1><p class=\"muted\">Your invoices, subscription and usage. \
-         This page signs you out at {}.</p></div>",
+         For your security this page signs you out at {}.</p></div>",
         escape(&customer.name),
-        session.expires_at
+        human_time(session.expires_at)
     );
 
     body.push_str("<div class=\"card\"><h2>Subscription</h2>");
@@ -253,6 +274,12 @@ mod tests {
             escape("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn times_read_like_dates() {
+        let t = portal_sessions::Timestamp::parse_rfc3339("2026-11-05T04:06:20.905Z");
+        assert_eq!(t.map(human_time).as_deref(), Some("5 Nov 2026, 04:06 UTC"));
     }
 
     #[test]

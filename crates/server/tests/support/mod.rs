@@ -1,0 +1,191 @@
+//! Shared by the server's tests: a minimal HTTP client and a way to start the real binary.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const KEY: &str = "mf_sk_test_binary_0123456789";
+
+/// A minimal HTTP/1.1 exchange: one request, `Connection: close`, the whole response.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect: {e}"));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    if let Err(error) = stream.write_all(request.as_bytes()) {
+        panic!("write: {error}");
+    }
+    // Read the head, then exactly Content-Length bytes of body (or to EOF without one): a server
+    // may keep the connection open after answering, whatever the request said.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break raw.len(),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    });
+    let body_start = (head_end + 4).min(raw.len());
+    let mut body = raw[body_start..].to_vec();
+    while length.is_none_or(|length| body.len() < length) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    if let Some(length) = length {
+        body.truncate(length);
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn config(port: u16) -> String {
+    format!(
+        r##"
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+session_ttl_seconds = 600
+store = "memory"
+
+[[orgs]]
+id = "11111111-2222-4333-8444-555555555555"
+name = "Binary Test Co"
+secret_keys = ["{KEY}"]
+brand_color = "#0f766e"
+
+[[orgs.customers]]
+id = "66666666-7777-4888-9999-000000000000"
+external_id = "cust-1"
+name = "Binary Customer"
+
+[orgs.customers.subscription]
+plan = "Scale"
+status = "active"
+amount_cents = 12900
+currency = "EUR"
+interval = "month"
+renews_on = "2026-12-01"
+
+[[orgs.customers.invoices]]
+number = "INV-BIN-2"
+issued_on = "2026-11-01"
+amount_cents = 14230
+currency = "EUR"
+status = "open"
+
+[[orgs.customers.invoices]]
+number = "INV-BIN-1"
+issued_on = "2026-11-01"
+amount_cents = 1250
+currency = "EUR"
+status = "paid"
+
+[[orgs.customers.usage]]
+metric = "Messages sent"
+quantity = 1204511
+unit = "messages"
+period = "November 2026"
+"##
+    )
+}
+
+pub fn start(args: &[&str], dir: &std::path::Path) -> Server {
+    let port = free_port();
+    let path = dir.join("portal.toml");
+    if let Err(error) = std::fs::write(&path, config(port)) {
+        panic!("{error}");
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
+        .arg("--config")
+        .arg(&path)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/healthz", &[], "").status == 200
+        {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not come up on port {port}");
+}
