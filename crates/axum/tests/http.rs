@@ -186,6 +186,19 @@ impl App {
         reply.json().as_array().cloned().unwrap_or_default()
     }
 
+    /// Redeems a created session's link as a browser would; returns the `name=value` of its cookie.
+    async fn redeem(&self, created: &Value) -> String {
+        let link = path_of(created["url"].as_str().unwrap_or_default());
+        let redeemed = self.page("POST", &link, None).await;
+        assert_eq!(redeemed.status, StatusCode::SEE_OTHER, "{}", redeemed.body);
+        redeemed
+            .header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     async fn page(&self, method: &str, uri: &str, cookie: Option<&str>) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(cookie) = cookie {
@@ -716,19 +729,7 @@ async fn expiry_and_logout<S: SessionStore>(store: S) {
     let app = app(store);
     let expiring = app.create(json!({"customerExternalId": "acme-001"})).await;
     let opened = app.create(json!({"customerExternalId": "acme-001"})).await;
-    let redeemed = app
-        .page(
-            "POST",
-            &path_of(opened["url"].as_str().unwrap_or_default()),
-            None,
-        )
-        .await;
-    let cookie = redeemed
-        .header("set-cookie")
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = app.redeem(&opened).await;
     assert_eq!(
         app.page("GET", "/portal", Some(&cookie)).await.status,
         StatusCode::OK
@@ -757,19 +758,7 @@ async fn expiry_and_logout<S: SessionStore>(store: S) {
     assert!(all.iter().all(|s| s["isExpired"] == json!(true)));
 
     let fresh = app.create(json!({"customerExternalId": "acme-001"})).await;
-    let redeemed = app
-        .page(
-            "POST",
-            &path_of(fresh["url"].as_str().unwrap_or_default()),
-            None,
-        )
-        .await;
-    let cookie = redeemed
-        .header("set-cookie")
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = app.redeem(&fresh).await;
     let out = app.page("POST", "/portal/logout", Some(&cookie)).await;
     assert_eq!(out.status, StatusCode::OK);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
