@@ -204,6 +204,21 @@ impl<S: SessionStore> Engine<S> {
     /// # Errors
     ///
     /// [`InvalidTtl`] unless `ttl` is between 1 second and 24 hours.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use portal_sessions::{Engine, InvalidTtl, StaticDirectory};
+    /// use portal_sessions_memory::MemoryStore;
+    ///
+    /// let engine = || Engine::new(MemoryStore::new(), StaticDirectory::default());
+    /// assert_eq!(engine().ttl(), Duration::from_secs(3600));
+    /// assert_eq!(engine().with_ttl(Duration::from_secs(1)).map(|e| e.ttl()), Ok(Duration::from_secs(1)));
+    /// assert_eq!(engine().with_ttl(Duration::from_secs(86_400)).map(|e| e.ttl()), Ok(Duration::from_secs(86_400)));
+    /// assert_eq!(engine().with_ttl(Duration::from_millis(999)).err(), Some(InvalidTtl));
+    /// assert_eq!(engine().with_ttl(Duration::from_secs(86_401)).err(), Some(InvalidTtl));
+    /// ```
     pub fn with_ttl(mut self, ttl: Duration) -> Result<Engine<S>, InvalidTtl> {
         if !(MIN_TTL..=MAX_TTL).contains(&ttl) {
             return Err(InvalidTtl);
