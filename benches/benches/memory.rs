@@ -1,0 +1,141 @@
+//! The engine over the memory store, beside its limits, in one run.
+//!
+//! `cargo bench -p portal-sessions-benches --bench memory`
+//!
+//! * `crypto_create_limit`: what a create cannot avoid: one link token from the OS CSPRNG (selector and
+//!   verifier) and the BLAKE3 hashes a create computes (verifier hash, checksum for the URL).
+//! * `crypto_redeem_limit`: what a redeem cannot avoid: parsing the link (checksum), hashing its
+//!   verifier, one viewer token from the OS CSPRNG, its hash and its checksum.
+//! * `create`, `redeem`, `get`, `list10`, `revoke`, `authenticate`: the engine over `MemoryStore`.
+//! * `peer/tower_sessions` against `peer/portal_sessions`: create, load and delete one record with
+//!   tower-sessions' `MemoryStore`, against create, load and revoke one session here.
+
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use portal_sessions::{ClientInfo, LinkToken, ListOptions, ViewerToken};
+use portal_sessions_benches::{create, engine, org, runtime};
+use portal_sessions_memory::MemoryStore;
+use tower_sessions::SessionStore as _;
+use tower_sessions::session::{Id, Record};
+
+fn benches(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("memory");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(4));
+
+    group.bench_function("crypto_create_limit", |b| {
+        b.iter(|| {
+            let link = LinkToken::generate().unwrap_or_else(|e| panic!("{e}"));
+            black_box(link.secret_hash());
+            black_box(link.expose_secret());
+        });
+    });
+    let sample = LinkToken::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expose_secret();
+    group.bench_function("crypto_redeem_limit", |b| {
+        b.iter(|| {
+            let link: LinkToken = black_box(&sample).parse().unwrap_or_else(|e| panic!("{e}"));
+            black_box(link.secret_hash());
+            let viewer = ViewerToken::generate(link.session_id()).unwrap_or_else(|e| panic!("{e}"));
+            black_box(viewer.secret_hash());
+            black_box(viewer.expose_secret());
+        });
+    });
+
+    let engine = engine(MemoryStore::new());
+    group.bench_function("create", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(create(&engine).await) });
+    });
+    group.bench_function("redeem", |b| {
+        b.iter_custom(|iters| {
+            let links: Vec<String> = rt.block_on(async {
+                let mut links = Vec::with_capacity(iters as usize);
+                for _ in 0..iters {
+                    links.push(create(&engine).await.link.expose_secret());
+                }
+                links
+            });
+            rt.block_on(async {
+                let started = std::time::Instant::now();
+                for text in &links {
+                    // What the HTTP layer does: parse the link from the URL, then redeem it.
+                    let link: LinkToken = text.parse().unwrap_or_else(|e| panic!("{e}"));
+                    let redemption = engine.redeem(&link, ClientInfo::default()).await;
+                    black_box(
+                        redemption
+                            .map(|r| r.viewer.expose_secret())
+                            .unwrap_or_default(),
+                    );
+                }
+                started.elapsed()
+            })
+        });
+    });
+    let created = rt.block_on(create(&engine));
+    group.bench_function("get", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(engine.get(org(), &created.record.id).await.is_ok()) });
+    });
+    group.bench_function("list10", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                engine
+                    .list(org(), ListOptions::default())
+                    .await
+                    .map(|l| l.len()),
+            )
+        });
+    });
+    group.bench_function("revoke", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(engine.revoke(org(), &created.record.id).await.is_ok()) });
+    });
+    let opened = rt.block_on(async {
+        let created = create(&engine).await;
+        engine.redeem(&created.link, ClientInfo::default()).await
+    });
+    let viewer = opened.unwrap_or_else(|e| panic!("{e}")).viewer;
+    group.bench_function("authenticate", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(engine.authenticate(&viewer).await.is_ok()) });
+    });
+
+    let peer = tower_sessions::MemoryStore::default();
+    group.bench_function("peer/tower_sessions_create_load_delete", |b| {
+        b.to_async(&rt).iter(|| async {
+            let mut record = Record {
+                id: Id::default(),
+                data: Default::default(),
+                expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc()
+                    + tower_sessions::cookie::time::Duration::hours(1),
+            };
+            peer.create(&mut record)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            black_box(peer.load(&record.id).await.ok());
+            peer.delete(&record.id)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+    });
+    group.bench_function("peer/portal_sessions_create_load_revoke", |b| {
+        b.to_async(&rt).iter(|| async {
+            let created = create(&engine).await;
+            black_box(engine.get(org(), &created.record.id).await.is_ok());
+            black_box(engine.revoke(org(), &created.record.id).await.is_ok());
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(memory_benches, benches);
+criterion_main!(memory_benches);
