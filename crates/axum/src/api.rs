@@ -30,7 +30,10 @@ pub(crate) fn authenticate<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result
         None => headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ")),
+            // The scheme is case-insensitive (RFC 7235).
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key),
     };
     let Some(key) = key.map(str::trim).filter(|key| !key.is_empty()) else {
         return Err(ApiError::unauthenticated(

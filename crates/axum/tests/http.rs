@@ -255,6 +255,18 @@ async fn authentication<S: SessionStore>(store: S) {
         .body(Body::empty())
         .unwrap_or_default();
     assert_eq!(app.send(bearer).await.status, StatusCode::OK);
+    let lower = Request::builder()
+        .uri("/v1/portal-sessions")
+        .header(header::AUTHORIZATION, format!("bearer {KEY_A}"))
+        .body(Body::empty())
+        .unwrap_or_default();
+    assert_eq!(app.send(lower).await.status, StatusCode::OK);
+    let basic = Request::builder()
+        .uri("/v1/portal-sessions")
+        .header(header::AUTHORIZATION, format!("Basic {KEY_A}"))
+        .body(Body::empty())
+        .unwrap_or_default();
+    assert_eq!(app.send(basic).await.status, StatusCode::UNAUTHORIZED);
     assert!(
         app.everything().await.is_empty(),
         "refused requests created nothing"
