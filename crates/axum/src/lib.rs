@@ -43,6 +43,10 @@
 //!
 //! # Security
 //!
+//! Each client IP may fail to open a link (a malformed or unknown token) 20 times a minute; past that
+//! its link requests get `429 Too Many Requests` with `Retry-After`, before the store is touched
+//! ([`PortalService::link_attempt_limit`]). Request bodies are bounded to [`MAX_BODY_BYTES`].
+//!
 //! Responses on `/r` and `/portal` carry `Cache-Control: no-store`, `Referrer-Policy: no-referrer`
 //! and a strict Content-Security-Policy. The viewer cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`,
 //! and `Secure` (named `__Host-portal_session`) when the public URL is https. Error messages and logs
@@ -56,6 +60,7 @@ mod data;
 mod error;
 mod html;
 mod keys;
+mod limit;
 mod pages;
 
 use std::sync::Arc;
@@ -74,6 +79,7 @@ pub use crate::data::{
     Subscription, UsageLine,
 };
 pub use crate::keys::{ApiKeys, KeyLookup, StaticApiKeys};
+pub use crate::limit::LinkAttemptLimit;
 
 /// What every handler shares.
 pub(crate) struct Shared<S> {
@@ -82,6 +88,7 @@ pub(crate) struct Shared<S> {
     data: Arc<dyn PortalData>,
     public_url: String,
     secure: bool,
+    limiter: Option<limit::Limiter>,
 }
 
 impl<S> Shared<S> {
@@ -131,6 +138,7 @@ impl<S: SessionStore> PortalService<S> {
                 data: Arc::new(data),
                 public_url: "http://127.0.0.1:8080".to_owned(),
                 secure: false,
+                limiter: Some(limit::Limiter::new(LinkAttemptLimit::default())),
             },
         }
     }
@@ -141,6 +149,13 @@ impl<S: SessionStore> PortalService<S> {
         let url = url.trim_end_matches('/');
         self.shared.secure = url.starts_with("https://");
         self.shared.public_url = url.to_owned();
+        self
+    }
+
+    /// Limits failed link attempts per client IP (see [`LinkAttemptLimit`]); `None` turns the limit
+    /// off. On by default, at [`LinkAttemptLimit::default`].
+    pub fn link_attempt_limit(mut self, limit: Option<LinkAttemptLimit>) -> PortalService<S> {
+        self.shared.limiter = limit.map(limit::Limiter::new);
         self
     }
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::Extensions;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use portal_sessions::{ClientInfo, EngineError, LinkToken, SessionStore, ViewerToken};
@@ -63,15 +64,61 @@ fn parse_link(raw: &str) -> Result<LinkToken, EngineError> {
     raw.parse().map_err(EngineError::LinkMalformed)
 }
 
+fn client_ip(extensions: &Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// `Some(429 page)` when the client has used up its failed link attempts.
+fn refuse_if_limited<S>(shared: &Shared<S>, ip: Option<std::net::IpAddr>) -> Option<Response> {
+    let (limiter, ip) = (shared.limiter.as_ref()?, ip?);
+    let retry_after = limiter.check(ip, std::time::Instant::now()).err()?;
+    tracing::warn!(client = %ip, "too many failed link attempts; refusing for now");
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        html::message(
+            "Too many attempts",
+            "Too many invalid links were opened from your network. Please wait a minute and try again.",
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(response)
+}
+
+/// Counts a failed attempt when the outcome says the link was malformed or unknown.
+fn count_failure<S, T>(
+    shared: &Shared<S>,
+    ip: Option<std::net::IpAddr>,
+    outcome: &Result<T, EngineError>,
+) {
+    if let (
+        Some(limiter),
+        Some(ip),
+        Err(EngineError::LinkMalformed(_) | EngineError::LinkUnknown),
+    ) = (shared.limiter.as_ref(), ip, outcome)
+    {
+        limiter.record_failure(ip, std::time::Instant::now());
+    }
+}
+
 /// GET and HEAD: shows the page that redeems the link, without consuming it.
 pub(crate) async fn open_link<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     Path(raw): Path<String>,
+    request: Request,
 ) -> Response {
+    let ip = client_ip(request.extensions());
+    if let Some(refused) = refuse_if_limited(&shared, ip) {
+        return refused;
+    }
     let outcome = match parse_link(&raw) {
         Ok(link) => shared.engine.inspect(&link).await,
         Err(error) => Err(error),
     };
+    count_failure(&shared, ip, &outcome);
     match outcome {
         Ok(record) => {
             let branding = shared.data.branding(record.org_id).await.ok().flatten();
@@ -87,10 +134,10 @@ pub(crate) async fn redeem_link<S: SessionStore>(
     Path(raw): Path<String>,
     request: Request,
 ) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = client_ip(request.extensions());
+    if let Some(refused) = refuse_if_limited(&shared, ip) {
+        return refused;
+    }
     let agent = request
         .headers()
         .get(header::USER_AGENT)
@@ -100,6 +147,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
         Ok(link) => shared.engine.redeem(&link, client).await,
         Err(error) => Err(error),
     };
+    count_failure(&shared, ip, &outcome);
     match outcome {
         Ok(redemption) => {
             let seconds = redemption
