@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -271,28 +271,31 @@ pub(crate) async fn list<S: SessionStore>(
     Ok(Json(views).into_response())
 }
 
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::not_found("no such portal session"))
+/// The id in the path; anything that is not one (including a segment that is not UTF-8) is 404, as
+/// the contract says of malformed ids.
+fn session_id(raw: Result<Path<String>, PathRejection>) -> Result<SessionId, ApiError> {
+    raw.ok()
+        .and_then(|Path(raw)| raw.parse().ok())
+        .ok_or_else(|| ApiError::not_found("no such portal session"))
 }
 
 pub(crate) async fn get<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let org = authenticate(&shared, &headers)?;
-    let record = shared.engine.get(org, &session_id(&id)?).await?;
+    let record = shared.engine.get(org, &session_id(id)?).await?;
     Ok(Json(SessionView::new(&record, shared.engine.now())).into_response())
 }
 
 pub(crate) async fn revoke<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let org = authenticate(&shared, &headers)?;
-    shared.engine.revoke(org, &session_id(&id)?).await?;
+    shared.engine.revoke(org, &session_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::Extensions;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -60,8 +61,14 @@ fn failure_page(error: &EngineError) -> Response {
     )
 }
 
-fn parse_link(raw: &str) -> Result<LinkToken, EngineError> {
-    raw.parse().map_err(EngineError::LinkMalformed)
+/// The link in the path. A segment that is not even UTF-8 is as malformed as any other.
+fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, EngineError> {
+    match raw {
+        Ok(Path(raw)) => raw.parse().map_err(EngineError::LinkMalformed),
+        Err(_) => Err(EngineError::LinkMalformed(
+            portal_sessions::TokenError::BadEncoding,
+        )),
+    }
 }
 
 fn client_ip(extensions: &Extensions) -> Option<std::net::IpAddr> {
@@ -107,14 +114,14 @@ fn count_failure<S, T>(
 /// GET and HEAD: shows the page that redeems the link, without consuming it.
 pub(crate) async fn open_link<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
-    Path(raw): Path<String>,
+    raw: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     let ip = client_ip(request.extensions());
     if let Some(refused) = refuse_if_limited(&shared, ip) {
         return refused;
     }
-    let outcome = match parse_link(&raw) {
+    let outcome = match parse_link(raw) {
         Ok(link) => shared.engine.inspect(&link).await,
         Err(error) => Err(error),
     };
@@ -131,7 +138,7 @@ pub(crate) async fn open_link<S: SessionStore>(
 /// POST: consumes the link, sets the viewer cookie and sends the browser to the portal.
 pub(crate) async fn redeem_link<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
-    Path(raw): Path<String>,
+    raw: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     let ip = client_ip(request.extensions());
@@ -143,7 +150,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok());
     let client = ClientInfo::new(ip, agent);
-    let outcome = match parse_link(&raw) {
+    let outcome = match parse_link(raw) {
         Ok(link) => shared.engine.redeem(&link, client).await,
         Err(error) => Err(error),
     };

@@ -784,13 +784,481 @@ async fn expiry_and_logout<S: SessionStore>(store: S) {
     );
 }
 
+/// Every store record of both organisations: what "the store did not change" compares.
+async fn snapshot<S: SessionStore>(store: &S) -> Vec<portal_sessions::SessionRecord> {
+    let mut all = Vec::new();
+    for org in [org_a(), org_b()] {
+        let query = portal_sessions::ListQuery {
+            org_id: org,
+            customer_id: None,
+            limit: 1_000,
+            filter: portal_sessions::ListFilter::All,
+        };
+        all.extend(store.list(&query).await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    all
+}
+
+/// Every malformed input we can name, each with its answer, and the store unchanged after each.
+/// Request headers of a sweep case, owned.
+type Headers = Vec<(&'static str, Vec<u8>)>;
+
+fn h(headers: &[(&'static str, &[u8])]) -> Headers {
+    headers
+        .iter()
+        .map(|(name, value)| (*name, value.to_vec()))
+        .collect()
+}
+
+async fn bad_input_sweep<S: SessionStore + Clone>(store: S) {
+    let app = app(store.clone());
+    let mine = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let theirs = app
+        .call(
+            "POST",
+            "/v1/portal-sessions",
+            Some(KEY_B),
+            Some(json!({"customerExternalId": "umbrella-003"})),
+        )
+        .await
+        .json();
+    let token = mine["token"].as_str().unwrap_or_default().to_owned();
+    let my_id = mine["id"].as_str().unwrap_or_default().to_owned();
+    let their_id = theirs["id"].as_str().unwrap_or_default().to_owned();
+    let before = snapshot(&store).await;
+    assert_eq!(before.len(), 2);
+
+    let mut flipped = token.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap_or_default();
+    let json_type = h(&[
+        ("content-type", b"application/json"),
+        ("x-api-key", KEY_A.as_bytes()),
+    ]);
+    let key_only = h(&[("x-api-key", KEY_A.as_bytes())]);
+    let none: Headers = Vec::new();
+    let long_name = format!(r#"{{"customerExternalId":"{}"}}"#, "x".repeat(10_000));
+    let huge_body = format!(
+        r#"{{"customerExternalId":"acme-001","pad":"{}"}}"#,
+        "x".repeat(100_000)
+    );
+    let nested = "[".repeat(300);
+    let overlong_key = format!("mf_sk_{}", "a".repeat(10_000));
+    let cases: Vec<(&str, String, Headers, Vec<u8>, u16)> = vec![
+        // Bodies.
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            long_name.into_bytes(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            huge_body.into_bytes(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerExternalId":"a\u0000b"}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerExternalId":"acme-001","returnUrl":"https://a.test/\u0000"}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            b"{\"customerExternalId\":\"\xff\xfe\"}".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerId":1e400}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerId":99999999999999999999999}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerExternalId":"acme-001","features":[1]}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            nested.into_bytes(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            b"null".to_vec(),
+            400,
+        ),
+        // Content types.
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            key_only.clone(),
+            br#"{"customerExternalId":"acme-001"}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            h(&[
+                ("content-type", b"application/jsonx"),
+                ("x-api-key", KEY_A.as_bytes()),
+            ]),
+            br#"{"customerExternalId":"acme-001"}"#.to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/portal-sessions".into(),
+            h(&[
+                ("content-type", b"multipart/form-data"),
+                ("x-api-key", KEY_A.as_bytes()),
+            ]),
+            br#"{"customerExternalId":"acme-001"}"#.to_vec(),
+            400,
+        ),
+        // Methods.
+        (
+            "PUT",
+            "/v1/portal-sessions".into(),
+            json_type.clone(),
+            br#"{"customerExternalId":"acme-001"}"#.to_vec(),
+            405,
+        ),
+        (
+            "DELETE",
+            "/v1/portal-sessions".into(),
+            key_only.clone(),
+            Vec::new(),
+            405,
+        ),
+        (
+            "PATCH",
+            format!("/v1/portal-sessions/{my_id}"),
+            key_only.clone(),
+            Vec::new(),
+            405,
+        ),
+        (
+            "POST",
+            format!("/v1/portal-sessions/{my_id}"),
+            key_only.clone(),
+            Vec::new(),
+            405,
+        ),
+        ("PUT", format!("/r/{token}"), none.clone(), Vec::new(), 405),
+        ("DELETE", "/portal".into(), none.clone(), Vec::new(), 405),
+        (
+            "GET",
+            "/portal/logout".into(),
+            none.clone(),
+            Vec::new(),
+            405,
+        ),
+        // Query strings.
+        (
+            "GET",
+            "/v1/portal-sessions?limit=-1".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?limit=0".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?limit=101".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?limit=18446744073709551616".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?limit=1.5".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?limit=%00".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?includeExpired=1".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?includeExpired=true&includeExpired=false".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            format!(
+                "/v1/portal-sessions?customerId={}&customerId={}",
+                acme().id,
+                acme().id
+            ),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions?customerId=%FF".into(),
+            key_only.clone(),
+            Vec::new(),
+            400,
+        ),
+        // Keys.
+        (
+            "GET",
+            "/v1/portal-sessions".into(),
+            h(&[("x-api-key", b"mf_sk_\xff\xfe")]),
+            Vec::new(),
+            401,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions".into(),
+            h(&[("x-api-key", overlong_key.as_bytes())]),
+            Vec::new(),
+            401,
+        ),
+        (
+            "GET",
+            "/v1/portal-sessions".into(),
+            h(&[("authorization", b"Bearer")]),
+            Vec::new(),
+            401,
+        ),
+        (
+            "DELETE",
+            format!("/v1/portal-sessions/{my_id}"),
+            h(&[("x-api-key", PUB_A.as_bytes())]),
+            Vec::new(),
+            401,
+        ),
+        // Ids.
+        (
+            "GET",
+            format!("/v1/portal-sessions/{their_id}"),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            format!("/v1/portal-sessions/{their_id}"),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            "/v1/portal-sessions/%FF".into(),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            "/v1/portal-sessions/ps_%00".into(),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            format!("/v1/portal-sessions/ps_{}", "A".repeat(5_000)),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "DELETE",
+            format!("/v1/portal-sessions/{}", my_id.to_uppercase()),
+            key_only.clone(),
+            Vec::new(),
+            404,
+        ),
+        // Tokens.
+        (
+            "POST",
+            format!("/r/mgl_{}", "A".repeat(69)),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "POST",
+            format!("/r/mgl_{}", "A".repeat(71)),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "POST",
+            format!("/r/mgl_{}", "!".repeat(70)),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "POST",
+            format!("/r/{flipped}"),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "POST",
+            format!("/r/MGL_{}", &token[4..]),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        (
+            "POST",
+            format!("/r/mgv_{}", &token[4..]),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        ("POST", "/r/%FF%FE".into(), none.clone(), Vec::new(), 404),
+        ("POST", "/r/mgl_%00".into(), none.clone(), Vec::new(), 404),
+        (
+            "GET",
+            format!("/r/{}", "x".repeat(5_000)),
+            none.clone(),
+            Vec::new(),
+            404,
+        ),
+        // Cookies.
+        (
+            "GET",
+            "/portal".into(),
+            h(&[("cookie", b"__Host-portal_session=\xff\xfe")]),
+            Vec::new(),
+            401,
+        ),
+        (
+            "GET",
+            "/portal".into(),
+            h(&[(
+                "cookie",
+                format!("__Host-portal_session={token}").as_bytes(),
+            )]),
+            Vec::new(),
+            401,
+        ),
+        (
+            "POST",
+            "/portal/logout".into(),
+            h(&[("cookie", b"__Host-portal_session=mgv_nope")]),
+            Vec::new(),
+            200,
+        ),
+    ];
+    for (method, uri, headers, body, status) in cases {
+        let mut request = Request::builder().method(method).uri(&uri);
+        for (name, value) in &headers {
+            request = request.header(
+                *name,
+                axum::http::HeaderValue::from_bytes(value).unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+        let request = request
+            .body(Body::from(body))
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let reply = app.send(request).await;
+        let shown: String = uri.chars().take(80).collect();
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{method} {shown}: {}",
+            reply.body.chars().take(200).collect::<String>()
+        );
+        if reply.status.as_u16() != 405 && uri.starts_with("/v1") {
+            assert!(
+                !reply.error_type().is_empty(),
+                "{method} {shown}: not the error shape"
+            );
+            assert!(
+                !reply.body.contains(KEY_A) && !reply.body.contains(&token),
+                "{method} {shown} echoed a secret"
+            );
+        }
+        assert_eq!(
+            snapshot(&store).await,
+            before,
+            "{method} {shown} changed the store"
+        );
+    }
+}
+
 macro_rules! http_tests {
     ($module:ident, $store:expr, $teardown:expr) => {
         mod $module {
             use super::*;
             http_tests!(@each $store, $teardown; authentication, create_returns_the_contract_shape,
                 create_refuses_bad_input_and_changes_nothing, list_get_and_revoke,
-                links_and_the_portal, expiry_and_logout);
+                links_and_the_portal, expiry_and_logout, bad_input_sweep);
         }
     };
     (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(
