@@ -36,6 +36,24 @@ fn the_binary_serves_the_contract_and_stops_gracefully() {
         http(port, "GET", "/v1/portal-sessions", &[], "").status,
         401
     );
+    // Header sizes are bounded by the server (hyper): a huge header, or too many, is refused.
+    let huge = "a".repeat(1_000_000);
+    assert_eq!(
+        http(port, "GET", "/healthz", &[("X-Big", &huge)], "").status,
+        431
+    );
+    let names: Vec<String> = (0..200).map(|i| format!("X-Header-{i}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "y")).collect();
+    assert_eq!(http(port, "GET", "/healthz", &many, "").status, 431);
+    // A body over the limit is refused too (the API's own 64 KiB bound).
+    let body = format!(
+        r#"{{"customerExternalId":"cust-1","pad":"{}"}}"#,
+        "x".repeat(100_000)
+    );
+    assert_eq!(
+        http(port, "POST", "/v1/portal-sessions", &auth, &body).status,
+        400
+    );
     let page = http(port, "GET", &link, &[], "");
     assert_eq!(page.status, 200);
     assert_eq!(page.header("cache-control"), Some("no-store"));
