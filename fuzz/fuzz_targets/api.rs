@@ -1,0 +1,97 @@
+//! The HTTP API with arbitrary JSON bodies and query strings: every answer is 2xx or 4xx (never a
+//! 5xx, never a panic), and a refused create stores nothing.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use libfuzzer_sys::fuzz_target;
+use portal_sessions::{
+    CustomerId, CustomerSnapshot, Engine, ListFilter, ListQuery, OrgId, SessionStore,
+    StaticDirectory,
+};
+use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
+use portal_sessions_memory::MemoryStore;
+use tower::ServiceExt;
+
+const KEY: &str = "mf_sk_test_fuzz_0123456789";
+
+fn org() -> OrgId {
+    OrgId::from_bytes([0xF0; 16])
+}
+
+struct App {
+    router: Router,
+    store: Arc<MemoryStore>,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        let store = Arc::new(MemoryStore::new());
+        let mut directory = StaticDirectory::default();
+        let customer = CustomerSnapshot {
+            id: CustomerId::from_bytes([0xF1; 16]),
+            external_id: "fuzz-1".into(),
+            name: "Fuzz".into(),
+            email: None,
+        };
+        directory
+            .insert(org(), customer)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut keys = StaticApiKeys::default();
+        keys.add_secret(KEY, org());
+        let engine = Arc::new(Engine::new(store.clone(), directory));
+        let router = PortalService::new(engine, keys, StaticPortalData::default()).router();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        App {
+            router,
+            store,
+            runtime,
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let app = app();
+    let (selector, rest) = data.split_first().unwrap_or((&0, &[]));
+    app.runtime.block_on(async {
+        let query = ListQuery {
+            org_id: org(),
+            customer_id: None,
+            limit: 100_000,
+            filter: ListFilter::All,
+        };
+        let before = app.store.list(&query).await.map(|l| l.len()).unwrap_or(0);
+        let request = if selector % 2 == 0 {
+            Request::post("/v1/portal-sessions")
+                .header("x-api-key", KEY)
+                .header("content-type", "application/json")
+                .body(Body::from(rest.to_vec()))
+        } else {
+            let query: String = String::from_utf8_lossy(rest)
+                .chars()
+                .filter(|c| !c.is_control() && *c != ' ' && *c != '#')
+                .collect();
+            Request::get(format!("/v1/portal-sessions?{query}"))
+                .header("x-api-key", KEY)
+                .body(Body::empty())
+        };
+        let Ok(request) = request else { return };
+        let response = match app.router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        assert!((200..500).contains(&status), "status {status}");
+        let after = app.store.list(&query).await.map(|l| l.len()).unwrap_or(0);
+        if status != 201 {
+            assert_eq!(before, after, "a refused request changed the store");
+        }
+    });
+});
