@@ -22,52 +22,48 @@ fn org() -> OrgId {
     OrgId::from_bytes([0xF0; 16])
 }
 
-struct App {
-    router: Router,
-    store: Arc<MemoryStore>,
-    runtime: tokio::runtime::Runtime,
+/// A fresh app per input, so that inputs do not see each other's sessions.
+fn app() -> (Router, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
+    let mut directory = StaticDirectory::default();
+    let customer = CustomerSnapshot {
+        id: CustomerId::from_bytes([0xF1; 16]),
+        external_id: "fuzz-1".into(),
+        name: "Fuzz".into(),
+        email: None,
+    };
+    directory
+        .insert(org(), customer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut keys = StaticApiKeys::default();
+    keys.add_secret(KEY, org());
+    let engine = Arc::new(Engine::new(store.clone(), directory));
+    (
+        PortalService::new(engine, keys, StaticPortalData::default()).router(),
+        store,
+    )
 }
 
-fn app() -> &'static App {
-    static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
-        let store = Arc::new(MemoryStore::new());
-        let mut directory = StaticDirectory::default();
-        let customer = CustomerSnapshot {
-            id: CustomerId::from_bytes([0xF1; 16]),
-            external_id: "fuzz-1".into(),
-            name: "Fuzz".into(),
-            email: None,
-        };
-        directory
-            .insert(org(), customer)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut keys = StaticApiKeys::default();
-        keys.add_secret(KEY, org());
-        let engine = Arc::new(Engine::new(store.clone(), directory));
-        let router = PortalService::new(engine, keys, StaticPortalData::default()).router();
-        let runtime = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
             .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        App {
-            router,
-            store,
-            runtime,
-        }
+            .unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let app = app();
+    let (router, store) = app();
     let (selector, rest) = data.split_first().unwrap_or((&0, &[]));
-    app.runtime.block_on(async {
+    runtime().block_on(async {
         let query = ListQuery {
             org_id: org(),
             customer_id: None,
-            limit: 100_000,
+            limit: 10,
             filter: ListFilter::All,
         };
-        let before = app.store.list(&query).await.map(|l| l.len()).unwrap_or(0);
+        let before = store.list(&query).await.map(|l| l.len()).unwrap_or(0);
         let request = if selector % 2 == 0 {
             Request::post("/v1/portal-sessions")
                 .header("x-api-key", KEY)
@@ -83,13 +79,13 @@ fuzz_target!(|data: &[u8]| {
                 .body(Body::empty())
         };
         let Ok(request) = request else { return };
-        let response = match app.router.clone().oneshot(request).await {
+        let response = match router.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
         let status = response.status().as_u16();
         assert!((200..500).contains(&status), "status {status}");
-        let after = app.store.list(&query).await.map(|l| l.len()).unwrap_or(0);
+        let after = store.list(&query).await.map(|l| l.len()).unwrap_or(0);
         if status != 201 {
             assert_eq!(before, after, "a refused request changed the store");
         }
