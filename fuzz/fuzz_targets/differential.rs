@@ -10,38 +10,11 @@ use portal_sessions_conformance::model::{Op, check_sequence};
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_sled::{Durability, SledConfig};
 
-/// Three bytes an operation: which one, and two arguments.
+/// Three bytes an operation ([`Op::decode`]), at most 64 of them.
 fn decode(data: &[u8]) -> Vec<Op> {
     data.chunks_exact(3)
         .take(64)
-        .map(|c| {
-            let (a, b) = (c[1], c[2]);
-            match c[0] % 9 {
-                0 => Op::Create {
-                    customer: a,
-                    other_org: b % 5 == 0,
-                },
-                1 => Op::Inspect { session: a },
-                2 => Op::Redeem { session: a },
-                3 => Op::Revoke {
-                    session: a,
-                    wrong_org: b % 5 == 0,
-                },
-                4 => Op::Authenticate { session: a },
-                5 => Op::Logout { session: a },
-                6 => Op::List {
-                    customer: (b % 2 == 0).then_some(a),
-                    include_expired: b % 3 == 0,
-                    limit: b,
-                },
-                7 => Op::Purge {
-                    grace_ms: u16::from_be_bytes([a, b]) % 20_000,
-                },
-                _ => Op::Advance {
-                    ms: u16::from_be_bytes([a, b]) % 12_000,
-                },
-            }
-        })
+        .map(|c| Op::decode(c[0], c[1], c[2]))
         .collect()
 }
 

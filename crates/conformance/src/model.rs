@@ -90,36 +90,43 @@ pub fn random_ops(seed: &mut u64, len: usize) -> Vec<Op> {
     };
     (0..len)
         .map(|_| {
-            let r = next();
-            let byte = (r >> 8) as u8;
-            let flag = r & 0x10000 != 0;
-            match r % 10 {
-                0 | 1 => Op::Create {
-                    customer: byte,
-                    other_org: r % 7 == 0,
-                },
-                2 => Op::Inspect { session: byte },
-                3 => Op::Redeem { session: byte },
-                4 => Op::Revoke {
-                    session: byte,
-                    wrong_org: r % 5 == 0,
-                },
-                5 => Op::Authenticate { session: byte },
-                6 => Op::Logout { session: byte },
-                7 => Op::List {
-                    customer: flag.then_some(byte),
-                    include_expired: r & 0x20000 != 0,
-                    limit: (r >> 24) as u8,
-                },
-                8 => Op::Purge {
-                    grace_ms: (r >> 24) as u16,
-                },
-                _ => Op::Advance {
-                    ms: (r >> 24) as u16 % 4_000,
-                },
-            }
+            let [kind, a, b, ..] = next().to_le_bytes();
+            Op::decode(kind, a, b)
         })
         .collect()
+}
+
+impl Op {
+    /// The operation that three bytes name: `kind` picks it (creates twice as often as the rest, so
+    /// sequences have sessions to work on), `a` and `b` are its arguments. Every three bytes are an
+    /// operation, which is what a fuzzer needs.
+    pub fn decode(kind: u8, a: u8, b: u8) -> Op {
+        match kind % 10 {
+            0 | 1 => Op::Create {
+                customer: a,
+                other_org: b.is_multiple_of(5),
+            },
+            2 => Op::Inspect { session: a },
+            3 => Op::Redeem { session: a },
+            4 => Op::Revoke {
+                session: a,
+                wrong_org: b.is_multiple_of(5),
+            },
+            5 => Op::Authenticate { session: a },
+            6 => Op::Logout { session: a },
+            7 => Op::List {
+                customer: b.is_multiple_of(2).then_some(a),
+                include_expired: b.is_multiple_of(3),
+                limit: b,
+            },
+            8 => Op::Purge {
+                grace_ms: u16::from_be_bytes([a, b]) % 20_000,
+            },
+            _ => Op::Advance {
+                ms: u16::from_be_bytes([a, b]) % 12_000,
+            },
+        }
+    }
 }
 
 /// What one operation answered, in a form both sides can produce.
