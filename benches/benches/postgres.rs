@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portal_sessions::{ClientInfo, LinkToken};
-use portal_sessions_benches::{create, customer, engine, org, runtime, time_concurrent};
+use portal_sessions_benches::{
+    create, customer, engine, fresh_links, org, redeem_links, runtime, time_concurrent,
+};
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 
 fn database_url() -> String {
@@ -134,34 +135,6 @@ async fn raw_atomic_update(store: &PostgresStore, id: [u8; 16]) {
     }
 }
 
-/// `count` fresh links, minted 16 at a time (untimed setup).
-fn fresh_links(
-    rt: &tokio::runtime::Runtime,
-    engine: &Arc<portal_sessions::Engine<PostgresStore>>,
-    count: u64,
-) -> Arc<Vec<LinkToken>> {
-    let links = Arc::new(empty_slots(count));
-    let collected = links.clone();
-    let engine = engine.clone();
-    time_concurrent(rt, count, 16, move |i| {
-        let (engine, collected) = (engine.clone(), collected.clone());
-        async move {
-            let link = create(&engine).await.link;
-            collected[i as usize].set(link).ok();
-        }
-    });
-    Arc::new(
-        links
-            .iter()
-            .filter_map(|cell| cell.get().cloned())
-            .collect(),
-    )
-}
-
-fn empty_slots(count: u64) -> Vec<std::sync::OnceLock<LinkToken>> {
-    (0..count).map(|_| std::sync::OnceLock::new()).collect()
-}
-
 fn benches(c: &mut Criterion) {
     let rt = runtime();
     let store = rt.block_on(async {
@@ -243,18 +216,7 @@ fn benches(c: &mut Criterion) {
         group.bench_function("redeem", |b| {
             b.iter_custom(|iters| {
                 let links = fresh_links(&rt, &engine, iters);
-                let engine = engine.clone();
-                time_concurrent(&rt, iters, tasks, move |i| {
-                    let (engine, links) = (engine.clone(), links.clone());
-                    async move {
-                        if let Err(error) = engine
-                            .redeem(&links[i as usize], ClientInfo::default())
-                            .await
-                        {
-                            panic!("redeem: {error}");
-                        }
-                    }
-                })
+                redeem_links(&rt, &engine, links, tasks)
             });
         });
         group.finish();

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portal_sessions::ClientInfo;
-use portal_sessions_benches::{create, engine, runtime, time_concurrent};
+use portal_sessions_benches::{
+    create, engine, fresh_links, redeem_links, runtime, time_concurrent,
+};
 use portal_sessions_conformance::fixture::{issued_record, new_org, start_time};
 use portal_sessions_sled::{SledStore, codec};
 
@@ -155,26 +156,8 @@ fn benches(c: &mut Criterion) {
             };
             b.iter_custom(|iters| {
                 // Setup, untimed: one fresh link per operation.
-                let links: Vec<_> = rt.block_on(async {
-                    let mut links = Vec::with_capacity(iters as usize);
-                    for _ in 0..iters {
-                        links.push(create(&engine).await.link);
-                    }
-                    links
-                });
-                let links = Arc::new(links);
-                let engine = engine.clone();
-                time_concurrent(&rt, iters, tasks, move |i| {
-                    let (engine, links) = (engine.clone(), links.clone());
-                    async move {
-                        if let Err(error) = engine
-                            .redeem(&links[i as usize], ClientInfo::default())
-                            .await
-                        {
-                            panic!("redeem: {error}");
-                        }
-                    }
-                })
+                let links = fresh_links(&rt, &engine, iters);
+                redeem_links(&rt, &engine, links, tasks)
             });
         });
         group.finish();

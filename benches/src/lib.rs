@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portal_sessions::{
-    CreateRequest, CreatedSession, CustomerId, CustomerSnapshot, Engine, OrgId, SessionStore,
-    StaticDirectory,
+    ClientInfo, CreateRequest, CreatedSession, CustomerId, CustomerSnapshot, Engine, LinkToken,
+    OrgId, SessionStore, StaticDirectory,
 };
 
 /// The organisation every bench mints for.
@@ -95,5 +95,50 @@ where
             }
         }
         started.elapsed()
+    })
+}
+
+/// `count` fresh links, minted 16 at a time: the untimed setup of a redeem bench.
+pub fn fresh_links<S: SessionStore>(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Arc<Engine<S>>,
+    count: u64,
+) -> Arc<Vec<LinkToken>> {
+    let slots: Arc<Vec<std::sync::OnceLock<LinkToken>>> =
+        Arc::new((0..count).map(|_| std::sync::OnceLock::new()).collect());
+    let (engine, filled) = (engine.clone(), slots.clone());
+    time_concurrent(runtime, count, 16, move |i| {
+        let (engine, filled) = (engine.clone(), filled.clone());
+        async move {
+            let _ = filled[i as usize].set(create(&engine).await.link);
+        }
+    });
+    Arc::new(
+        slots
+            .iter()
+            .filter_map(|slot| slot.get().cloned())
+            .collect(),
+    )
+}
+
+/// Redeems every link of `links` over `tasks` concurrent tasks; returns the wall time.
+pub fn redeem_links<S: SessionStore>(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Arc<Engine<S>>,
+    links: Arc<Vec<LinkToken>>,
+    tasks: u64,
+) -> Duration {
+    let engine = engine.clone();
+    let count = links.len() as u64;
+    time_concurrent(runtime, count, tasks, move |i| {
+        let (engine, links) = (engine.clone(), links.clone());
+        async move {
+            if let Err(error) = engine
+                .redeem(&links[i as usize], ClientInfo::default())
+                .await
+            {
+                panic!("redeem: {error}");
+            }
+        }
     })
 }
