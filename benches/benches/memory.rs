@@ -6,7 +6,10 @@
 //!   verifier) and the BLAKE3 hashes a create computes (verifier hash, checksum for the URL).
 //! * `crypto_redeem_limit`: what a redeem cannot avoid: parsing the link (checksum), hashing its
 //!   verifier, one viewer token from the OS CSPRNG, its hash and its checksum.
-//! * `create`, `redeem`, `get`, `list10`, `revoke`, `authenticate`: the engine over `MemoryStore`.
+//! * `create`, `redeem`: the engine over an empty `MemoryStore` at the start of each sample, beside
+//!   the two limits.
+//! * `memory/engine/{1-task,16-tasks}/*`: the six engine operations, the same code as every backend
+//!   (see `portal_sessions_benches::engine_ops`).
 //! * `peer/tower_sessions` against `peer/portal_sessions`: create, load and delete one record with
 //!   tower-sessions' `MemoryStore`, against create, load and revoke one session here.
 
@@ -17,8 +20,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use portal_sessions::{ClientInfo, LinkToken, ListOptions, ViewerToken};
-use portal_sessions_benches::{create, engine, org, runtime};
+use portal_sessions::{ClientInfo, LinkToken, ViewerToken};
+use portal_sessions_benches::{Sampling, create, engine, engine_ops, org, runtime};
 use portal_sessions_memory::MemoryStore;
 use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
@@ -50,13 +53,23 @@ fn benches(c: &mut Criterion) {
         });
     });
 
-    let engine = engine(MemoryStore::new());
+    // Against the limits, each sample starts from an empty store, so that what is measured is the
+    // engine's work and not the store's growth through the run (the scaling bench measures that).
     group.bench_function("create", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(create(&engine).await) });
+        b.iter_custom(|iters| {
+            let engine = engine(MemoryStore::new());
+            rt.block_on(async {
+                let started = std::time::Instant::now();
+                for _ in 0..iters {
+                    black_box(create(&engine).await);
+                }
+                started.elapsed()
+            })
+        });
     });
     group.bench_function("redeem", |b| {
         b.iter_custom(|iters| {
+            let engine = engine(MemoryStore::new());
             let links: Vec<String> = rt.block_on(async {
                 let mut links = Vec::with_capacity(iters as usize);
                 for _ in 0..iters {
@@ -80,34 +93,6 @@ fn benches(c: &mut Criterion) {
             })
         });
     });
-    let created = rt.block_on(create(&engine));
-    group.bench_function("get", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(engine.get(org(), &created.record.id).await.is_ok()) });
-    });
-    group.bench_function("list10", |b| {
-        b.to_async(&rt).iter(|| async {
-            black_box(
-                engine
-                    .list(org(), ListOptions::default())
-                    .await
-                    .map(|l| l.len()),
-            )
-        });
-    });
-    group.bench_function("revoke", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(engine.revoke(org(), &created.record.id).await.is_ok()) });
-    });
-    let opened = rt.block_on(async {
-        let created = create(&engine).await;
-        engine.redeem(&created.link, ClientInfo::default()).await
-    });
-    let viewer = opened.unwrap_or_else(|e| panic!("{e}")).viewer;
-    group.bench_function("authenticate", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(engine.authenticate(&viewer).await.is_ok()) });
-    });
 
     let peer = tower_sessions::MemoryStore::default();
     group.bench_function("peer/tower_sessions_create_load_delete", |b| {
@@ -127,6 +112,7 @@ fn benches(c: &mut Criterion) {
                 .unwrap_or_else(|e| panic!("{e}"));
         });
     });
+    let engine = engine(MemoryStore::new());
     group.bench_function("peer/portal_sessions_create_load_revoke", |b| {
         b.to_async(&rt).iter(|| async {
             let created = create(&engine).await;
@@ -135,6 +121,13 @@ fn benches(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    let engine = portal_sessions_benches::engine(MemoryStore::new());
+    let sampling = Sampling {
+        samples: 20,
+        time: Duration::from_secs(3),
+    };
+    engine_ops(c, "memory", &rt, &engine, sampling);
 }
 
 criterion_group!(memory_benches, benches);

@@ -10,6 +10,9 @@
 //!
 //! Each at 1 task and at 16 concurrent tasks. The store shares flushes between concurrent writers
 //! (group commit); raw sled flushes once per operation, as each of its callers asks it to.
+//!
+//! Then `sled/engine/*`: the six engine operations over a durable store, the same code as every
+//! backend (see `portal_sessions_benches::engine_ops`).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portal_sessions_benches::{
-    create, engine, fresh_links, redeem_links, runtime, time_concurrent,
+    Sampling, create, engine, engine_ops, fresh_links, redeem_links, runtime, time_concurrent,
 };
 use portal_sessions_conformance::fixture::{issued_record, new_org, start_time};
 use portal_sessions_sled::{SledStore, codec};
@@ -162,6 +165,18 @@ fn benches(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // The six engine operations over one durable store, the same code as every backend.
+    let (_dir, path) = temp_path();
+    let engine = match SledStore::open(&path) {
+        Ok(store) => engine(store),
+        Err(error) => panic!("{error}"),
+    };
+    let sampling = Sampling {
+        samples: 10,
+        time: Duration::from_secs(4),
+    };
+    engine_ops(c, "sled", &rt, &engine, sampling);
 }
 
 criterion_group!(sled_benches, benches);

@@ -21,6 +21,7 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use portal_sessions::{
@@ -141,12 +142,12 @@ fn main() {
     let record = SessionRecord {
         id: link.session_id(),
         org_id: OrgId::from_bytes([1; 16]),
-        customer: CustomerSnapshot {
+        customer: Arc::new(CustomerSnapshot {
             id: CustomerId::from_bytes([2; 16]),
             external_id: "timing".into(),
             name: "Timing".into(),
             email: None,
-        },
+        }),
         features: Features::ALL,
         return_url: None,
         verifier_hash: link.secret_hash(),

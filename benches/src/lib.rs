@@ -11,9 +11,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use criterion::Criterion;
 use portal_sessions::{
     ClientInfo, CreateRequest, CreatedSession, CustomerId, CustomerSnapshot, Engine, LinkToken,
-    OrgId, SessionStore, StaticDirectory,
+    ListOptions, OrgId, SessionStore, StaticDirectory,
 };
 
 /// The organisation every bench mints for.
@@ -141,4 +142,119 @@ pub fn redeem_links<S: SessionStore>(
             }
         }
     })
+}
+
+/// How long and how often [`engine_ops`] samples each operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Criterion samples per operation (at least 10).
+    pub samples: usize,
+    /// Measuring time per operation.
+    pub time: Duration,
+}
+
+/// The engine's six operations over `engine`, each with 1 and with 16 concurrent tasks, in the
+/// groups `{backend}/engine/1-task` and `{backend}/engine/16-tasks`. The same code runs over every
+/// backend, so the figures compare backends operation by operation.
+///
+/// * `create`: `Engine::create`.
+/// * `redeem`: `Engine::redeem` of links minted (untimed) just before.
+/// * `get`: `Engine::get` of one session.
+/// * `list10`: `Engine::list` of the organisation's ten newest open sessions.
+/// * `revoke`: `Engine::revoke` of sessions minted (untimed) just before: a real write each time.
+/// * `authenticate`: `Engine::authenticate` of one redeemed session's viewer token.
+pub fn engine_ops<S: SessionStore>(
+    c: &mut Criterion,
+    backend: &str,
+    runtime: &tokio::runtime::Runtime,
+    engine: &Arc<Engine<S>>,
+    sampling: Sampling,
+) {
+    // Enough open sessions for a full page, and one redeemed session to authenticate.
+    let fill = fresh_links(runtime, engine, 16);
+    let viewer = match runtime.block_on(engine.redeem(&fill[0], ClientInfo::default())) {
+        Ok(redemption) => Arc::new(redemption.viewer),
+        Err(error) => panic!("redeem: {error}"),
+    };
+    let id = fill[1].session_id();
+    for tasks in [1u64, 16] {
+        let name = if tasks == 1 { "1-task" } else { "16-tasks" };
+        let mut group = c.benchmark_group(format!("{backend}/engine/{name}"));
+        group
+            .sample_size(sampling.samples)
+            .measurement_time(sampling.time);
+        group.bench_function("create", |b| {
+            b.iter_custom(|iters| {
+                let engine = engine.clone();
+                time_concurrent(runtime, iters, tasks, move |_| {
+                    let engine = engine.clone();
+                    async move {
+                        create(&engine).await;
+                    }
+                })
+            });
+        });
+        group.bench_function("redeem", |b| {
+            b.iter_custom(|iters| {
+                let links = fresh_links(runtime, engine, iters);
+                redeem_links(runtime, engine, links, tasks)
+            });
+        });
+        group.bench_function("get", |b| {
+            b.iter_custom(|iters| {
+                let engine = engine.clone();
+                time_concurrent(runtime, iters, tasks, move |_| {
+                    let engine = engine.clone();
+                    async move {
+                        if let Err(error) = engine.get(org(), &id).await {
+                            panic!("get: {error}");
+                        }
+                    }
+                })
+            });
+        });
+        group.bench_function("list10", |b| {
+            b.iter_custom(|iters| {
+                let engine = engine.clone();
+                time_concurrent(runtime, iters, tasks, move |_| {
+                    let engine = engine.clone();
+                    async move {
+                        match engine.list(org(), ListOptions::default()).await {
+                            Ok(page) => assert_eq!(page.len(), 10, "a full page"),
+                            Err(error) => panic!("list: {error}"),
+                        }
+                    }
+                })
+            });
+        });
+        group.bench_function("revoke", |b| {
+            b.iter_custom(|iters| {
+                let links = fresh_links(runtime, engine, iters);
+                let engine = engine.clone();
+                time_concurrent(runtime, iters, tasks, move |i| {
+                    let (engine, id) = (engine.clone(), links[i as usize].session_id());
+                    async move {
+                        match engine.revoke(org(), &id).await {
+                            Ok(record) => assert!(record.revoked_at.is_some()),
+                            Err(error) => panic!("revoke: {error}"),
+                        }
+                    }
+                })
+            });
+        });
+        group.bench_function("authenticate", |b| {
+            b.iter_custom(|iters| {
+                let (engine, viewer) = (engine.clone(), viewer.clone());
+                time_concurrent(runtime, iters, tasks, move |_| {
+                    let (engine, viewer) = (engine.clone(), viewer.clone());
+                    async move {
+                        if let Err(error) = engine.authenticate(&viewer).await {
+                            panic!("authenticate: {error}");
+                        }
+                    }
+                })
+            });
+        });
+        group.finish();
+    }
 }

@@ -60,7 +60,7 @@ pub fn issued_record(
     let record = SessionRecord {
         id: link.session_id(),
         org_id: org,
-        customer: customer.clone(),
+        customer: Arc::new(customer.clone()),
         features: Features::ALL,
         return_url: None,
         verifier_hash: link.secret_hash(),

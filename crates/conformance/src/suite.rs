@@ -118,7 +118,7 @@ pub async fn insert_is_insert_if_absent<S: SessionStore>(store: Arc<S>) {
     let (first, _) = issued_record(org, &customer, start_time());
     must("insert", store.insert(&first).await).await;
     let mut impostor = first.clone();
-    impostor.customer = new_customer("Impostor");
+    impostor.customer = Arc::new(new_customer("Impostor"));
     impostor.verifier_hash = SecretHash::from_bytes([0; 32]);
     impostor.created_at = plus_ms(start_time(), 5);
     match store.insert(&impostor).await {
@@ -610,7 +610,7 @@ pub async fn revoke_ends_the_viewer_and_is_idempotent<S: SessionStore>(store: Ar
         "authenticate",
         fx.engine.authenticate(&redemption.viewer).await,
     );
-    assert_eq!(viewing.customer, fx.customers[0]);
+    assert_eq!(*viewing.customer, fx.customers[0]);
 
     assert!(
         matches!(
@@ -682,7 +682,7 @@ pub async fn links_are_inspected_without_being_consumed<S: SessionStore>(store: 
             )
             .await,
     );
-    assert_eq!(created.record.customer, fx.customers[0]);
+    assert_eq!(*created.record.customer, fx.customers[0]);
     assert_eq!(
         created.record.return_url.as_deref(),
         Some("https://app.example.test/billing")

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -20,6 +21,10 @@ pub struct DirectoryError(#[source] pub BoxError);
 /// Finds an organisation's customers by internal id or by external id.
 ///
 /// A customer of another organisation must never be found: both methods take the organisation.
+///
+/// Snapshots are handed out behind an [`Arc`] because every session minted for a customer keeps
+/// one: a directory that caches (like [`StaticDirectory`]) shares one allocation among all of them,
+/// and one that reads a database wraps what it read in `Arc::new`.
 #[async_trait]
 pub trait CustomerDirectory: Send + Sync + 'static {
     /// The customer of `org` with internal id `id`, or `None`.
@@ -31,7 +36,7 @@ pub trait CustomerDirectory: Send + Sync + 'static {
         &self,
         org: OrgId,
         id: CustomerId,
-    ) -> Result<Option<CustomerSnapshot>, DirectoryError>;
+    ) -> Result<Option<Arc<CustomerSnapshot>>, DirectoryError>;
 
     /// The customer of `org` with external id `external_id`, or `None`.
     ///
@@ -42,7 +47,7 @@ pub trait CustomerDirectory: Send + Sync + 'static {
         &self,
         org: OrgId,
         external_id: &str,
-    ) -> Result<Option<CustomerSnapshot>, DirectoryError>;
+    ) -> Result<Option<Arc<CustomerSnapshot>>, DirectoryError>;
 }
 
 /// Why [`StaticDirectory::insert`] refused a customer.
@@ -77,7 +82,7 @@ pub enum DirectoryInsertError {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct StaticDirectory {
-    by_id: HashMap<(OrgId, CustomerId), CustomerSnapshot>,
+    by_id: HashMap<(OrgId, CustomerId), Arc<CustomerSnapshot>>,
     by_external_id: HashMap<(OrgId, String), CustomerId>,
 }
 
@@ -104,7 +109,7 @@ impl StaticDirectory {
             Entry::Occupied(_) => Err(DirectoryInsertError::DuplicateExternalId),
             Entry::Vacant(slot) => {
                 slot.insert(customer.id);
-                self.by_id.insert((org, customer.id), customer);
+                self.by_id.insert((org, customer.id), Arc::new(customer));
                 Ok(())
             }
         }
@@ -117,7 +122,7 @@ impl CustomerDirectory for StaticDirectory {
         &self,
         org: OrgId,
         id: CustomerId,
-    ) -> Result<Option<CustomerSnapshot>, DirectoryError> {
+    ) -> Result<Option<Arc<CustomerSnapshot>>, DirectoryError> {
         Ok(self.by_id.get(&(org, id)).cloned())
     }
 
@@ -125,7 +130,7 @@ impl CustomerDirectory for StaticDirectory {
         &self,
         org: OrgId,
         external_id: &str,
-    ) -> Result<Option<CustomerSnapshot>, DirectoryError> {
+    ) -> Result<Option<Arc<CustomerSnapshot>>, DirectoryError> {
         Ok(self
             .by_external_id
             .get(&(org, external_id.to_owned()))

@@ -293,7 +293,7 @@ impl<S: SessionStore> Engine<S> {
         &self,
         org: OrgId,
         request: &CreateRequest,
-    ) -> Result<CustomerSnapshot, EngineError> {
+    ) -> Result<Arc<CustomerSnapshot>, EngineError> {
         let found = match (request.customer_id, &request.customer_external_id) {
             (None, None) => return Err(InvalidRequest::MissingCustomer.into()),
             (Some(id), external_id) => {

@@ -14,6 +14,7 @@
 //! overwritten.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::feature::Features;
 use crate::id::{CustomerId, OrgId, SessionId};
@@ -89,8 +90,10 @@ pub struct SessionRecord {
     pub id: SessionId,
     /// The organisation that minted the session.
     pub org_id: OrgId,
-    /// Who the session is for.
-    pub customer: CustomerSnapshot,
+    /// Who the session is for. Shared, because it never changes after creation: cloning a record
+    /// (every store's `get` returns an owned one) copies a pointer, not three strings, and a store
+    /// that keeps records in memory keeps one snapshot for all the sessions minted from it.
+    pub customer: Arc<CustomerSnapshot>,
     /// The features the session was minted with (informational in the v1 portal).
     pub features: Features,
     /// Where the customer came from, stored for the record (the portal does not redirect to it).
@@ -254,8 +257,8 @@ impl SessionRecord {
     /// #     let token = LinkToken::generate().unwrap();
     /// #     SessionRecord {
     /// #         id: token.session_id(), org_id: OrgId::from_bytes([1; 16]),
-    /// #         customer: CustomerSnapshot { id: CustomerId::from_bytes([2; 16]),
-    /// #             external_id: "acme-001".into(), name: "Acme".into(), email: None },
+    /// #         customer: std::sync::Arc::new(CustomerSnapshot { id: CustomerId::from_bytes([2; 16]),
+    /// #             external_id: "acme-001".into(), name: "Acme".into(), email: None }),
     /// #         features: Features::ALL, return_url: None, verifier_hash: token.secret_hash(),
     /// #         viewer_hash: None, created_at: now,
     /// #         expires_at: now.checked_add(std::time::Duration::from_secs(3600)).unwrap(),
@@ -316,12 +319,12 @@ mod tests {
         let record = SessionRecord {
             id: link.session_id(),
             org_id: OrgId::from_bytes([1; 16]),
-            customer: CustomerSnapshot {
+            customer: Arc::new(CustomerSnapshot {
                 id: CustomerId::from_bytes([2; 16]),
                 external_id: "acme-001".into(),
                 name: "Acme Corp".into(),
                 email: Some("billing@acme.test".into()),
-            },
+            }),
             features: Features::ALL,
             return_url: None,
             verifier_hash: link.secret_hash(),

@@ -1,6 +1,7 @@
 //! Records to rows and back.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use portal_sessions::{
@@ -53,12 +54,12 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
     Ok(SessionRecord {
         id: SessionId::from_bytes(bytes("id", get(row, 0, "id")?)?),
         org_id: OrgId::from_uuid(get::<Uuid>(row, 1, "org_id")?),
-        customer: CustomerSnapshot {
+        customer: Arc::new(CustomerSnapshot {
             id: CustomerId::from_uuid(get::<Uuid>(row, 2, "customer_id")?),
             external_id: get(row, 3, "customer_external_id")?,
             name: get(row, 4, "customer_name")?,
             email: get(row, 5, "customer_email")?,
-        },
+        }),
         features: u8::try_from(features)
             .ok()
             .and_then(Features::from_bits)

@@ -19,6 +19,7 @@
 //! corrupt value or an unknown format is an error, never a panic.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use portal_sessions::{
     ClientInfo, CustomerId, CustomerSnapshot, Features, OrgId, SecretHash, SessionId,
@@ -245,7 +246,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     Ok(SessionRecord {
         id,
         org_id,
-        customer,
+        customer: Arc::new(customer),
         features,
         return_url,
         verifier_hash,
@@ -267,12 +268,12 @@ mod tests {
         SessionRecord {
             id: SessionId::from_bytes([3; 16]),
             org_id: OrgId::from_bytes([1; 16]),
-            customer: CustomerSnapshot {
+            customer: Arc::new(CustomerSnapshot {
                 id: CustomerId::from_bytes([2; 16]),
                 external_id: "acme-001".into(),
                 name: "Acme — 株式会社".into(),
                 email: Some("billing@acme.test".into()),
-            },
+            }),
             features: Features::ALL,
             return_url: Some("https://app.test/billing".into()),
             verifier_hash: SecretHash::from_bytes([9; 32]),
