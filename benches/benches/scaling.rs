@@ -2,8 +2,9 @@
 //! costs in memory or on disk, for every backend, in one run.
 //!
 //! `cargo bench -p portal-sessions-benches --bench scaling` (PostgreSQL as for the `postgres` bench;
-//! `PORTAL_SESSIONS_BENCH_SIZES=1000,100000` measures other sizes; the default is 10^3, 10^5 and
-//! 10^6 for every backend, and 10^7 for the memory store).
+//! `PORTAL_SESSIONS_BENCH_SIZES=1000,100000` measures other sizes, the default being 10^3, 10^5 and
+//! 10^6 for every backend and 10^7 for the memory store; `PORTAL_SESSIONS_BENCH_BACKENDS=memory,sled`
+//! measures some backends only).
 //!
 //! For each backend and size N, the store is filled with N open sessions of one organisation and one
 //! customer (so every index the operations touch holds all N), created over the last hour and living
@@ -263,17 +264,20 @@ fn postgres(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
             }
             // N open sessions of the bench organisation and customer, created over the last hour,
             // living a day: the rows the engine would write, with random ids and verifier hashes.
+            // In one transaction with no statement timeout: the store's own (a few seconds) is
+            // meant for a service's statements, not for writing a million rows at once.
             execute(
                 &store,
                 &format!(
-                    "INSERT INTO \"{SCHEMA}\".portal_sessions (id, org_id, customer_id, \
+                    "BEGIN; SET LOCAL statement_timeout = 0; INSERT INTO \"{SCHEMA}\".portal_sessions (id, org_id, customer_id, \
                      customer_external_id, customer_name, customer_email, features, verifier_hash, \
                      created_at, expires_at, version) \
                      SELECT decode(md5(random()::text || g::text), 'hex'), '{org}', '{customer}', \
                      'bench-001', 'Bench Customer', 'billing@bench.test', 15, \
                      sha256(g::text::bytea), created, created + interval '1 day', 0 \
                      FROM generate_series(1, {n}) AS g, \
-                     LATERAL (SELECT now() - interval '1 hour' * g / {n} AS created) AS t",
+                     LATERAL (SELECT now() - interval '1 hour' * g / {n} AS created) AS t; \
+                     COMMIT",
                     org = org().as_uuid(),
                     customer = customer().id.as_uuid(),
                 ),
@@ -314,15 +318,22 @@ async fn execute(store: &PostgresStore, sql: &str) {
         Err(error) => panic!("pool: {error}"),
     };
     if let Err(error) = client.batch_execute(sql).await {
-        panic!("{sql}: {error}");
+        panic!("{sql}: {error:?}");
     }
 }
 
 fn benches(c: &mut Criterion) {
     let runtime = runtime();
-    memory(c, &runtime);
-    sled(c, &runtime);
-    postgres(c, &runtime);
+    let backends = std::env::var("PORTAL_SESSIONS_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "memory,sled,postgres".to_owned());
+    for backend in backends.split(',') {
+        match backend.trim() {
+            "memory" => memory(c, &runtime),
+            "sled" => sled(c, &runtime),
+            "postgres" => postgres(c, &runtime),
+            other => panic!("PORTAL_SESSIONS_BENCH_BACKENDS: unknown backend {other:?}"),
+        }
+    }
 }
 
 criterion_group!(scaling_benches, benches);
