@@ -19,11 +19,12 @@
 //!   An open-only list walks an index of links not yet used or revoked, and stops at the first entry
 //!   created longer ago than the longest session lifetime seen (at most [`MAX_TTL`](portal_sessions::MAX_TTL)), so it also
 //!   steps over links that expired unopened within that window.
-//! * `purge_expired` is O(log n + purged), through a per-shard B-tree by expiry.
+//! * `purge_expired` is O(purged + the sessions expiring in `before`'s second), through a per-shard
+//!   index of sessions by the second they expire in.
 //! * Memory per record: the [`SessionRecord`] itself (240 bytes on 64-bit targets, plus its return URL
 //!   and redeemer's user agent, which the engine bounds, see [`SessionRecord`]'s documentation), one
 //!   hash-map slot, and B-tree entries of 24 to 40 bytes (organisation list, customer list, the open
-//!   indexes while the link is open, expiry). The customer snapshot is shared by every session minted
+//!   indexes while the link is open), 16 bytes in its expiry second's list. The customer snapshot is shared by every session minted
 //!   from the same directory entry. `cargo bench -p portal-sessions-benches --bench scaling` measures
 //!   the whole: 555 to 757 bytes a session from 10^3 to 10^7 sessions (the hash tables grow in
 //!   powers of two, so the figure depends on where a size falls between two doublings).
@@ -94,10 +95,116 @@ impl std::hash::Hasher for SelectorHasher {
 
 type SelectorMap<V> = HashMap<SessionId, V, std::hash::BuildHasherDefault<SelectorHasher>>;
 
+/// Hashes organisation and customer ids with a keyed folded multiply, where the standard map's
+/// SipHash cost more than the rest of an index update (six hashes a create, three a redeem, in the
+/// profile).
+///
+/// SipHash is there to stop an attacker who chooses keys from making them collide. The keys here
+/// cannot be chosen by a client: a store only ever holds the organisations and customers that the
+/// embedding application's API keys and [`CustomerDirectory`](portal_sessions::CustomerDirectory)
+/// name, and a create for any other customer is refused before it reaches the store. What is left
+/// is to spread ids that may be structured (sequential or time-ordered UUIDs) over the buckets,
+/// which a full 64x64-bit multiply folded to 64 bits does, with a random key per store.
+#[derive(Clone, Copy)]
+struct IdHasherBuilder {
+    key: u64,
+}
+
+impl Default for IdHasherBuilder {
+    fn default() -> IdHasherBuilder {
+        IdHasherBuilder {
+            key: std::collections::hash_map::RandomState::new().hash_one(0x5EED_u64),
+        }
+    }
+}
+
+impl BuildHasher for IdHasherBuilder {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.key)
+    }
+}
+
+/// See [`IdHasherBuilder`].
+struct IdHasher(u64);
+
+/// The high and low halves of the 128-bit product, XORed: every input bit reaches every output bit.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    // Truncation is the point: the two halves are folded together.
+    #[allow(clippy::cast_possible_truncation)]
+    let (low, high) = (product as u64, (product >> 64) as u64);
+    low ^ high
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // An id arrives as its 16 bytes (after a length prefix, through `write_usize`).
+        const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = folded_multiply(self.0 ^ u64::from_le_bytes(word), MULTIPLIER);
+        }
+    }
+
+    fn write_usize(&mut self, _length_prefix: usize) {}
+
+    fn finish(&self) -> u64 {
+        // One more round, so the last word's bits reach the top bits hashbrown reads.
+        folded_multiply(self.0, 0xD6E8_FEB8_6659_FD93)
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, IdHasherBuilder>;
+
 #[derive(Default)]
 struct RecordShard {
     records: SelectorMap<SessionRecord>,
-    by_expiry: BTreeSet<(Timestamp, SessionId)>,
+    by_expiry: ExpiryIndex,
+}
+
+/// The shard's sessions by the second their session expires in, for `purge_expired`.
+///
+/// A B-tree keyed by `(expires_at, id)` would hold one entry per session and pay a search, node
+/// splits and their allocations in a tree of every session on each insert. Sessions expire within
+/// [`MAX_TTL`](portal_sessions::MAX_TTL) of their creation, so they fall into a few thousand distinct
+/// seconds at most: keyed by second, the tree stays that small, and an insert is almost always a
+/// push onto the bucket of the newest second (a service mints with one lifetime, so expiries arrive
+/// in order). Expiry never changes once a session is stored, so a bucket's entries stay exact.
+#[derive(Default)]
+struct ExpiryIndex {
+    buckets: BTreeMap<i64, Vec<SessionId>>,
+}
+
+impl ExpiryIndex {
+    /// The second `at` falls in (floor division, so times before 1970 bucket correctly too).
+    fn second(at: Timestamp) -> i64 {
+        at.as_millis().div_euclid(1000)
+    }
+
+    fn insert(&mut self, expires_at: Timestamp, id: SessionId) {
+        let second = ExpiryIndex::second(expires_at);
+        match self.buckets.last_entry() {
+            Some(mut newest) if *newest.key() == second => newest.get_mut().push(id),
+            _ => self.buckets.entry(second).or_default().push(id),
+        }
+    }
+
+    /// Removes and returns every id in a second up to `before`'s. Ids in `before`'s own second may
+    /// expire after it: the caller checks each record and puts those back.
+    fn take_through(&mut self, before: Timestamp) -> Vec<SessionId> {
+        let last = ExpiryIndex::second(before);
+        let mut taken = Vec::new();
+        while let Some(oldest) = self.buckets.first_entry() {
+            if *oldest.key() > last {
+                break;
+            }
+            taken.append(&mut oldest.remove());
+        }
+        taken
+    }
 }
 
 /// One list index: every session in list order, and the open ones with their expiry, so that an
@@ -170,14 +277,14 @@ impl ListIndex {
 #[derive(Default)]
 struct OrgIndex {
     sessions: ListIndex,
-    by_customer: HashMap<CustomerId, ListIndex>,
+    by_customer: IdMap<CustomerId, ListIndex>,
 }
 
 /// An in-memory, sharded [`SessionStore`]. See the [crate documentation](crate) for its costs.
 pub struct MemoryStore {
     records: Box<[RwLock<RecordShard>]>,
-    indexes: Box<[RwLock<HashMap<OrgId, OrgIndex>>]>,
-    hasher: std::collections::hash_map::RandomState,
+    indexes: Box<[RwLock<IdMap<OrgId, OrgIndex>>]>,
+    hasher: IdHasherBuilder,
 }
 
 impl Default for MemoryStore {
@@ -200,7 +307,7 @@ impl MemoryStore {
         MemoryStore {
             records: (0..RECORD_SHARDS).map(|_| RwLock::default()).collect(),
             indexes: (0..INDEX_SHARDS).map(|_| RwLock::default()).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: IdHasherBuilder::default(),
         }
     }
 
@@ -222,7 +329,7 @@ impl MemoryStore {
         &self.records[usize::from(id.as_bytes()[0]) % RECORD_SHARDS]
     }
 
-    fn index_shard(&self, org: &OrgId) -> &RwLock<HashMap<OrgId, OrgIndex>> {
+    fn index_shard(&self, org: &OrgId) -> &RwLock<IdMap<OrgId, OrgIndex>> {
         // Truncation is the point: any bits of the hash pick a shard.
         #[allow(clippy::cast_possible_truncation)]
         let slot = self.hasher.hash_one(org) as usize % INDEX_SHARDS;
@@ -256,7 +363,7 @@ impl SessionStore for MemoryStore {
             Entry::Occupied(_) => return Err(StoreError::Duplicate),
             Entry::Vacant(slot) => slot.insert(record.clone()),
         };
-        shard.by_expiry.insert((record.expires_at, record.id));
+        shard.by_expiry.insert(record.expires_at, record.id);
         let mut orgs = self.index_shard(&record.org_id).write();
         let org = orgs.entry(record.org_id).or_default();
         org.sessions.insert(record);
@@ -338,12 +445,15 @@ impl SessionStore for MemoryStore {
         let mut purged = 0;
         for shard in self.records.iter() {
             let mut shard = shard.write();
-            let upper = (before, SessionId::from_bytes([u8::MAX; 16]));
-            let expired: Vec<(Timestamp, SessionId)> =
-                shard.by_expiry.range(..=upper).copied().collect();
-            for entry in expired {
-                shard.by_expiry.remove(&entry);
-                if let Some(record) = shard.records.remove(&entry.1) {
+            for id in shard.by_expiry.take_through(before) {
+                let Some(record) = shard.records.get(&id) else {
+                    continue;
+                };
+                if record.expires_at > before {
+                    // Later in `before`'s own second: not expired yet.
+                    let expires_at = record.expires_at;
+                    shard.by_expiry.insert(expires_at, id);
+                } else if let Some(record) = shard.records.remove(&id) {
                     self.unindex(&record);
                     purged += 1;
                 }
