@@ -26,7 +26,7 @@
 //!   hash-map slot, and B-tree entries of 24 to 40 bytes (organisation list, customer list, the open
 //!   indexes while the link is open), 16 bytes in its expiry second's list. The customer snapshot is shared by every session minted
 //!   from the same directory entry. `cargo bench -p portal-sessions-benches --bench scaling` measures
-//!   the whole: 555 to 757 bytes a session from 10^3 to 10^7 sessions (the hash tables grow in
+//!   the whole: 538 to 735 bytes a session from 10^3 to 10^7 sessions (the hash tables grow in
 //!   powers of two, so the figure depends on where a size falls between two doublings).
 //!
 //! # Examples
