@@ -2,6 +2,7 @@
 //!
 //! `cargo bench -p portal-sessions-benches --bench memory`
 //!
+//! * `os_random_48_bytes`: one `getrandom` call for 48 bytes, the system call inside both limits.
 //! * `crypto_create_limit`: what a create cannot avoid: one link token from the OS CSPRNG (selector and
 //!   verifier) and the BLAKE3 hashes a create computes (verifier hash, checksum for the URL).
 //! * `crypto_redeem_limit`: what a redeem cannot avoid: parsing the link (checksum), hashing its
@@ -33,6 +34,14 @@ fn benches(c: &mut Criterion) {
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
 
+    // The operating system's part of both limits: one `getrandom` call for a link token's 48 bytes.
+    group.bench_function("os_random_48_bytes", |b| {
+        b.iter(|| {
+            let mut random = [0u8; 48];
+            getrandom::fill(&mut random).unwrap_or_else(|e| panic!("{e}"));
+            black_box(random);
+        });
+    });
     group.bench_function("crypto_create_limit", |b| {
         b.iter(|| {
             let link = LinkToken::generate().unwrap_or_else(|e| panic!("{e}"));

@@ -4,7 +4,8 @@
 //! `cargo bench -p portal-sessions-benches --bench scaling` (PostgreSQL as for the `postgres` bench;
 //! `PORTAL_SESSIONS_BENCH_SIZES=1000,100000` measures other sizes, the default being 10^3, 10^5 and
 //! 10^6 for every backend and 10^7 for the memory store; `PORTAL_SESSIONS_BENCH_BACKENDS=memory,sled`
-//! measures some backends only).
+//! measures some backends only, out of `memory`, `sled`, `postgres` and `sled-cache`, which is not
+//! measured by default).
 //!
 //! For each backend and size N, the store is filled with N open sessions of one organisation and one
 //! customer (so every index the operations touch holds all N), created over the last hour and living
@@ -22,7 +23,9 @@
 //!
 //! The memory and sled stores are filled through the engine. sled runs with relaxed durability (a
 //! background flush every 100 ms), so that what is measured is the work that grows with the store,
-//! not the fsync that does not. PostgreSQL is filled with one `INSERT ... SELECT generate_series`,
+//! not the fsync that does not; `sled` keeps the default 128 MiB page cache, `sled-cache` sizes it to
+//! hold the whole store (it showed that sled's growth from 10^5 to 10^6 sessions is not the cache:
+//! see BENCHMARKS.md). PostgreSQL is filled with one `INSERT ... SELECT generate_series`,
 //! then analysed.
 
 // criterion_group! generates an undocumented public function.
@@ -201,8 +204,17 @@ fn memory(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
     }
 }
 
-fn sled(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+/// sled with its default page cache (`backend` `sled`), or with one sized to hold the whole store
+/// (`sled-cache`: 4 KiB a session, at least the default): at 10^6 sessions the files are ten times
+/// the default cache, and this tells whether that is what slows sled down there.
+fn sled(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backend: &str) {
     for n in sizes(1_000_000) {
+        let default_cache = 128u64 << 20;
+        let cache = if backend == "sled-cache" {
+            default_cache.max(n.saturating_mul(4096))
+        } else {
+            default_cache
+        };
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,
             Err(error) => panic!("temporary directory: {error}"),
@@ -211,6 +223,7 @@ fn sled(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
             .durability(Durability::Relaxed {
                 flush_every: Duration::from_millis(100),
             })
+            .cache_capacity(cache)
             .open();
         let store = match opened {
             Ok(store) => Arc::new(store),
@@ -221,8 +234,8 @@ fn sled(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
         if let Err(error) = runtime.block_on(store.flush()) {
             panic!("sled flush: {error}");
         }
-        report("sled", n, directory_bytes(dir.path()), "files on disk");
-        scaled.bench(c, runtime, "sled", n);
+        report(backend, n, directory_bytes(dir.path()), "files on disk");
+        scaled.bench(c, runtime, backend, n);
     }
 }
 
@@ -329,7 +342,7 @@ fn benches(c: &mut Criterion) {
     for backend in backends.split(',') {
         match backend.trim() {
             "memory" => memory(c, &runtime),
-            "sled" => sled(c, &runtime),
+            name @ ("sled" | "sled-cache") => sled(c, &runtime, name),
             "postgres" => postgres(c, &runtime),
             other => panic!("PORTAL_SESSIONS_BENCH_BACKENDS: unknown backend {other:?}"),
         }
