@@ -16,8 +16,10 @@
 //! Each at 1, 4 and 16 concurrent tasks, with a pool of 16 connections, on a table of 10 000 rows
 //! or more that has been analysed (as autovacuum does on a running service).
 //!
-//! Then `postgres/engine/*`: the six engine operations, the same code as every backend (see
-//! `portal_sessions_benches::engine_ops`).
+//! Then `postgres/peer/{1,16}-tasks/*`: tower-sessions' sqlx `PostgresStore` creating, loading and
+//! deleting one record (its own pool of 16, its own schema, dropped at the end), against creating,
+//! getting and revoking one session here; and `postgres/engine/*`: the six engine operations, the
+//! same code as every backend (see `portal_sessions_benches::engine_ops`).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -244,6 +246,7 @@ fn benches(c: &mut Criterion) {
         });
         group.finish();
     }
+    peer(c, &rt, &engine);
     let sampling = Sampling {
         samples: 10,
         time: Duration::from_secs(4),
@@ -255,6 +258,104 @@ fn benches(c: &mut Criterion) {
                 .batch_execute("DROP SCHEMA IF EXISTS \"bench_portal\" CASCADE")
                 .await;
         }
+    });
+}
+
+const PEER_SCHEMA: &str = "bench_tower_sessions";
+
+/// tower-sessions' sqlx `PostgresStore` (its own pool of 16, in its own schema) doing create, load
+/// and delete of one record, against create, get and revoke of one session here, at 1 and 16 tasks.
+fn peer<S: portal_sessions::SessionStore>(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    engine: &Arc<portal_sessions::Engine<S>>,
+) {
+    use tower_sessions_core_0_14::SessionStore as _;
+    use tower_sessions_core_0_14::session::{Id, Record};
+    use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
+
+    let (peer, pool) = rt.block_on(async {
+        let pool = match PgPoolOptions::new()
+            .max_connections(16)
+            .connect(&database_url())
+            .await
+        {
+            Ok(pool) => pool,
+            Err(error) => panic!("sqlx pool: {error}"),
+        };
+        let drop_schema = format!("DROP SCHEMA IF EXISTS \"{PEER_SCHEMA}\" CASCADE");
+        if let Err(error) = tower_sessions_sqlx_store::sqlx::query(&drop_schema)
+            .execute(&pool)
+            .await
+        {
+            panic!("drop schema: {error}");
+        }
+        let store = match tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
+            .with_schema_name(PEER_SCHEMA)
+        {
+            Ok(store) => store,
+            Err(error) => panic!("schema name: {error}"),
+        };
+        if let Err(error) = store.migrate().await {
+            panic!("tower-sessions migrate: {error}");
+        }
+        (Arc::new(store), pool)
+    });
+    for tasks in [1u64, 16] {
+        let mut group = c.benchmark_group(format!("postgres/peer/{tasks}-tasks"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(5));
+        group.bench_function("tower_sessions_create_load_delete", |b| {
+            b.iter_custom(|iters| {
+                let peer = peer.clone();
+                time_concurrent(rt, iters, tasks, move |_| {
+                    let peer = peer.clone();
+                    async move {
+                        let mut record = Record {
+                            id: Id::default(),
+                            data: Default::default(),
+                            expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc()
+                                + tower_sessions::cookie::time::Duration::hours(1),
+                        };
+                        if let Err(error) = peer.create(&mut record).await {
+                            panic!("tower-sessions create: {error}");
+                        }
+                        match peer.load(&record.id).await {
+                            Ok(Some(_)) => {}
+                            other => panic!("tower-sessions load: {other:?}"),
+                        }
+                        if let Err(error) = peer.delete(&record.id).await {
+                            panic!("tower-sessions delete: {error}");
+                        }
+                    }
+                })
+            });
+        });
+        group.bench_function("portal_sessions_create_get_revoke", |b| {
+            b.iter_custom(|iters| {
+                let engine = engine.clone();
+                time_concurrent(rt, iters, tasks, move |_| {
+                    let engine = engine.clone();
+                    async move {
+                        let created = create(&engine).await;
+                        if let Err(error) = engine.get(org(), &created.record.id).await {
+                            panic!("get: {error}");
+                        }
+                        if let Err(error) = engine.revoke(org(), &created.record.id).await {
+                            panic!("revoke: {error}");
+                        }
+                    }
+                })
+            });
+        });
+        group.finish();
+    }
+    rt.block_on(async {
+        let drop_schema = format!("DROP SCHEMA IF EXISTS \"{PEER_SCHEMA}\" CASCADE");
+        let _ = tower_sessions_sqlx_store::sqlx::query(&drop_schema)
+            .execute(&pool)
+            .await;
     });
 }
 

@@ -14,7 +14,8 @@
 //!
 //! # Cost
 //!
-//! * `get` and `compare_and_swap` are O(1) (a hash lookup).
+//! * `get` is O(1) (a hash lookup); so is `compare_and_swap`, plus two B-tree removals (O(log n))
+//!   when the change closes a link (redeem or revoke takes it out of the open indexes).
 //! * `list` is O(log n + limit): the organisation's (and customer's) index is a B-tree in list order.
 //!   An open-only list walks an index of links not yet used or revoked, and stops at the first entry
 //!   created longer ago than the longest session lifetime seen (at most [`MAX_TTL`](portal_sessions::MAX_TTL)), so it also
@@ -23,11 +24,12 @@
 //!   index of sessions by the second they expire in.
 //! * Memory per record: the [`SessionRecord`] itself (240 bytes on 64-bit targets, plus its return URL
 //!   and redeemer's user agent, which the engine bounds, see [`SessionRecord`]'s documentation), one
-//!   hash-map slot, and B-tree entries of 24 to 40 bytes (organisation list, customer list, the open
-//!   indexes while the link is open), 16 bytes in its expiry second's list. The customer snapshot is shared by every session minted
-//!   from the same directory entry. `cargo bench -p portal-sessions-benches --bench scaling` measures
-//!   the whole: 538 to 735 bytes a session from 10^3 to 10^7 sessions (the hash tables grow in
-//!   powers of two, so the figure depends on where a size falls between two doublings).
+//!   hash-map slot, B-tree entries of 24 to 40 bytes (organisation list, customer list, the open
+//!   indexes while the link is open), and 16 bytes in its expiry second's list. The customer
+//!   snapshot is shared by every session minted from the same directory entry.
+//!   `cargo bench -p portal-sessions-benches --bench scaling` measures the whole: 538 to 735 bytes a
+//!   session from 10^3 to 10^7 sessions (the hash tables grow in powers of two, so the figure
+//!   depends on where a size falls between two doublings).
 //!
 //! # Examples
 //!
