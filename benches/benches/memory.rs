@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portal_sessions::{ClientInfo, LinkToken, ViewerToken};
-use portal_sessions_benches::{Sampling, create, engine, engine_ops, org, runtime};
+use portal_sessions_benches::{Sampling, create, create_get_revoke, engine, engine_ops, runtime};
 use portal_sessions_memory::MemoryStore;
 use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
@@ -137,9 +137,7 @@ fn benches(c: &mut Criterion) {
             rt.block_on(async {
                 let started = std::time::Instant::now();
                 for _ in 0..iters {
-                    let created = create(&engine).await;
-                    black_box(engine.get(org(), &created.record.id).await.is_ok());
-                    black_box(engine.revoke(org(), &created.record.id).await.is_ok());
+                    create_get_revoke(&engine).await;
                 }
                 started.elapsed()
             })

@@ -29,8 +29,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portal_sessions_benches::{
-    Sampling, create, customer, engine, engine_ops, fresh_links, org, redeem_links, runtime,
-    time_concurrent,
+    Sampling, create, create_get_revoke, customer, engine, engine_ops, fresh_links, org,
+    redeem_links, runtime, time_concurrent,
 };
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 
@@ -274,6 +274,7 @@ fn peer<S: portal_sessions::SessionStore>(
     use tower_sessions_core_0_14::session::{Id, Record};
     use tower_sessions_sqlx_store::sqlx::postgres::PgPoolOptions;
 
+    let drop_schema = format!("DROP SCHEMA IF EXISTS \"{PEER_SCHEMA}\" CASCADE");
     let (peer, pool) = rt.block_on(async {
         let pool = match PgPoolOptions::new()
             .max_connections(16)
@@ -283,7 +284,6 @@ fn peer<S: portal_sessions::SessionStore>(
             Ok(pool) => pool,
             Err(error) => panic!("sqlx pool: {error}"),
         };
-        let drop_schema = format!("DROP SCHEMA IF EXISTS \"{PEER_SCHEMA}\" CASCADE");
         if let Err(error) = tower_sessions_sqlx_store::sqlx::query(&drop_schema)
             .execute(&pool)
             .await
@@ -337,22 +337,13 @@ fn peer<S: portal_sessions::SessionStore>(
                 let engine = engine.clone();
                 time_concurrent(rt, iters, tasks, move |_| {
                     let engine = engine.clone();
-                    async move {
-                        let created = create(&engine).await;
-                        if let Err(error) = engine.get(org(), &created.record.id).await {
-                            panic!("get: {error}");
-                        }
-                        if let Err(error) = engine.revoke(org(), &created.record.id).await {
-                            panic!("revoke: {error}");
-                        }
-                    }
+                    async move { create_get_revoke(&engine).await }
                 })
             });
         });
         group.finish();
     }
     rt.block_on(async {
-        let drop_schema = format!("DROP SCHEMA IF EXISTS \"{PEER_SCHEMA}\" CASCADE");
         let _ = tower_sessions_sqlx_store::sqlx::query(&drop_schema)
             .execute(&pool)
             .await;

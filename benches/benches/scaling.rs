@@ -209,11 +209,10 @@ fn memory(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
 /// the default cache, and this tells whether that is what slows sled down there.
 fn sled(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backend: &str) {
     for n in sizes(1_000_000) {
-        let default_cache = 128u64 << 20;
         let cache = if backend == "sled-cache" {
-            default_cache.max(n.saturating_mul(4096))
+            SledConfig::DEFAULT_CACHE_CAPACITY.max(n.saturating_mul(4096))
         } else {
-            default_cache
+            SledConfig::DEFAULT_CACHE_CAPACITY
         };
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,

@@ -58,6 +58,19 @@ pub async fn create<S: SessionStore>(engine: &Engine<S>) -> CreatedSession {
     }
 }
 
+/// The peer comparison's unit of work: mint a session, read it back, revoke it (the nearest this
+/// engine has to a peer's create, load and delete), panicking on any failure so that a failing
+/// operation is never timed as a fast one.
+pub async fn create_get_revoke<S: SessionStore>(engine: &Engine<S>) {
+    let created = create(engine).await;
+    if let Err(error) = engine.get(org(), &created.record.id).await {
+        panic!("get: {error}");
+    }
+    if let Err(error) = engine.revoke(org(), &created.record.id).await {
+        panic!("revoke: {error}");
+    }
+}
+
 /// A multi-threaded tokio runtime on every core.
 pub fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_multi_thread()

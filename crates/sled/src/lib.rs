@@ -134,12 +134,17 @@ pub struct SledConfig {
 }
 
 impl SledConfig {
-    /// Durable writes, a 128 MiB page cache, at `path` (a directory, created if missing).
+    /// sled's page cache size unless [`cache_capacity`](Self::cache_capacity) says otherwise:
+    /// 128 MiB.
+    pub const DEFAULT_CACHE_CAPACITY: u64 = 128 << 20;
+
+    /// Durable writes, a [`DEFAULT_CACHE_CAPACITY`](Self::DEFAULT_CACHE_CAPACITY) page cache, at
+    /// `path` (a directory, created if missing).
     pub fn new(path: impl Into<PathBuf>) -> SledConfig {
         SledConfig {
             path: path.into(),
             durability: Durability::Flush,
-            cache_capacity: 128 << 20,
+            cache_capacity: SledConfig::DEFAULT_CACHE_CAPACITY,
         }
     }
 
