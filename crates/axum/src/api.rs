@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
@@ -18,41 +19,35 @@ use serde_json::Value;
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::keys::KeyLookup;
+use crate::mount::Mount;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The organisation the request's API key speaks for.
-pub(crate) fn authenticate<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result<OrgId, ApiError> {
-    let key = match headers.get("x-api-key") {
-        Some(value) => value.to_str().ok(),
-        None => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            // The scheme is case-insensitive (RFC 7235).
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| key),
-    };
-    let Some(key) = key.map(str::trim).filter(|key| !key.is_empty()) else {
-        return Err(ApiError::unauthenticated(
-            "missing API key: send a secret key (mf_sk_...) in the x-api-key header",
-        ));
-    };
-    match shared.keys.lookup(key) {
-        KeyLookup::Secret(org) => Ok(org),
-        KeyLookup::Publishable => Err(ApiError::unauthenticated(
-            "publishable keys (mf_pk_...) cannot manage portal sessions: use a secret key from your backend",
-        )),
-        KeyLookup::Unknown => Err(ApiError::unauthenticated("invalid API key")),
+/// The organisation a `/v1` request speaks for, as the service's [`ApiAuth`](crate::ApiAuth)
+/// decided: an extractor whose rejection is the 401 (or 503) answer.
+pub(crate) struct Org(OrgId);
+
+impl<S: SessionStore> FromRequestParts<Arc<Shared<S>>> for Org {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared<S>>,
+    ) -> Result<Org, ApiError> {
+        shared
+            .auth
+            .authenticate(parts)
+            .await
+            .map(Org)
+            .map_err(ApiError::from)
     }
 }
 
 /// A session as the list and get endpoints show it: never the token or the URL.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionView {
+struct SessionItem {
     id: String,
     object: &'static str,
     customer_id: String,
@@ -65,6 +60,7 @@ struct SessionView {
     used_at: Option<String>,
     revoked_at: Option<String>,
     created_at: String,
+    return_url: Option<String>,
     features: Vec<&'static str>,
 }
 
@@ -72,9 +68,9 @@ fn features(set: Features) -> Vec<&'static str> {
     set.iter().map(Feature::as_str).collect()
 }
 
-impl SessionView {
-    fn new(record: &SessionRecord, now: Timestamp) -> SessionView {
-        SessionView {
+impl SessionItem {
+    fn new(record: &SessionRecord, now: Timestamp) -> SessionItem {
+        SessionItem {
             id: record.id.to_string(),
             object: "portal_session",
             customer_id: record.customer.id.to_string(),
@@ -87,6 +83,7 @@ impl SessionView {
             used_at: record.used_at.map(|t| t.to_string()),
             revoked_at: record.revoked_at.map(|t| t.to_string()),
             created_at: record.created_at.to_string(),
+            return_url: record.return_url.clone(),
             features: features(record.features),
         }
     }
@@ -162,10 +159,11 @@ fn create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
 
 pub(crate) async fn create<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
+    Org(org): Org,
+    mount: Mount,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let org = authenticate(&shared, &headers)?;
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -186,7 +184,11 @@ pub(crate) async fn create<S: SessionStore>(
     let view = CreatedView {
         id: record.id.to_string(),
         object: "portal_session",
-        url: format!("{}/r/{token}", shared.public_url),
+        url: format!(
+            "{}{}",
+            shared.public_url,
+            mount.path(&format!("/r/{token}"))
+        ),
         token,
         customer_id: record.customer.id.to_string(),
         customer_name: record.customer.name.clone(),
@@ -260,14 +262,13 @@ fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
 
 pub(crate) async fn list<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
-    headers: HeaderMap,
+    Org(org): Org,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let org = authenticate(&shared, &headers)?;
     let options = list_options(&uri)?;
     let records = shared.engine.list(org, options).await?;
     let now = shared.engine.now();
-    let views: Vec<SessionView> = records.iter().map(|r| SessionView::new(r, now)).collect();
+    let views: Vec<SessionItem> = records.iter().map(|r| SessionItem::new(r, now)).collect();
     Ok(Json(views).into_response())
 }
 
@@ -281,20 +282,18 @@ fn session_id(raw: Result<Path<String>, PathRejection>) -> Result<SessionId, Api
 
 pub(crate) async fn get<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
-    headers: HeaderMap,
+    Org(org): Org,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let org = authenticate(&shared, &headers)?;
     let record = shared.engine.get(org, &session_id(id)?).await?;
-    Ok(Json(SessionView::new(&record, shared.engine.now())).into_response())
+    Ok(Json(SessionItem::new(&record, shared.engine.now())).into_response())
 }
 
 pub(crate) async fn revoke<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
-    headers: HeaderMap,
+    Org(org): Org,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let org = authenticate(&shared, &headers)?;
     shared.engine.revoke(org, &session_id(id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

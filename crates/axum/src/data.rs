@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use portal_sessions::{CustomerId, CustomerSnapshot, OrgId};
+use portal_sessions::{CustomerId, OrgId, SessionView};
 use serde::Deserialize;
 
 /// How an organisation's portal looks.
@@ -86,17 +86,40 @@ pub struct CustomerBilling {
 pub struct PortalDataError(#[source] pub portal_sessions::BoxError);
 
 /// Where the portal's branding and billing data come from. Implement it over your billing system.
+///
+/// Branding is asked for on every page that knows the session's organisation (the portal, and the
+/// pages that say a genuine link or session no longer works); billing data only for the portal.
 #[async_trait]
 pub trait PortalData: Send + Sync + 'static {
     /// The organisation's branding; `None` shows a plain portal.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalDataError`] when it cannot be loaded: the page is then shown unbranded.
     async fn branding(&self, org: OrgId) -> Result<Option<Branding>, PortalDataError>;
 
-    /// The customer's billing data.
-    async fn billing(
-        &self,
-        org: OrgId,
-        customer: &CustomerSnapshot,
-    ) -> Result<CustomerBilling, PortalDataError>;
+    /// The billing data of the session's customer (`session.customer`, of `session.org_id`).
+    ///
+    /// The portal shows only the sections named in `session.features` (unless the service shows
+    /// all), so an implementation may leave the others empty and skip loading them.
+    ///
+    /// # Errors
+    ///
+    /// [`PortalDataError`] when it cannot be loaded: the customer sees a "billing data
+    /// unavailable" page (503), branded.
+    async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError>;
+}
+
+/// A shared source is one: the host can keep its billing system in its own state too.
+#[async_trait]
+impl<D: PortalData + ?Sized> PortalData for std::sync::Arc<D> {
+    async fn branding(&self, org: OrgId) -> Result<Option<Branding>, PortalDataError> {
+        (**self).branding(org).await
+    }
+
+    async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError> {
+        (**self).billing(session).await
+    }
 }
 
 /// Fixed branding and billing data, for configuration files and tests.
@@ -124,14 +147,10 @@ impl PortalData for StaticPortalData {
         Ok(self.branding.get(&org).cloned())
     }
 
-    async fn billing(
-        &self,
-        org: OrgId,
-        customer: &CustomerSnapshot,
-    ) -> Result<CustomerBilling, PortalDataError> {
+    async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError> {
         Ok(self
             .billing
-            .get(&(org, customer.id))
+            .get(&(session.org_id, session.customer.id))
             .cloned()
             .unwrap_or_default())
     }

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portal_sessions::{EngineError, StoreError};
+use portal_sessions::{EngineError, InvalidRequest, StoreError};
+
+use crate::auth::AuthError;
 
 /// An error answer of the `/v1` API.
 #[derive(Debug)]
@@ -19,14 +21,6 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             kind: "invalid_request",
             message: message.into(),
-        }
-    }
-
-    pub(crate) fn unauthenticated(message: &str) -> ApiError {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            kind: "authentication_error",
-            message: message.to_owned(),
         }
     }
 
@@ -75,7 +69,7 @@ pub(crate) fn is_transient(error: &StoreError) -> bool {
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         match error {
-            EngineError::InvalidRequest(invalid) => ApiError::invalid(invalid.to_string()),
+            EngineError::InvalidRequest(invalid) => ApiError::invalid(wire_message(invalid)),
             EngineError::CustomerNotFound => {
                 ApiError::not_found("no customer in your organization matches the id you sent")
             }
@@ -89,6 +83,44 @@ impl From<EngineError> for ApiError {
                 log_failure(&other);
                 ApiError::internal()
             }
+        }
+    }
+}
+
+/// A refused request in the API's own field names (core speaks in domain words).
+fn wire_message(invalid: InvalidRequest) -> &'static str {
+    match invalid {
+        InvalidRequest::MissingCustomer => "one of customerId or customerExternalId is required",
+        InvalidRequest::ExternalIdLength => {
+            "customerExternalId must be between 1 and 255 characters"
+        }
+        InvalidRequest::ExternalIdCharacters => {
+            "customerExternalId must not contain control characters"
+        }
+        InvalidRequest::CustomerMismatch => {
+            "customerId and customerExternalId name different customers"
+        }
+        InvalidRequest::ReturnUrl => {
+            "returnUrl must be an absolute http or https URL of at most 2048 characters"
+        }
+        InvalidRequest::Limit => "limit must be an integer between 1 and 100",
+        InvalidRequest::CustomerRecord => {
+            "the customer's name, email or external id is too long or contains control characters"
+        }
+        _ => "the request is invalid",
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> ApiError {
+        if error.is_unavailable() {
+            log_failure(&error);
+            return ApiError::unavailable();
+        }
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "authentication_error",
+            message: error.message().to_owned(),
         }
     }
 }

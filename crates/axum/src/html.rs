@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use portal_sessions::SessionRecord;
+use portal_sessions::{Feature, Features, SessionView};
 
 use crate::data::{Branding, CustomerBilling};
 
@@ -58,14 +58,45 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;font
 dt{color:#667085}dd{margin:0}
 button{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font-size:15px;cursor:pointer}
 .center{text-align:center;padding:48px 20px}
+.back a{color:var(--accent);font-weight:600;text-decoration:none}
 footer{max-width:880px;margin:0 auto 32px;padding:0 16px;font-size:12px;color:#98a2b3;display:flex;justify-content:space-between;align-items:center}
 footer button{background:transparent;color:#667085;border:1px solid #d0d5dd;padding:6px 12px;font-size:13px}
 @media (max-width:560px){header .tag{display:none}.hide-sm{display:none}td,th{padding:8px 4px}}
 ";
 
-fn layout(title: &str, branding: Option<&Branding>, body: &str, footer: &str) -> String {
+/// What every page shows around its body: the organisation's branding and, when the session came
+/// with a return URL, a way back to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Chrome<'a> {
+    /// The organisation's branding, when the page knows the organisation.
+    pub(crate) branding: Option<&'a Branding>,
+    /// The session's return URL (validated absolute http or https when the session was minted).
+    pub(crate) return_url: Option<&'a str>,
+}
+
+impl Chrome<'_> {
+    /// "Back to Demo Co", as a link to the return URL, or nothing.
+    fn back_link(&self) -> String {
+        let Some(url) = self.return_url else {
+            return String::new();
+        };
+        let label = match self.branding {
+            Some(branding) if !branding.name.is_empty() => format!("Back to {}", branding.name),
+            _ => "Back".to_owned(),
+        };
+        format!(
+            "<p class=\"back\"><a href=\"{}\" rel=\"noreferrer\">{}</a></p>",
+            escape(url),
+            escape(&label)
+        )
+    }
+}
+
+fn layout(title: &str, chrome: &Chrome<'_>, body: &str, footer: &str) -> String {
+    let branding = chrome.branding;
     let org = branding
         .map(|b| b.name.as_str())
+        .filter(|name| !name.is_empty())
         .unwrap_or("Billing portal");
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
@@ -86,25 +117,48 @@ fn layout(title: &str, branding: Option<&Branding>, body: &str, footer: &str) ->
     )
 }
 
-/// A page with one message: link errors, "session ended".
-pub(crate) fn message(title: &str, text: &str) -> String {
+/// A page with one message: link errors, "session ended", "signed out".
+pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>) -> String {
     let body = format!(
-        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p></div>",
+        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
         escape(title),
-        escape(text)
+        escape(text),
+        chrome.back_link()
     );
-    layout(title, None, &body, "")
+    layout(title, chrome, &body, "")
 }
 
 /// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
 /// a visible button for browsers without script. Opening it does not consume the link, so mail
 /// scanners that prefetch links leave it usable.
-pub(crate) fn interstitial(branding: Option<&Branding>) -> String {
-    let body = "<div class=\"card center\"><h1>Opening your billing portal…</h1>\
-        <p class=\"muted\">This link works once and signs you in for up to an hour.</p>\
-        <form method=\"post\" id=\"open\"><button type=\"submit\">Open my billing portal</button></form>\
-        <script>document.getElementById('open').submit()</script></div>";
-    layout("Open your billing portal", branding, body, "")
+pub(crate) fn interstitial(chrome: &Chrome<'_>, lifetime: &str) -> String {
+    let body = format!(
+        "<div class=\"card center\"><h1>Opening your billing portal…</h1>\
+         <p class=\"muted\">This link works once and signs you in for up to {}.</p>\
+         <form method=\"post\" id=\"open\"><button type=\"submit\">Open my billing portal</button></form>\
+         <script>document.getElementById('open').submit()</script></div>",
+        escape(lifetime)
+    );
+    layout("Open your billing portal", chrome, &body, "")
+}
+
+/// A lifetime as people say it: `1 hour`, `10 minutes`, `1 hour and 30 minutes`.
+pub(crate) fn lifetime(duration: std::time::Duration) -> String {
+    let total = duration.as_secs();
+    let parts: Vec<String> = [
+        (total / 3_600, "hour"),
+        (total % 3_600 / 60, "minute"),
+        (total % 60, "second"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, unit)| format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
+    .collect();
+    match parts.as_slice() {
+        [] => "less than a second".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 /// An instant as people read it: `25 Nov 2026, 04:06 UTC`.
@@ -166,23 +220,77 @@ fn pill(status: &str) -> String {
     format!("<span class=\"pill {class}\">{}</span>", escape(status))
 }
 
-/// The portal: subscription, invoices, usage and profile of the session's customer.
+/// What the portal page shows besides the billing data.
+pub(crate) struct PortalPage<'a> {
+    /// The session being viewed.
+    pub(crate) session: &'a SessionView,
+    /// The sections to show: the session's features, or all four.
+    pub(crate) sections: Features,
+    /// The configured session lifetime, in words.
+    pub(crate) lifetime: &'a str,
+    /// Where the sign-out form posts.
+    pub(crate) logout_path: &'a str,
+}
+
+/// The portal: the sections of subscription, invoices, usage and profile that the session shows.
 pub(crate) fn portal(
-    session: &SessionRecord,
-    branding: Option<&Branding>,
+    page: &PortalPage<'_>,
+    chrome: &Chrome<'_>,
     billing: &CustomerBilling,
 ) -> String {
+    let session = page.session;
     let customer = &session.customer;
     let mut body = String::new();
     let _ = write!(
         body,
-        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">Your invoices, subscription and usage. \
-         For your security this page signs you out at {}.</p></div>",
+        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">Your billing with {}. \
+         For your security this page signs you out at {}.</p>{}</div>",
         escape(&customer.name),
-        human_time(session.expires_at)
+        escape(
+            chrome
+                .branding
+                .map(|b| b.name.as_str())
+                .filter(|name| !name.is_empty())
+                .unwrap_or("us")
+        ),
+        human_time(session.expires_at),
+        chrome.back_link()
     );
 
-    body.push_str("<div class=\"card\"><h2>Subscription</h2>");
+    if page.sections.contains(Feature::Subscriptions) {
+        subscription_card(&mut body, billing);
+    }
+    if page.sections.contains(Feature::Invoices) {
+        invoices_card(&mut body, billing);
+    }
+    if page.sections.contains(Feature::Usage) {
+        usage_card(&mut body, billing);
+    }
+    if page.sections.contains(Feature::Profile) {
+        let _ = write!(
+            body,
+            "<div class=\"card\" id=\"profile\"><h2>Profile</h2><dl><dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd>\
+             <dt>Customer ID</dt><dd>{}</dd></dl></div>",
+            escape(&customer.name),
+            customer
+                .email
+                .as_deref()
+                .map(escape)
+                .unwrap_or_else(|| "<span class=\"muted\">none on file</span>".to_owned()),
+            escape(&customer.external_id)
+        );
+    }
+    let footer = format!(
+        "<footer><span>Links to this portal work once and expire after {}.</span>\
+         <form method=\"post\" action=\"{}\"><button type=\"submit\">Sign out</button></form></footer>",
+        escape(page.lifetime),
+        escape(page.logout_path)
+    );
+    layout("Billing", chrome, &body, &footer)
+}
+
+fn subscription_card(body: &mut String, billing: &CustomerBilling) {
+    body.push_str("<div class=\"card\" id=\"subscription\"><h2>Subscription</h2>");
     match &billing.subscription {
         Some(sub) => {
             let _ = write!(
@@ -202,8 +310,10 @@ pub(crate) fn portal(
         None => body.push_str("<p class=\"muted\">No active subscription.</p>"),
     }
     body.push_str("</div>");
+}
 
-    body.push_str("<div class=\"card\"><h2>Invoices</h2>");
+fn invoices_card(body: &mut String, billing: &CustomerBilling) {
+    body.push_str("<div class=\"card\" id=\"invoices\"><h2>Invoices</h2>");
     if billing.invoices.is_empty() {
         body.push_str("<p class=\"muted\">No invoices yet.</p>");
     } else {
@@ -224,8 +334,10 @@ pub(crate) fn portal(
         body.push_str("</tbody></table>");
     }
     body.push_str("</div>");
+}
 
-    body.push_str("<div class=\"card\"><h2>Usage</h2>");
+fn usage_card(body: &mut String, billing: &CustomerBilling) {
+    body.push_str("<div class=\"card\" id=\"usage\"><h2>Usage</h2>");
     if billing.usage.is_empty() {
         body.push_str("<p class=\"muted\">No metered usage this period.</p>");
     } else {
@@ -246,22 +358,6 @@ pub(crate) fn portal(
         body.push_str("</tbody></table>");
     }
     body.push_str("</div>");
-
-    let _ = write!(
-        body,
-        "<div class=\"card\"><h2>Profile</h2><dl><dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd>\
-         <dt>Customer ID</dt><dd>{}</dd></dl></div>",
-        escape(&customer.name),
-        customer
-            .email
-            .as_deref()
-            .map(escape)
-            .unwrap_or_else(|| "<span class=\"muted\">none on file</span>".to_owned()),
-        escape(&customer.external_id)
-    );
-    let footer = "<footer><span>Links to this portal work once and expire after an hour.</span>\
-        <form method=\"post\" action=\"/portal/logout\"><button type=\"submit\">Sign out</button></form></footer>";
-    layout("Billing", branding, &body, footer)
 }
 
 #[cfg(test)]
@@ -283,6 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn lifetimes_read_like_speech() {
+        use std::time::Duration;
+        assert_eq!(lifetime(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(lifetime(Duration::from_secs(600)), "10 minutes");
+        assert_eq!(
+            lifetime(Duration::from_secs(5_400)),
+            "1 hour and 30 minutes"
+        );
+        assert_eq!(lifetime(Duration::from_secs(86_400)), "24 hours");
+        assert_eq!(
+            lifetime(Duration::from_secs(3_661)),
+            "1 hour, 1 minute and 1 second"
+        );
+        assert_eq!(lifetime(Duration::from_secs(1)), "1 second");
+    }
+
+    #[test]
     fn money_is_grouped_and_signed() {
         assert_eq!(money(12_345_678, "usd"), "$123,456.78");
         assert_eq!(money(-5, "EUR"), "-€0.05");
@@ -298,7 +411,11 @@ mod tests {
             brand_color: Some("red;}</style><script>".into()),
         };
         assert_eq!(accent(Some(&evil)), "#4f46e5");
-        let page = layout("t", Some(&evil), "", "");
+        let chrome = Chrome {
+            branding: Some(&evil),
+            return_url: None,
+        };
+        let page = layout("t", &chrome, "", "");
         assert!(!page.contains("<script>") && !page.contains("javascript:"));
     }
 }

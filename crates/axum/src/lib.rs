@@ -1,45 +1,80 @@
-//! The portal-sessions REST API, link pages and customer portal, as an axum [`Router`].
+//! The portal-sessions REST API, link pages and customer portal, as an axum [`Router`] to nest in
+//! your own service.
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/portal-sessions` | mint a session (secret API key) → 201 with `url` and `token`, once |
+//! | `POST /v1/portal-sessions` | mint a session → 201 with `url` and `token`, shown once |
 //! | `GET /v1/portal-sessions` | list the organisation's sessions (`customerId`, `limit`, `includeExpired`) |
 //! | `GET /v1/portal-sessions/{id}` | one session |
 //! | `DELETE /v1/portal-sessions/{id}` | revoke at once → 204 (idempotent) |
 //! | `GET`/`HEAD /r/{token}` | a page that redeems the link; never consumes it (mail scanners prefetch) |
-//! | `POST /r/{token}` | consume the link, set the viewer cookie, 303 to `/portal` |
-//! | `GET /portal` | the customer's invoices, subscription, usage and profile |
+//! | `POST /r/{token}` | consume the link, set the viewer cookie, 303 to `portal` |
+//! | `GET /portal` | the customer's invoices, subscription, usage and profile (the session's `features`) |
 //! | `POST /portal/logout` | end the portal session |
-//! | `GET /healthz` | 200 when the store answers |
 //!
-//! Field names, status codes and error bodies follow the reference product's API (see the
-//! repository's `PORTAL_API.md`).
+//! Every route is relative to where you mount the router: nested under `/billing`, links are
+//! `{public_url}/billing/r/{token}`, the redeem redirects to `/billing/portal`, and the viewer
+//! cookie's `Path` is `/billing`. The router adds nothing outside these paths (no `/healthz`: that is
+//! your service's). The whole HTTP contract (fields, status codes, error bodies, pages, cookies) is
+//! written down in the repository's `docs/http-api.md`.
 //!
-//! # Mounting it in your own service
+//! # Embedding it
 //!
-//! Bring your own [`ApiKeys`] (a key resolves to an organisation; publishable keys are refused) and
-//! your own [`PortalData`] (branding and a customer's billing), and merge the router into yours:
+//! Bring three things, each a trait with a ready implementation for configuration files and tests:
+//!
+//! * [`ApiAuth`]: who a `/v1` request speaks for. It sees the request head, so keys can live in your
+//!   database and your own auth middleware's extensions can be reused. [`StaticApiKeys`] is the
+//!   `mf_sk_...` keys of a config file.
+//! * [`PortalData`]: an organisation's branding and a session's billing data. [`StaticPortalData`].
+//! * a [`CustomerDirectory`](portal_sessions::CustomerDirectory) inside the
+//!   [`Engine`](portal_sessions::Engine): who a customer is.
+//!
+//! Then nest [`PortalService::router`] wherever you like, in a router with your own state, and add
+//! your own portal pages behind the [`Viewer`] extractor:
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use axum::extract::FromRef;
+//! use axum::routing::get;
 //! use portal_sessions::{Engine, StaticDirectory};
-//! use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
+//! use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData, Viewer, ViewerCheck};
 //! use portal_sessions_memory::MemoryStore;
+//!
+//! #[derive(Clone)]
+//! struct AppState {
+//!     greeting: &'static str,
+//!     viewers: ViewerCheck,
+//! }
+//!
+//! impl FromRef<AppState> for ViewerCheck {
+//!     fn from_ref(state: &AppState) -> ViewerCheck {
+//!         state.viewers.clone()
+//!     }
+//! }
+//!
+//! async fn statement(viewer: Viewer) -> String {
+//!     format!("Statement for {}", viewer.session().customer.name)
+//! }
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let engine = Arc::new(Engine::new(MemoryStore::new(), StaticDirectory::default()));
 //! let portal = PortalService::new(engine, StaticApiKeys::default(), StaticPortalData::default())
-//!     .public_url("https://billing.example.com");
+//!     .public_url("https://app.example.com");
+//! let state = AppState { greeting: "hello", viewers: portal.viewer_check() };
 //! let app = axum::Router::new()
-//!     .route("/", axum::routing::get(|| async { "my app" }))
-//!     .merge(portal.router());
+//!     .route("/", get(|| async { "my app" }))
+//!     .route("/healthz", get(|| async { "ok" }))
+//!     .nest("/billing", portal.router().route("/portal/statement", get(statement)))
+//!     .with_state(state);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
 //! # }
 //! ```
 //!
 //! Serve it with `into_make_service_with_connect_info::<SocketAddr>()` to record the redeemer's IP
-//! address; without it the address is simply not recorded.
+//! address and to limit failed link attempts per client; without it neither happens. The crate's
+//! `host_app` example is a complete host service (`cargo run -p portal-sessions-axum --example
+//! host_app`).
 //!
 //! # Security
 //!
@@ -47,72 +82,141 @@
 //! its link requests get `429 Too Many Requests` with `Retry-After`, before the store is touched
 //! ([`PortalService::link_attempt_limit`]). Request bodies are bounded to [`MAX_BODY_BYTES`].
 //!
+//! `/v1` responses carry `Cache-Control: no-store` (the create response holds the link token).
 //! Responses on `/r` and `/portal` carry `Cache-Control: no-store`, `Referrer-Policy: no-referrer`
-//! and a strict Content-Security-Policy. The viewer cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`,
-//! and `Secure` (named `__Host-portal_session`) when the public URL is https. Error messages and logs
+//! and a strict Content-Security-Policy ([`page_headers`]; the [`Viewer`] extractor's refusal carries
+//! them too). The viewer cookie is `HttpOnly`, `SameSite=Lax`, its `Path` is the mount, and when the
+//! public URL is https it is `Secure` and named `__Host-portal_session` at the root or
+//! `__Secure-portal_session` under a prefix (`__Host-` requires `Path=/`). Error messages and logs
 //! never contain a token or an API key.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod api;
+mod auth;
 mod data;
 mod error;
 mod html;
-mod keys;
 mod limit;
+mod mount;
 mod pages;
+#[cfg(feature = "suite")]
+pub mod suite;
+mod viewer;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use portal_sessions::{Engine, SessionId, SessionStore};
+use portal_sessions::{Engine, SessionStore, ViewerToken};
 
 pub use crate::api::MAX_BODY_BYTES;
+pub use crate::auth::{ApiAuth, AuthError, KeyLookup, StaticApiKeys, api_key};
 pub use crate::data::{
     Branding, CustomerBilling, Invoice, PortalData, PortalDataError, StaticPortalData,
     Subscription, UsageLine,
 };
-pub use crate::keys::{ApiKeys, KeyLookup, StaticApiKeys};
 pub use crate::limit::LinkAttemptLimit;
+pub use crate::viewer::{Viewer, ViewerCheck, ViewerRejection};
+/// The attribute macro for implementing [`ApiAuth`] and [`PortalData`], re-exported so that an
+/// implementation needs no dependency of its own: `#[portal_sessions_axum::async_trait]`.
+pub use async_trait::async_trait;
+
+use crate::mount::Mount;
+
+/// The viewer cookie's name over plain http.
+const COOKIE: &str = "portal_session";
+/// Its name over https at the root of a host (`Path=/`).
+const HOST_COOKIE: &str = "__Host-portal_session";
+/// Its name over https under a prefix.
+const SECURE_COOKIE: &str = "__Secure-portal_session";
 
 /// What every handler shares.
 pub(crate) struct Shared<S> {
     engine: Arc<Engine<S>>,
-    keys: Arc<dyn ApiKeys>,
+    auth: Arc<dyn ApiAuth>,
     data: Arc<dyn PortalData>,
     public_url: String,
     secure: bool,
-    limiter: Option<limit::Limiter>,
+    limiter: Option<Arc<limit::Limiter>>,
+    show_all_sections: bool,
 }
 
-impl<S> Shared<S> {
-    fn cookie_name(&self) -> &'static str {
-        if self.secure {
-            "__Host-portal_session"
-        } else {
-            "portal_session"
+impl<S> Clone for Shared<S> {
+    fn clone(&self) -> Shared<S> {
+        Shared {
+            engine: Arc::clone(&self.engine),
+            auth: Arc::clone(&self.auth),
+            data: Arc::clone(&self.data),
+            public_url: self.public_url.clone(),
+            secure: self.secure,
+            limiter: self.limiter.clone(),
+            show_all_sections: self.show_all_sections,
+        }
+    }
+}
+
+impl<S: SessionStore> Shared<S> {
+    fn cookie_name(&self, mount: &Mount) -> &'static str {
+        match (self.secure, mount.prefix().is_empty()) {
+            (true, true) => HOST_COOKIE,
+            (true, false) => SECURE_COOKIE,
+            (false, _) => COOKIE,
         }
     }
 
     /// A `Set-Cookie` value for the viewer token (an empty value and 0 seconds clears it).
-    fn cookie(&self, value: &str, max_age_seconds: u64) -> String {
+    fn cookie(&self, mount: &Mount, value: &str, max_age_seconds: u64) -> String {
         format!(
-            "{}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_seconds}{}",
-            self.cookie_name(),
+            "{}={value}; HttpOnly; SameSite=Lax; Path={}; Max-Age={max_age_seconds}{}",
+            self.cookie_name(mount),
+            mount.cookie_path(),
             if self.secure { "; Secure" } else { "" }
         )
     }
+
+    /// The viewer token of the request's cookie, if there is a well-formed one. Over https both
+    /// prefixed names are read (both are names a browser only accepts from a secure origin).
+    fn viewer_token(&self, headers: &HeaderMap) -> Option<ViewerToken> {
+        let names: &[&str] = if self.secure {
+            &[HOST_COOKIE, SECURE_COOKIE]
+        } else {
+            &[COOKIE]
+        };
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(name, _)| names.contains(name))
+            .find_map(|(_, value)| value.parse().ok())
+    }
+
+    /// The configured session lifetime, in words.
+    fn lifetime(&self) -> String {
+        html::lifetime(self.engine.ttl())
+    }
 }
 
-/// The portal service: an engine, API keys, portal data and the public URL links are minted under.
+/// The portal service: an engine, `/v1` authentication, portal data and the public URL links are
+/// minted under. Cheap to clone; [`router`](Self::router) can be called more than once.
 pub struct PortalService<S> {
     shared: Shared<S>,
+}
+
+impl<S> Clone for PortalService<S> {
+    fn clone(&self) -> PortalService<S> {
+        PortalService {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for PortalService<S> {
@@ -128,26 +232,30 @@ impl<S: SessionStore> PortalService<S> {
     /// [`public_url`](Self::public_url) says otherwise.
     pub fn new(
         engine: Arc<Engine<S>>,
-        keys: impl ApiKeys,
+        auth: impl ApiAuth,
         data: impl PortalData,
     ) -> PortalService<S> {
         PortalService {
             shared: Shared {
                 engine,
-                keys: Arc::new(keys),
+                auth: Arc::new(auth),
                 data: Arc::new(data),
                 public_url: "http://127.0.0.1:8080".to_owned(),
                 secure: false,
-                limiter: Some(limit::Limiter::new(LinkAttemptLimit::default())),
+                limiter: Some(Arc::new(limit::Limiter::new(LinkAttemptLimit::default()))),
+                show_all_sections: false,
             },
         }
     }
 
-    /// The URL the service is reached at by customers: links are `{public_url}/r/{token}`, and an
-    /// `https` URL makes the viewer cookie `Secure`.
+    /// The URL customers reach your service's root at: links are `{public_url}{mount}/r/{token}`,
+    /// where `{mount}` is wherever the router is nested. An `https` URL (in any case) makes the
+    /// viewer cookie `Secure`.
     pub fn public_url(mut self, url: &str) -> PortalService<S> {
         let url = url.trim_end_matches('/');
-        self.shared.secure = url.starts_with("https://");
+        self.shared.secure = url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         self.shared.public_url = url.to_owned();
         self
     }
@@ -155,13 +263,32 @@ impl<S: SessionStore> PortalService<S> {
     /// Limits failed link attempts per client IP (see [`LinkAttemptLimit`]); `None` turns the limit
     /// off. On by default, at [`LinkAttemptLimit::default`].
     pub fn link_attempt_limit(mut self, limit: Option<LinkAttemptLimit>) -> PortalService<S> {
-        self.shared.limiter = limit.map(limit::Limiter::new);
+        self.shared.limiter = limit.map(|limit| Arc::new(limit::Limiter::new(limit)));
         self
     }
 
-    /// The router.
-    pub fn router(self) -> Router {
-        let shared = Arc::new(self.shared);
+    /// Shows all four portal sections whatever a session's `features` say (the reference product's
+    /// first version did). Off by default: the portal shows the session's features only.
+    pub fn show_all_sections(mut self, all: bool) -> PortalService<S> {
+        self.shared.show_all_sections = all;
+        self
+    }
+
+    /// The session lifetime of the engine underneath.
+    pub fn session_ttl(&self) -> Duration {
+        self.shared.engine.ttl()
+    }
+
+    /// What the [`Viewer`] extractor needs from your router's state: put it in your state and
+    /// implement [`FromRef`](axum::extract::FromRef) for it.
+    pub fn viewer_check(&self) -> ViewerCheck {
+        ViewerCheck::new(Arc::new(self.shared.clone()))
+    }
+
+    /// The router, for a host router whose state is `T` (`()` when it has none). Nest it, merge it
+    /// or serve it as it is; it registers only the routes in the table above.
+    pub fn router<T: Clone + Send + Sync + 'static>(&self) -> Router<T> {
+        let shared = Arc::new(self.shared.clone());
         let api = Router::new()
             .route(
                 "/v1/portal-sessions",
@@ -171,7 +298,8 @@ impl<S: SessionStore> PortalService<S> {
                 "/v1/portal-sessions/{id}",
                 get(api::get::<S>).delete(api::revoke::<S>),
             )
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(middleware::from_fn(api_headers));
         let pages = Router::new()
             .route(
                 "/r/{token}",
@@ -181,18 +309,30 @@ impl<S: SessionStore> PortalService<S> {
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(page_headers));
-        Router::new()
-            .merge(api)
-            .merge(pages)
-            .route("/healthz", get(healthz::<S>))
-            .with_state(shared)
+        Router::new().merge(api).merge(pages).with_state(shared)
     }
 }
 
-/// The headers every link and portal response carries.
-async fn page_headers(request: Request, next: Next) -> Response {
+/// `Cache-Control: no-store` on every `/v1` response: the create response carries the link token,
+/// and no answer about sessions should sit in a cache.
+async fn api_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The headers every link and portal page carries (no caching, no referrer, no framing, a strict
+/// Content-Security-Policy), as middleware: layer it over your own portal pages with
+/// `axum::middleware::from_fn(page_headers)`.
+pub async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    set_page_headers(response.headers_mut());
+    response
+}
+
+pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert(
@@ -207,20 +347,4 @@ async fn page_headers(request: Request, next: Next) -> Response {
              script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    response
-}
-
-async fn healthz<S: SessionStore>(State(shared): State<Arc<Shared<S>>>) -> Response {
-    match shared
-        .engine
-        .store()
-        .get(&SessionId::from_bytes([0; 16]))
-        .await
-    {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(error) => {
-            error::log_failure(&error);
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
-        }
-    }
 }

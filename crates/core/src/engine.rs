@@ -37,9 +37,10 @@ const MAX_CAS_ATTEMPTS: u32 = 16;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// The request was refused before anything happened.
+    /// The request was refused before anything happened. The message includes the reason, so the
+    /// reason is not also returned as the [`source`](std::error::Error::source).
     #[error("invalid request: {0}")]
-    InvalidRequest(#[from] InvalidRequest),
+    InvalidRequest(InvalidRequest),
     /// No customer of the caller's organisation matches the request.
     #[error("no customer in this organisation matches the request")]
     CustomerNotFound,
@@ -79,6 +80,12 @@ pub enum EngineError {
     /// The record kept changing under this operation; it gave up rather than loop.
     #[error("too much concurrent contention on one session")]
     Contention,
+}
+
+impl From<InvalidRequest> for EngineError {
+    fn from(invalid: InvalidRequest) -> EngineError {
+        EngineError::InvalidRequest(invalid)
+    }
 }
 
 impl EngineError {
@@ -396,6 +403,42 @@ impl<S: SessionStore> Engine<S> {
             .check_link(&link.secret_hash(), now)
             .map_err(EngineError::from_link_rejection)?;
         Ok(record)
+    }
+
+    /// The session of a genuine link (its verifier matches), whatever the session's state: what a
+    /// page that explains why a link no longer works needs (the organisation's branding, the return
+    /// URL). `None` for a link that names no session or whose verifier is wrong.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn link_session(
+        &self,
+        link: &LinkToken,
+    ) -> Result<Option<SessionRecord>, EngineError> {
+        let record = self.store.get(&link.session_id()).await?;
+        Ok(record.filter(|record| record.verifier_hash.matches(&link.secret_hash())))
+    }
+
+    /// The session of a genuine viewer token (the session's current viewer), even when the session
+    /// is revoked or expired: what the "session ended" page needs to be branded. `None` for a forged
+    /// or logged-out viewer token.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn viewer_session(
+        &self,
+        viewer: &ViewerToken,
+    ) -> Result<Option<SessionRecord>, EngineError> {
+        let record = self.store.get(&viewer.session_id()).await?;
+        let hash = viewer.secret_hash();
+        Ok(record.filter(|record| {
+            record
+                .viewer_hash
+                .as_ref()
+                .is_some_and(|stored| stored.matches(&hash))
+        }))
     }
 
     /// Consumes a link: records who redeemed it and mints the viewer token. Exactly one redeem of a

@@ -70,10 +70,15 @@ mod feature;
 mod id;
 mod record;
 mod request;
+mod serialize;
 pub mod store;
 mod timestamp;
 pub mod token;
 
+/// The attribute macro that implements this crate's async traits ([`SessionStore`],
+/// [`CustomerDirectory`]), re-exported so that an implementation needs no dependency of its own:
+/// `#[portal_sessions::async_trait]`.
+pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, StaticDirectory};
 pub use engine::{
@@ -83,7 +88,7 @@ pub use feature::{Feature, Features, UnknownFeature};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
 pub use record::{
     ClientInfo, CustomerSnapshot, Event, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
-    MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, Status,
+    MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, SessionView, Status,
 };
 pub use request::{
     CreateRequest, DEFAULT_LIST_LIMIT, InvalidRequest, ListOptions, MAX_LIST_LIMIT,
@@ -92,7 +97,7 @@ pub use request::{
 pub use store::{
     BoxError, CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionStore, StoreError, list_order_key,
 };
-pub use timestamp::Timestamp;
+pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use token::{LinkToken, SecretHash, TokenError, ViewerToken};
 
 /// The README's code, compiled as a doctest so that it cannot drift from the API.

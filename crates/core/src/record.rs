@@ -36,6 +36,7 @@ pub const MAX_USER_AGENT_BYTES: usize = 512;
 ///
 /// A snapshot, not a reference: renaming the customer later does not rewrite history.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CustomerSnapshot {
     /// The customer's internal id.
     pub id: CustomerId,
@@ -49,6 +50,7 @@ pub struct CustomerSnapshot {
 
 /// What the browser that redeemed a link looked like, kept for audit.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ClientInfo {
     /// The client's IP address, as the embedding service saw it.
     pub ip: Option<IpAddr>,
@@ -94,9 +96,9 @@ pub struct SessionRecord {
     /// (every store's `get` returns an owned one) copies a pointer, not three strings, and a store
     /// that keeps records in memory keeps one snapshot for all the sessions minted from it.
     pub customer: Arc<CustomerSnapshot>,
-    /// The features the session was minted with (informational in the v1 portal).
+    /// The features the session was minted with: the portal sections it shows.
     pub features: Features,
-    /// Where the customer came from, stored for the record (the portal does not redirect to it).
+    /// Where the customer came from: the portal offers a link back to it.
     pub return_url: Option<String>,
     /// The hash of the link's verifier.
     pub verifier_hash: SecretHash,
@@ -114,6 +116,37 @@ pub struct SessionRecord {
     pub redeemed_by: Option<ClientInfo>,
     /// Bumped by one on every change; the store's compare-and-swap guards on it.
     pub version: u64,
+}
+
+/// What a session shows to whoever may see it: everything but its hashes and version.
+///
+/// [`SessionRecord::view`] makes one; it is what an embedding application hands to its own pages and
+/// serializes (with the `serde` feature) where it needs a session in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SessionView {
+    /// The session id.
+    pub id: SessionId,
+    /// The organisation that minted the session.
+    pub org_id: OrgId,
+    /// Who the session is for.
+    pub customer: Arc<CustomerSnapshot>,
+    /// The portal sections the session shows.
+    pub features: Features,
+    /// Where the customer came from, when the session was minted with it.
+    pub return_url: Option<String>,
+    /// When the session was minted.
+    pub created_at: Timestamp,
+    /// When the link, and any portal opened with it, stop working.
+    pub expires_at: Timestamp,
+    /// When the link was redeemed.
+    pub used_at: Option<Timestamp>,
+    /// When the session was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// Who redeemed the link.
+    pub redeemed_by: Option<ClientInfo>,
+    /// The status at the instant the view was made.
+    pub status: Status,
 }
 
 /// The derived status of a session at some instant.
@@ -182,6 +215,23 @@ impl SessionRecord {
             Status::Active
         } else {
             Status::Issued
+        }
+    }
+
+    /// The session as it may be shown, with its status at `now`.
+    pub fn view(&self, now: Timestamp) -> SessionView {
+        SessionView {
+            id: self.id,
+            org_id: self.org_id,
+            customer: Arc::clone(&self.customer),
+            features: self.features,
+            return_url: self.return_url.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+            revoked_at: self.revoked_at,
+            redeemed_by: self.redeemed_by.clone(),
+            status: self.status(now),
         }
     }
 

@@ -27,12 +27,14 @@ pub const MAX_LIST_LIMIT: usize = 100;
 /// assert_eq!(request.customer_external_id.as_deref(), Some("acme-001"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct CreateRequest {
     /// The customer's internal id.
     pub customer_id: Option<CustomerId>,
     /// The customer's external id. When both ids are given they must name the same customer.
     pub customer_external_id: Option<String>,
-    /// An absolute http or https URL, kept for the record.
+    /// An absolute http or https URL the portal links back to.
     pub return_url: Option<String>,
     /// The features to mint the session with; all four when `None`.
     pub features: Option<Features>,
@@ -70,6 +72,8 @@ impl CreateRequest {
 
 /// What [`Engine::list`](crate::Engine::list) returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct ListOptions {
     /// Only this customer's sessions.
     pub customer_id: Option<CustomerId>,
@@ -90,28 +94,30 @@ impl Default for ListOptions {
     }
 }
 
-/// Why a request was refused before anything happened. The messages are written for API clients and
-/// never echo the input.
+/// Why a request was refused before anything happened.
+///
+/// The messages speak of the request's parts in the words of this crate's types (an HTTP layer maps
+/// each variant to its own field names) and never echo the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidRequest {
     /// Neither customer id was given.
-    #[error("one of customerId or customerExternalId is required")]
+    #[error("a customer id or an external id is required")]
     MissingCustomer,
     /// The external id is empty or longer than 255 characters.
-    #[error("customerExternalId must be between 1 and 255 characters")]
+    #[error("the external id must be between 1 and 255 characters")]
     ExternalIdLength,
     /// The external id contains control characters.
-    #[error("customerExternalId must not contain control characters")]
+    #[error("the external id must not contain control characters")]
     ExternalIdCharacters,
     /// Both ids were given and they name different customers.
-    #[error("customerId and customerExternalId name different customers")]
+    #[error("the customer id and the external id name different customers")]
     CustomerMismatch,
     /// The return URL is not an absolute http or https URL of at most 2048 characters.
-    #[error("returnUrl must be an absolute http or https URL of at most 2048 characters")]
+    #[error("the return URL must be an absolute http or https URL of at most 2048 characters")]
     ReturnUrl,
     /// The list limit is outside 1..=100.
-    #[error("limit must be an integer between 1 and 100")]
+    #[error("the list limit must be between 1 and 100")]
     Limit,
     /// The directory's customer does not fit a session record.
     #[error("the customer's name, email or external id is too long or contains control characters")]

@@ -90,35 +90,75 @@ impl Timestamp {
         Duration::from_millis(u64::try_from(self.0 - earlier.0).unwrap_or(0))
     }
 
-    /// Parses the exact form that [`Display`](fmt::Display) writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    /// Parses an RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of any length, and
+    /// `Z` or a `+HH:MM` / `-HH:MM` offset (`T`/`t` and `Z`/`z` in either case, as RFC 3339 allows).
     ///
-    /// This is deliberately strict (three fractional digits, `Z`, no offsets): it is meant for
-    /// round-tripping this crate's own output, not for parsing arbitrary RFC 3339.
+    /// The result is the instant in UTC, truncated to whole milliseconds towards the past, so
+    /// `…:00.9999Z` is `…:00.999Z`. Leap seconds (`:60`) and dates outside the years 0000..=9999 (after
+    /// the offset is applied) are refused. What [`Display`](fmt::Display) writes is always the one
+    /// strict form, `YYYY-MM-DDTHH:MM:SS.mmmZ`: lenient in, strict out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions::Timestamp;
+    ///
+    /// let noon = Timestamp::parse_rfc3339("2026-11-25T12:00:00Z").unwrap();
+    /// assert_eq!(noon.to_string(), "2026-11-25T12:00:00.000Z");
+    /// assert_eq!(Timestamp::parse_rfc3339("2026-11-25T13:00:00.0004+01:00"), Some(noon));
+    /// assert_eq!(Timestamp::parse_rfc3339("2026-11-25 12:00:00Z"), None);
+    /// ```
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         let b = text.as_bytes();
-        if b.len() != 24
+        if b.len() < 20
             || b[4] != b'-'
             || b[7] != b'-'
-            || b[10] != b'T'
+            || !matches!(b[10], b'T' | b't')
             || b[13] != b':'
             || b[16] != b':'
-            || b[19] != b'.'
-            || b[23] != b'Z'
         {
             return None;
         }
         let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-            b[range].iter().try_fold(0i64, |acc, &c| {
+            b.get(range)?.iter().try_fold(0i64, |acc, &c| {
                 c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
             })
         };
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-        let (hour, minute, second, milli) = (
-            digits(11..13)?,
-            digits(14..16)?,
-            digits(17..19)?,
-            digits(20..23)?,
-        );
+        let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        // The fraction: at least one digit after a '.', any number of them; milliseconds are the
+        // first three (padded with zeros), the rest is truncated.
+        let mut at = 19;
+        let mut milli = 0;
+        if b[at] == b'.' {
+            at += 1;
+            let start = at;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                if at - start < 3 {
+                    milli = milli * 10 + i64::from(b[at] - b'0');
+                }
+                at += 1;
+            }
+            let read = at - start;
+            if read == 0 {
+                return None;
+            }
+            for _ in read..3 {
+                milli *= 10;
+            }
+        }
+        let offset_minutes = match &b[at..] {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+                let (hours, minutes) = (digits(at + 1..at + 3)?, digits(at + 4..at + 6)?);
+                if hours > 23 || minutes > 59 {
+                    return None;
+                }
+                let magnitude = hours * 60 + minutes;
+                if *sign == b'+' { magnitude } else { -magnitude }
+            }
+            _ => return None,
+        };
         if !(1..=12).contains(&month)
             || day < 1
             || day > days_in_month(year, month)
@@ -129,10 +169,24 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(year, month, day);
-        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
         Timestamp::from_millis(seconds * 1_000 + milli)
     }
 }
+
+impl std::str::FromStr for Timestamp {
+    type Err = InvalidTimestamp;
+
+    /// [`Timestamp::parse_rfc3339`], as a `FromStr`.
+    fn from_str(text: &str) -> Result<Timestamp, InvalidTimestamp> {
+        Timestamp::parse_rfc3339(text).ok_or(InvalidTimestamp)
+    }
+}
+
+/// The text is not an RFC 3339 date-time in the years 0000..=9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not an RFC 3339 date-time (like 2026-05-13T17:30:00.000Z) in the years 0000 to 9999")]
+pub struct InvalidTimestamp;
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly three fractional digits: `2026-05-13T17:30:00.000Z`.
@@ -239,21 +293,63 @@ mod tests {
     #[test]
     fn parse_refuses_near_misses() {
         for bad in [
-            "2026-05-13T17:30:00Z",
-            "2026-05-13T17:30:00.000+00:00",
             "2026-02-29T00:00:00.000Z",
             "2026-13-01T00:00:00.000Z",
             "2026-04-31T00:00:00.000Z",
             "2026-05-13T24:00:00.000Z",
             "2026-05-13T17:60:00.000Z",
+            "2026-05-13T17:30:60Z",
             "2026-05-13 17:30:00.000Z",
             "2026-05-13T17:30:00.00aZ",
+            "2026-05-13T17:30:00.Z",
+            "2026-05-13T17:30:00",
+            "2026-05-13T17:30:00.000",
+            "2026-05-13T17:30:00+0100",
+            "2026-05-13T17:30:00+24:00",
+            "2026-05-13T17:30:00+01:60",
+            "2026-05-13T17:30:00Zjunk",
             "+026-05-13T17:30:00.000Z",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
             "",
         ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
         assert!(Timestamp::parse_rfc3339("2024-02-29T00:00:00.000Z").is_some());
+    }
+
+    #[test]
+    fn parse_takes_any_fraction_and_any_offset() {
+        let t = ts(1_778_693_400_000);
+        for same in [
+            "2026-05-13T17:30:00Z",
+            "2026-05-13t17:30:00z",
+            "2026-05-13T17:30:00.0Z",
+            "2026-05-13T17:30:00.000000000Z",
+            "2026-05-13T17:30:00.0009Z",
+            "2026-05-13T19:30:00+02:00",
+            "2026-05-13T12:00:00-05:30",
+            "2026-05-14T03:29:00.000+09:59",
+            "2026-05-13T17:30:00+00:00",
+            "2026-05-13T17:30:00-00:00",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(same), Some(t), "{same}");
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-05-13T17:30:00.1Z"),
+            Some(ts(1_778_693_400_100))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-05-13T17:30:00.12Z"),
+            Some(ts(1_778_693_400_120))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("1969-12-31T23:59:59.9999Z"),
+            Some(ts(-1)),
+            "truncated towards the past"
+        );
+        assert_eq!("2026-05-13T17:30:00Z".parse::<Timestamp>(), Ok(t));
+        assert_eq!("nope".parse::<Timestamp>(), Err(InvalidTimestamp));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! public_url = "http://127.0.0.1:8080"    # links are {public_url}/r/{token}
 //! session_ttl_seconds = 3600              # 1..=86400
 //! store = "sled:./portal-data"            # or "memory", or "postgres://user@host:5432/db"
+//! show_all_sections = false               # true: the portal shows all four sections, whatever
+//!                                         # a session's features say (the reference's v1)
 //!
 //! [[orgs]]
 //! id = "<uuid>"
@@ -75,6 +77,7 @@ struct RawConfig {
     public_url: Option<String>,
     session_ttl_seconds: Option<i64>,
     store: Option<String>,
+    show_all_sections: Option<bool>,
     #[serde(default)]
     orgs: Vec<RawOrg>,
 }
@@ -168,6 +171,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Where sessions are stored.
     pub store: StoreSpec,
+    /// Whether the portal shows all four sections whatever a session's features say.
+    pub show_all_sections: bool,
     /// The organisations.
     pub orgs: Vec<Org>,
 }
@@ -463,6 +468,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
         listen,
         public_url,
         session_ttl: Duration::from_secs(ttl.unsigned_abs()),
+        show_all_sections: raw.show_all_sections.unwrap_or(false),
         store,
         orgs,
     })

@@ -21,10 +21,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use portal_sessions::{Engine, SessionStore, StaticDirectory, StoreError};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use portal_sessions::{Engine, SessionId, SessionStore, StaticDirectory, StoreError};
 use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
@@ -40,9 +42,10 @@ pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Why the server did not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The configuration is invalid.
+    /// The configuration is invalid. The message includes the reason (so it is not also the
+    /// error's `source`).
     #[error("invalid configuration: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     /// The configuration file could not be read.
     #[error("cannot read the configuration file {path}")]
     ReadConfig {
@@ -64,6 +67,12 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ConfigError> for ServerError {
+    fn from(error: ConfigError) -> ServerError {
+        ServerError::Config(error)
+    }
 }
 
 /// What the command line asked for.
@@ -183,6 +192,17 @@ async fn log_requests(request: Request, next: Next) -> Response {
     response
 }
 
+/// `GET /healthz`: 200 when the store answers a read, 503 when it does not.
+async fn healthz(State(engine): State<Arc<Engine<Arc<dyn SessionStore>>>>) -> Response {
+    match engine.store().get(&SessionId::from_bytes([0; 16])).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "health check: the session store did not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -243,7 +263,9 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     let engine = Arc::new(engine);
     let app = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
+        .show_all_sections(config.show_all_sections)
         .router()
+        .route("/healthz", get(healthz).with_state(engine.clone()))
         .layer(middleware::from_fn(log_requests));
 
     let listener = tokio::net::TcpListener::bind(config.listen)

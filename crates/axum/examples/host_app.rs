@@ -1,0 +1,263 @@
+//! A host service that embeds the portal: its own state, its own `/healthz`, API keys looked up
+//! asynchronously in its own key store, the portal nested under `/billing`, and one portal page of
+//! its own (a printable invoice) behind the [`Viewer`] extractor.
+//!
+//! `cargo run -p portal-sessions-axum --example host_app`, then mint a link with the key it prints:
+//!
+//! ```sh
+//! curl -s -X POST http://127.0.0.1:3000/billing/v1/portal-sessions \
+//!   -H 'authorization: Bearer host_live_4c1d9e7a2b5f8c30' \
+//!   -H 'Content-Type: application/json' -d '{"customerExternalId": "cust-42"}'
+//! ```
+//!
+//! and open the returned `url` (`http://127.0.0.1:3000/billing/r/mgl_...`): the portal is at
+//! `/billing/portal`, the printable invoice at `/billing/portal/invoices/EX-0003`. Set
+//! `HOST_APP_LISTEN` to listen elsewhere.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use portal_sessions::{CustomerSnapshot, Engine, Feature, OrgId, SessionView, StaticDirectory};
+use portal_sessions_axum::{
+    ApiAuth, AuthError, Branding, CustomerBilling, Invoice, PortalData, PortalDataError,
+    PortalService, UsageLine, Viewer, ViewerCheck, api_key, async_trait, page_headers,
+};
+use portal_sessions_memory::MemoryStore;
+use tokio::sync::RwLock;
+
+/// The demo's API key (a real host issues its own and keeps only their digests).
+pub const HOST_KEY: &str = "host_live_4c1d9e7a2b5f8c30";
+/// The demo customer's external id.
+pub const CUSTOMER: &str = "cust-42";
+
+/// The host's key store: digests of issued keys, as a real one keeps them in its database, behind
+/// an async lock that stands in for the database round trip.
+#[derive(Default)]
+pub struct HostKeys {
+    by_digest: RwLock<HashMap<[u8; 32], OrgId>>,
+}
+
+impl HostKeys {
+    fn digest(key: &str) -> [u8; 32] {
+        blake3::derive_key("host-app api keys v1", key.as_bytes())
+    }
+
+    /// Issues `key` to `org`.
+    pub async fn issue(&self, key: &str, org: OrgId) {
+        self.by_digest.write().await.insert(Self::digest(key), org);
+    }
+
+    async fn org_of(&self, key: &str) -> Option<OrgId> {
+        self.by_digest.read().await.get(&Self::digest(key)).copied()
+    }
+}
+
+#[async_trait]
+impl ApiAuth for HostKeys {
+    async fn authenticate(&self, request: &Parts) -> Result<OrgId, AuthError> {
+        let key = api_key(request).ok_or_else(|| {
+            AuthError::unauthenticated(
+                "missing API key: send your host key as `Authorization: Bearer host_live_...`",
+            )
+        })?;
+        self.org_of(key)
+            .await
+            .ok_or_else(|| AuthError::unauthenticated("unknown host key (host_live_...)"))
+    }
+}
+
+/// The host's billing system: orders per customer, turned into invoices and usage on each request.
+pub struct HostBilling {
+    orders: HashMap<String, Vec<(String, i64)>>,
+}
+
+impl HostBilling {
+    fn invoices(&self, customer: &CustomerSnapshot) -> Vec<Invoice> {
+        let orders = self.orders.get(&customer.external_id);
+        let orders = orders.map(Vec::as_slice).unwrap_or_default();
+        orders
+            .iter()
+            .enumerate()
+            .map(|(i, (month, cents))| Invoice {
+                number: format!("EX-{:04}", i + 1),
+                issued_on: format!("{month}-01"),
+                amount_cents: *cents,
+                currency: "USD".into(),
+                status: if i + 1 == orders.len() {
+                    "open"
+                } else {
+                    "paid"
+                }
+                .into(),
+            })
+            .rev()
+            .collect()
+    }
+}
+
+#[async_trait]
+impl PortalData for HostBilling {
+    async fn branding(&self, _org: OrgId) -> Result<Option<Branding>, PortalDataError> {
+        Ok(Some(Branding {
+            name: "Example SaaS".into(),
+            logo_url: None,
+            brand_color: Some("#b45309".into()),
+        }))
+    }
+
+    async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError> {
+        // Only what the session may see is loaded.
+        let features = session.features;
+        let invoices = if features.contains(Feature::Invoices) {
+            self.invoices(&session.customer)
+        } else {
+            Vec::new()
+        };
+        let usage = if features.contains(Feature::Usage) {
+            vec![UsageLine {
+                metric: "Orders".into(),
+                quantity: i64::try_from(invoices.len()).unwrap_or(i64::MAX),
+                unit: "orders".into(),
+                period: "2026".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        Ok(CustomerBilling {
+            subscription: None,
+            invoices,
+            usage,
+        })
+    }
+}
+
+/// The host's own state: its billing system, and what the portal's [`Viewer`] extractor needs.
+#[derive(Clone)]
+pub struct HostState {
+    billing: Arc<HostBilling>,
+    viewers: ViewerCheck,
+}
+
+impl FromRef<HostState> for ViewerCheck {
+    fn from_ref(state: &HostState) -> ViewerCheck {
+        state.viewers.clone()
+    }
+}
+
+/// The host's own portal page: one invoice of the viewing customer, printable. A viewer whose
+/// session does not include invoices, or an invoice of another customer, is a 404.
+async fn printable_invoice(
+    State(host): State<HostState>,
+    viewer: Viewer,
+    Path(number): Path<String>,
+) -> Response {
+    if !viewer.features().contains(Feature::Invoices) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let invoices = host.billing.invoices(viewer.customer());
+    let Some(invoice) = invoices.iter().find(|invoice| invoice.number == number) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invoice {number}</title>\
+         <style>body{{font-family:sans-serif;max-width:640px;margin:40px auto;color:#1f2430}}\
+         h1{{border-bottom:4px solid #b45309}}td{{padding:6px 12px}}</style></head><body>\
+         <h1>Invoice {number}</h1><p>Example SaaS · billed to <strong>{customer}</strong></p>\
+         <table><tr><td>Issued</td><td>{issued}</td></tr><tr><td>Amount</td><td>${dollars}.{cents:02}</td></tr>\
+         <tr><td>Status</td><td>{status}</td></tr></table>\
+         <p><a href=\"{portal}\">Back to your billing portal</a></p></body></html>",
+        number = escape(&invoice.number),
+        customer = escape(&viewer.customer().name),
+        issued = escape(&invoice.issued_on),
+        dollars = invoice.amount_cents / 100,
+        cents = invoice.amount_cents % 100,
+        status = escape(&invoice.status),
+        portal = viewer.portal_path(),
+    ))
+    .into_response()
+}
+
+/// The host app, with links minted under `public_url`.
+///
+/// # Errors
+///
+/// When the demo's fixed ids do not parse or its customer does not fit (neither happens).
+pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Error>> {
+    let org: OrgId = "9b2f6a4e-1c3d-4e5f-8a7b-6c5d4e3f2a1b".parse()?;
+    let mut customers = StaticDirectory::default();
+    customers.insert(
+        org,
+        CustomerSnapshot {
+            id: "0d6f1a2b-3c4d-4e5f-9a8b-7c6d5e4f3a2b".parse()?,
+            external_id: CUSTOMER.into(),
+            name: "Forty-Two Ltd".into(),
+            email: Some("ap@fortytwo.test".into()),
+        },
+    )?;
+    let keys = Arc::new(HostKeys::default());
+    keys.issue(HOST_KEY, org).await;
+    let billing = Arc::new(HostBilling {
+        orders: HashMap::from([(
+            CUSTOMER.to_owned(),
+            vec![
+                ("2026-09".into(), 1_900),
+                ("2026-10".into(), 2_450),
+                ("2026-11".into(), 3_100),
+            ],
+        )]),
+    });
+    let engine = Arc::new(Engine::new(MemoryStore::new(), customers));
+    let portal = PortalService::new(engine, keys, billing.clone()).public_url(public_url);
+    let state = HostState {
+        billing,
+        viewers: portal.viewer_check(),
+    };
+    let billing_routes = portal.router::<HostState>().route(
+        "/portal/invoices/{number}",
+        get(printable_invoice).layer(middleware::from_fn(page_headers)),
+    );
+    Ok(Router::new()
+        .route(
+            "/",
+            get(|| async { "Example SaaS: the host app's own home page\n" }),
+        )
+        .route("/healthz", get(|| async { "host ok\n" }))
+        .nest("/billing", billing_routes)
+        .with_state(state))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listen = std::env::var("HOST_APP_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let address = listener.local_addr()?;
+    let app = host_app(&format!("http://{address}")).await?;
+    println!("host app on http://{address}: the portal is under /billing");
+    println!("Host API key: {HOST_KEY}");
+    println!(
+        "  curl -s -X POST http://{address}/billing/v1/portal-sessions -H 'authorization: Bearer {HOST_KEY}' \
+         -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{CUSTOMER}\"}}'"
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

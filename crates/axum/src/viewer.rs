@@ -1,0 +1,139 @@
+//! The portal's viewer session, as an extractor: [`Viewer`], for the host's own portal pages.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use portal_sessions::{CustomerSnapshot, Features, OrgId, SessionView};
+
+use crate::mount::Mount;
+
+/// Authenticates a request's viewer cookie: what a [`PortalService`](crate::PortalService) does
+/// for its own portal, behind an object so that the host's state need not name the store type.
+#[async_trait::async_trait]
+pub(crate) trait ViewerSource: Send + Sync + 'static {
+    /// The viewer of a request mounted at `mount`, or the complete answer to send instead.
+    async fn viewer(&self, headers: &HeaderMap, mount: Mount) -> Result<Viewer, Response>;
+}
+
+/// What the [`Viewer`] extractor needs: made by
+/// [`PortalService::viewer_check`](crate::PortalService::viewer_check), kept in the host router's
+/// state, and found there through [`FromRef`].
+#[derive(Clone)]
+pub struct ViewerCheck(Arc<dyn ViewerSource>);
+
+impl ViewerCheck {
+    pub(crate) fn new(source: Arc<dyn ViewerSource>) -> ViewerCheck {
+        ViewerCheck(source)
+    }
+}
+
+impl std::fmt::Debug for ViewerCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewerCheck").finish_non_exhaustive()
+    }
+}
+
+/// The customer viewing the portal: an extractor that authenticates the request's viewer cookie
+/// against the store, as the portal page itself does, so a host can add pages of its own under the
+/// portal (an invoice PDF, a statement).
+///
+/// Revocation and expiry take effect on the very next request. When the cookie does not open a
+/// portal (missing, forged, logged out, revoked, expired) the rejection is the portal's own
+/// "session ended" page (401, branded when the session was genuine, the cookie cleared); when the
+/// store fails, a 503 page. Either way nothing of the customer's is shown.
+///
+/// The host's state must provide a [`ViewerCheck`] (`ViewerCheck: FromRef<YourState>`), and the
+/// page must be reachable with the cookie: under the router's mount, where its `Path` covers it
+/// (add the route to the router [`PortalService::router`](crate::PortalService::router) returns, as
+/// below).
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use axum::Router;
+/// use portal_sessions::Feature;
+/// use portal_sessions_axum::{Viewer, ViewerCheck};
+///
+/// async fn invoice_pdf(viewer: Viewer) -> Result<String, axum::http::StatusCode> {
+///     if !viewer.session().features.contains(Feature::Invoices) {
+///         return Err(axum::http::StatusCode::NOT_FOUND);
+///     }
+///     Ok(format!("invoices of {}", viewer.session().customer.external_id))
+/// }
+///
+/// fn host_routes(portal: Router<ViewerCheck>) -> Router<ViewerCheck> {
+///     portal.route("/portal/invoice.pdf", get(invoice_pdf))
+/// }
+/// # let _ = host_routes;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    session: SessionView,
+    mount: Mount,
+}
+
+impl Viewer {
+    pub(crate) fn new(session: SessionView, mount: Mount) -> Viewer {
+        Viewer { session, mount }
+    }
+
+    /// The session being viewed: customer, features, organisation, return URL, expiry.
+    pub fn session(&self) -> &SessionView {
+        &self.session
+    }
+
+    /// The organisation the session belongs to.
+    pub fn org_id(&self) -> OrgId {
+        self.session.org_id
+    }
+
+    /// The customer the session is for.
+    pub fn customer(&self) -> &CustomerSnapshot {
+        &self.session.customer
+    }
+
+    /// The portal sections the session may see.
+    pub fn features(&self) -> Features {
+        self.session.features
+    }
+
+    /// The path of the portal page under the router's mount, such as `/billing/portal`, for a link
+    /// back to it.
+    pub fn portal_path(&self) -> String {
+        self.mount.path("/portal")
+    }
+}
+
+/// The answer a request gets when [`Viewer`] finds no open portal session: the "session ended"
+/// page, or a page that says the store failed. Already a complete response.
+#[derive(Debug)]
+pub struct ViewerRejection(Response);
+
+impl IntoResponse for ViewerRejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl<T> FromRequestParts<T> for Viewer
+where
+    ViewerCheck: FromRef<T>,
+    T: Send + Sync,
+{
+    type Rejection = ViewerRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &T) -> Result<Viewer, ViewerRejection> {
+        let ViewerCheck(source) = ViewerCheck::from_ref(state);
+        source
+            .viewer(&parts.headers, Mount::of(parts))
+            .await
+            .map_err(|mut response| {
+                crate::set_page_headers(response.headers_mut());
+                ViewerRejection(response)
+            })
+    }
+}
