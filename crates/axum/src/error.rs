@@ -50,15 +50,8 @@ impl ApiError {
 }
 
 /// Logs a failure with its chain of sources. No error of this workspace carries a secret.
-pub(crate) fn log_failure(error: &dyn std::error::Error) {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    tracing::error!(error = %chain, "request failed");
+pub(crate) fn log_failure(error: &(dyn std::error::Error + 'static)) {
+    tracing::error!(error = %portal_sessions::ErrorChain(error), "request failed");
 }
 
 /// Whether a store failure is worth a retry by the client (503) rather than a bug (500).

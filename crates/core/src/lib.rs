@@ -66,6 +66,7 @@
 mod clock;
 mod directory;
 mod engine;
+mod error_chain;
 mod feature;
 mod id;
 mod record;
@@ -84,6 +85,7 @@ pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, Sta
 pub use engine::{
     CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, MIN_TTL, Redemption,
 };
+pub use error_chain::ErrorChain;
 pub use feature::{Feature, Features, UnknownFeature};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
 pub use record::{

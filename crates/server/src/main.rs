@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     let (config, demo) = match load(config.as_deref(), &overrides) {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("error: {}", chain(&error));
+            eprintln!("error: {}", portal_sessions::ErrorChain(&error));
             return ExitCode::from(2);
         }
     };
@@ -48,20 +48,8 @@ fn main() -> ExitCode {
     match runtime.block_on(serve(config, demo)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", chain(&error));
+            eprintln!("error: {}", portal_sessions::ErrorChain(&error));
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error and its sources, as one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,12 +1,20 @@
 //! A real headless Chromium, driven through ChromeDriver's WebDriver API, against the real binary:
 //! open the link, pass the interstitial (submitted by the page's script), see the customer's name and
-//! invoices on the portal, revoke through the API, reload, see "session ended". Screenshots go to
-//! `target/browser/` to be looked at.
+//! invoices on the portal, revoke through the API, reload, see "session ended". Then against the
+//! `host_app` example, where a host service nests the portal under `/billing`: the link, the portal
+//! at `/billing/portal`, the host's own invoice page, the email link opened again, revocation, sign
+//! out, all branded. Screenshots go to `target/browser/` to be looked at.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (which `.ci/run` installs). Without them the test
 //! skips with a loud message, unless `PORTAL_SESSIONS_REQUIRE_BROWSER=1`, where it fails.
 
 mod support;
+
+/// The `host_app` example of `portal-sessions-axum`, compiled into this test: the same code that
+/// `cargo run -p portal-sessions-axum --example host_app` runs.
+#[path = "../../axum/examples/host_app.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod host_app;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -234,4 +242,190 @@ fn a_customer_opens_the_link_sees_the_portal_and_is_cut_off_by_revoke() {
     // (revocation outranks use: the link reads "revoked").
     driver.wait_for("Link revoked");
     drop(server);
+}
+
+impl Driver {
+    fn go(&self, url: &str) {
+        self.command("POST", "/url", json!({ "url": url }));
+    }
+
+    fn current_url(&self) -> String {
+        self.command("GET", "/url", json!({}))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn click(&self, css: &str) {
+        let found = self.command(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        let id = found["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned();
+        self.command("POST", &format!("/element/{id}/click"), json!({}));
+    }
+}
+
+/// The host app served on a loopback port from a thread of its own, until dropped.
+struct HostApp {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for HostApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start_host_app() -> HostApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(async move {
+            let app = host_app::host_app(&format!("http://127.0.0.1:{port}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let listener =
+                tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        });
+    });
+    HostApp {
+        port,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+fn host_mint(port: u16, body: &str) -> Value {
+    let created = http(
+        port,
+        "POST",
+        "/billing/v1/portal-sessions",
+        &[
+            ("authorization", &format!("Bearer {}", host_app::HOST_KEY)),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.json()
+}
+
+#[test]
+fn a_host_app_with_the_portal_nested_under_billing() {
+    if !browser_available() {
+        return;
+    }
+    let host = start_host_app();
+    let port = host.port;
+    let base = format!("http://127.0.0.1:{port}");
+    let body = format!(
+        r#"{{"customerExternalId":"{}","returnUrl":"https://example.test/account"}}"#,
+        host_app::CUSTOMER
+    );
+    let created = host_mint(port, &body);
+    let url = created["url"].as_str().unwrap_or_default().to_owned();
+    assert!(url.starts_with(&format!("{base}/billing/r/mgl_")), "{url}");
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let shots = screenshots_dir();
+
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch(profile.path());
+    driver.go(&url);
+    let portal = driver.wait_for("EX-0003");
+    assert_eq!(driver.current_url(), format!("{base}/billing/portal"));
+    for text in [
+        "Forty-Two Ltd",
+        "Example SaaS",
+        "#b45309",
+        "Back to Example SaaS",
+    ] {
+        assert!(
+            portal.contains(text),
+            "{text} missing from the nested portal"
+        );
+    }
+    driver.screenshot(&shots.join("host-portal.png"));
+
+    // The host's own page under the portal, behind the Viewer extractor.
+    driver.go(&format!("{base}/billing/portal/invoices/EX-0003"));
+    let invoice = driver.wait_for("Invoice EX-0003");
+    assert!(invoice.contains("Forty-Two Ltd") && invoice.contains("$31.00"));
+    driver.screenshot(&shots.join("host-invoice.png"));
+
+    // The email link clicked again in the same browser: back to the portal, not "already used".
+    driver.go(&url);
+    driver.wait_for("EX-0003");
+    assert_eq!(driver.current_url(), format!("{base}/billing/portal"));
+
+    // Revoked by the host's backend: the portal and the host's page end, branded.
+    let revoked = http(
+        port,
+        "DELETE",
+        &format!("/billing/v1/portal-sessions/{id}"),
+        &[("authorization", &format!("Bearer {}", host_app::HOST_KEY))],
+        "",
+    );
+    assert_eq!(revoked.status, 204);
+    driver.go(&format!("{base}/billing/portal/invoices/EX-0003"));
+    let ended = driver.wait_for("Session ended");
+    assert!(ended.contains("Example SaaS") && ended.contains("Back to Example SaaS"));
+    assert!(
+        !ended.contains("Forty-Two Ltd"),
+        "an ended session shows the customer"
+    );
+    driver.screenshot(&shots.join("host-session-ended.png"));
+    driver.go(&url);
+    let link_revoked = driver.wait_for("Link revoked");
+    assert!(link_revoked.contains("Example SaaS"));
+    driver.screenshot(&shots.join("host-link-revoked.png"));
+
+    // A second link, opened and signed out of with the portal's own button.
+    let second = host_mint(port, &body);
+    driver.go(second["url"].as_str().unwrap_or_default());
+    driver.wait_for("EX-0003");
+    driver.click("footer button");
+    let signed_out = driver.wait_for("Signed out");
+    assert!(signed_out.contains("Example SaaS") && signed_out.contains("Back to Example SaaS"));
+    assert_eq!(
+        driver.current_url(),
+        format!("{base}/billing/portal/logout")
+    );
+    driver.screenshot(&shots.join("host-signed-out.png"));
+    driver.go(&format!("{base}/billing/portal"));
+    driver.wait_for("Session ended");
+    drop(driver);
+    drop(host);
 }
