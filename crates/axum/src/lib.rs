@@ -27,7 +27,7 @@
 //!   `mf_sk_...` keys of a config file.
 //! * [`PortalData`]: an organisation's branding and a session's billing data. [`StaticPortalData`].
 //! * a [`CustomerDirectory`](portal_sessions::CustomerDirectory) inside the
-//!   [`Engine`](portal_sessions::Engine): who a customer is.
+//!   `Engine`: who a customer is.
 //!
 //! Then nest [`PortalService::router`] wherever you like, in a router with your own state, and add
 //! your own portal pages behind the [`Viewer`] extractor:
