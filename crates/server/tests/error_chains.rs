@@ -174,8 +174,7 @@ fn real_backend_failures_print_their_cause_once() {
         ))
         .err()
         .unwrap();
-    // tokio-postgres's own error prints its I/O cause and returns it too: ours must not add a third
-    // copy, and the printed chain must skip the echo.
+    // The store's sentence, the driver's, the operating system's: each printed once.
     let ours = refused.to_string();
     let first_cause = refused.source().unwrap().to_string();
     assert!(!ours.contains(&first_cause), "{ours}");
