@@ -106,7 +106,6 @@ pub mod suite;
 mod viewer;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -272,11 +271,6 @@ impl<S: SessionStore> PortalService<S> {
     pub fn show_all_sections(mut self, all: bool) -> PortalService<S> {
         self.shared.show_all_sections = all;
         self
-    }
-
-    /// The session lifetime of the engine underneath.
-    pub fn session_ttl(&self) -> Duration {
-        self.shared.engine.ttl()
     }
 
     /// What the [`Viewer`] extractor needs from your router's state: put it in your state and
