@@ -17,9 +17,9 @@ use portal_sessions::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::mount::Mount;
+use crate::{Limits, Shared};
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -35,12 +35,17 @@ impl<S: SessionStore> FromRequestParts<Arc<Shared<S>>> for Org {
         parts: &mut Parts,
         shared: &Arc<Shared<S>>,
     ) -> Result<Org, ApiError> {
-        shared
-            .auth
-            .authenticate(parts)
-            .await
-            .map(Org)
-            .map_err(ApiError::from)
+        match shared.auth.authenticate(parts).await {
+            Ok(org) => Ok(Org(org)),
+            Err(error) if error.is_unavailable() => Err(ApiError::from(error)),
+            Err(error) => {
+                let client = shared.limits.proxies.client_of(parts);
+                match Limits::fail(shared.limits.api_keys.as_ref(), "API key", client) {
+                    Some(over) => Err(ApiError::rate_limited(over.retry_after)),
+                    None => Err(ApiError::from(error)),
+                }
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) struct ApiError {
     status: StatusCode,
     kind: &'static str,
     message: String,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -21,6 +22,18 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             kind: "invalid_request",
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many failed attempts from this client: 429 with `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: std::time::Duration) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            kind: "rate_limited",
+            message: "too many failed authentication attempts from your address; retry later"
+                .to_owned(),
+            retry_after: Some(retry_after),
         }
     }
 
@@ -29,6 +42,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             kind: "not_found",
             message: message.to_owned(),
+            retry_after: None,
         }
     }
 
@@ -37,6 +51,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "internal",
             message: "the server failed to handle the request".to_owned(),
+            retry_after: None,
         }
     }
 
@@ -45,6 +60,7 @@ impl ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             kind: "unavailable",
             message: "the session store is unavailable; try again shortly".to_owned(),
+            retry_after: None,
         }
     }
 }
@@ -114,6 +130,7 @@ impl From<AuthError> for ApiError {
             status: StatusCode::UNAUTHORIZED,
             kind: "authentication_error",
             message: error.message().to_owned(),
+            retry_after: None,
         }
     }
 }
@@ -123,6 +140,15 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "error": { "type": self.kind, "message": self.message }
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(retry_after) = self.retry_after {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.as_secs().to_string())
+            {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }

@@ -78,9 +78,15 @@
 //!
 //! # Security
 //!
-//! Each client IP may fail to open a link (a malformed or unknown token) 20 times a minute; past that
-//! its link requests get `429 Too Many Requests` with `Retry-After`, before the store is touched
-//! ([`PortalService::link_attempt_limit`]). Request bodies are bounded to [`MAX_BODY_BYTES`].
+//! Each client may fail 20 times a minute at each of three things: opening a link (a malformed or
+//! unknown token), presenting a viewer cookie (forged or stale), and authenticating to `/v1`. Past
+//! that its *failing* requests get `429 Too Many Requests` with `Retry-After`; a request with a
+//! valid link, cookie or key is never refused because of others' failures. Clients are counted by
+//! address (IPv6 by /64), behind the proxies you trust ([`PortalService::trusted_proxies`]);
+//! every limit can be changed or turned off ([`PortalService::link_attempt_limit`] and its
+//! siblings). A cross-site `POST` to a link or to sign-out (`Sec-Fetch-Site: cross-site`, or an
+//! `Origin` other than the public URL's) is refused with 403. Request bodies are bounded to
+//! [`MAX_BODY_BYTES`].
 //!
 //! `/v1` responses carry `Cache-Control: no-store` (the create response holds the link token).
 //! Responses on `/r` and `/portal` carry `Cache-Control: no-store`, `Referrer-Policy: no-referrer`
@@ -95,6 +101,7 @@
 
 mod api;
 mod auth;
+mod client;
 mod data;
 mod error;
 mod html;
@@ -121,11 +128,14 @@ pub use crate::data::{
     Branding, CustomerBilling, Invoice, PortalData, PortalDataError, StaticPortalData,
     Subscription, UsageLine,
 };
-pub use crate::limit::LinkAttemptLimit;
+pub use crate::limit::AttemptLimit;
 pub use crate::viewer::{Viewer, ViewerCheck, ViewerRejection};
 /// The attribute macro for implementing [`ApiAuth`] and [`PortalData`], re-exported so that an
 /// implementation needs no dependency of its own: `#[portal_sessions_axum::async_trait]`.
 pub use async_trait::async_trait;
+/// An IP network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`), for
+/// [`PortalService::trusted_proxies`].
+pub use ipnet::IpNet;
 
 use crate::mount::Mount;
 
@@ -142,9 +152,70 @@ pub(crate) struct Shared<S> {
     auth: Arc<dyn ApiAuth>,
     data: Arc<dyn PortalData>,
     public_url: String,
+    /// `scheme://host[:port]` of the public URL, lower-cased: what a same-origin `Origin` header is.
+    origin: String,
     secure: bool,
-    limiter: Option<Arc<limit::Limiter>>,
+    limits: Arc<Limits>,
     show_all_sections: bool,
+}
+
+/// The failed-attempt limits, and who is a trusted proxy.
+#[derive(Debug, Clone)]
+struct LimitSettings {
+    links: Option<AttemptLimit>,
+    cookies: Option<AttemptLimit>,
+    api_keys: Option<AttemptLimit>,
+    proxies: Vec<IpNet>,
+}
+
+impl Default for LimitSettings {
+    fn default() -> LimitSettings {
+        LimitSettings {
+            links: Some(AttemptLimit::default()),
+            cookies: Some(AttemptLimit::default()),
+            api_keys: Some(AttemptLimit::default()),
+            proxies: Vec::new(),
+        }
+    }
+}
+
+/// The limiters every handler of one service shares.
+pub(crate) struct Limits {
+    settings: LimitSettings,
+    pub(crate) links: Option<limit::Limiter>,
+    pub(crate) cookies: Option<limit::Limiter>,
+    pub(crate) api_keys: Option<limit::Limiter>,
+    pub(crate) proxies: client::TrustedProxies,
+}
+
+impl Limits {
+    fn new(settings: LimitSettings) -> Limits {
+        Limits {
+            links: settings.links.map(limit::Limiter::new),
+            cookies: settings.cookies.map(limit::Limiter::new),
+            api_keys: settings.api_keys.map(limit::Limiter::new),
+            proxies: client::TrustedProxies::new(settings.proxies.iter().copied()),
+            settings,
+        }
+    }
+
+    /// Counts a failure of `client` against `limiter`: `Some` when it is past the limit. Logs the
+    /// first failure past the limit of a window as a warning, the rest at debug level.
+    pub(crate) fn fail(
+        limiter: Option<&limit::Limiter>,
+        what: &'static str,
+        client: Option<std::net::IpAddr>,
+    ) -> Option<limit::OverLimit> {
+        let (limiter, client) = (limiter?, client?);
+        let key = limit::ClientKey::of(client);
+        let over = limiter.fail(key, std::time::Instant::now()).err()?;
+        if over.first {
+            tracing::warn!(client = %key, what, "too many failed attempts: answering 429 until the window ends");
+        } else {
+            tracing::debug!(client = %key, what, "failed attempt past the limit");
+        }
+        Some(over)
+    }
 }
 
 impl<S> Clone for Shared<S> {
@@ -154,8 +225,9 @@ impl<S> Clone for Shared<S> {
             auth: Arc::clone(&self.auth),
             data: Arc::clone(&self.data),
             public_url: self.public_url.clone(),
+            origin: self.origin.clone(),
             secure: self.secure,
-            limiter: self.limiter.clone(),
+            limits: Arc::clone(&self.limits),
             show_all_sections: self.show_all_sections,
         }
     }
@@ -180,28 +252,54 @@ impl<S: SessionStore> Shared<S> {
         )
     }
 
-    /// The viewer token of the request's cookie, if there is a well-formed one. Over https both
-    /// prefixed names are read (both are names a browser only accepts from a secure origin).
-    fn viewer_token(&self, headers: &HeaderMap) -> Option<ViewerToken> {
+    /// The viewer cookie of a request: none, a value that is not a viewer token, or a token. Over
+    /// https both prefixed names are read (both are names a browser only accepts from a secure
+    /// origin).
+    fn viewer_cookie(&self, headers: &HeaderMap) -> ViewerCookie {
         let names: &[&str] = if self.secure {
             &[HOST_COOKIE, SECURE_COOKIE]
         } else {
             &[COOKIE]
         };
-        headers
+        let mut found = ViewerCookie::Missing;
+        let values = headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| names.contains(name))
-            .find_map(|(_, value)| value.parse().ok())
+            .filter(|(name, _)| names.contains(name));
+        for (_, value) in values {
+            match value.parse() {
+                Ok(token) => return ViewerCookie::Token(token),
+                Err(_) => found = ViewerCookie::Malformed,
+            }
+        }
+        found
+    }
+
+    /// The viewer token of the request's cookie, if there is a well-formed one.
+    fn viewer_token(&self, headers: &HeaderMap) -> Option<ViewerToken> {
+        match self.viewer_cookie(headers) {
+            ViewerCookie::Token(token) => Some(token),
+            ViewerCookie::Missing | ViewerCookie::Malformed => None,
+        }
     }
 
     /// The configured session lifetime, in words.
     fn lifetime(&self) -> String {
         html::lifetime(self.engine.ttl())
     }
+}
+
+/// What a request's viewer cookie holds.
+pub(crate) enum ViewerCookie {
+    /// No cookie of ours.
+    Missing,
+    /// A cookie of ours whose value is not a viewer token.
+    Malformed,
+    /// A well-formed viewer token (not yet checked against the store).
+    Token(ViewerToken),
 }
 
 /// The portal service: an engine, `/v1` authentication, portal data and the public URL links are
@@ -240,8 +338,9 @@ impl<S: SessionStore> PortalService<S> {
                 auth: Arc::new(auth),
                 data: Arc::new(data),
                 public_url: "http://127.0.0.1:8080".to_owned(),
+                origin: "http://127.0.0.1:8080".to_owned(),
                 secure: false,
-                limiter: Some(Arc::new(limit::Limiter::new(LinkAttemptLimit::default()))),
+                limits: Arc::new(Limits::new(LimitSettings::default())),
                 show_all_sections: false,
             },
         }
@@ -249,21 +348,54 @@ impl<S: SessionStore> PortalService<S> {
 
     /// The URL customers reach your service's root at: links are `{public_url}{mount}/r/{token}`,
     /// where `{mount}` is wherever the router is nested. An `https` URL (in any case) makes the
-    /// viewer cookie `Secure`.
+    /// viewer cookie `Secure`. Its origin is the only one whose `POST`s to a link or to sign-out
+    /// are taken (a cross-site `POST` is refused with 403).
     pub fn public_url(mut self, url: &str) -> PortalService<S> {
         let url = url.trim_end_matches('/');
         self.shared.secure = url
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         self.shared.public_url = url.to_owned();
+        let after_scheme = url.find("://").map_or(0, |at| at + 3);
+        let origin_end = url[after_scheme..]
+            .find('/')
+            .map_or(url.len(), |at| after_scheme + at);
+        self.shared.origin = url[..origin_end].to_ascii_lowercase();
         self
     }
 
-    /// Limits failed link attempts per client IP (see [`LinkAttemptLimit`]); `None` turns the limit
-    /// off. On by default, at [`LinkAttemptLimit::default`].
-    pub fn link_attempt_limit(mut self, limit: Option<LinkAttemptLimit>) -> PortalService<S> {
-        self.shared.limiter = limit.map(|limit| Arc::new(limit::Limiter::new(limit)));
+    fn with_limits(mut self, change: impl FnOnce(&mut LimitSettings)) -> PortalService<S> {
+        let mut settings = self.shared.limits.settings.clone();
+        change(&mut settings);
+        self.shared.limits = Arc::new(Limits::new(settings));
         self
+    }
+
+    /// Limits failed link attempts (malformed or unknown tokens) per client; `None` turns the
+    /// limit off. On by default, at [`AttemptLimit::default`]. A valid link is never refused.
+    pub fn link_attempt_limit(self, limit: Option<AttemptLimit>) -> PortalService<S> {
+        self.with_limits(|settings| settings.links = limit)
+    }
+
+    /// Limits failed viewer cookies (forged or stale) on the portal and sign-out per client;
+    /// `None` turns the limit off. On by default. A valid cookie is never refused.
+    pub fn cookie_attempt_limit(self, limit: Option<AttemptLimit>) -> PortalService<S> {
+        self.with_limits(|settings| settings.cookies = limit)
+    }
+
+    /// Limits failed `/v1` authentications per client; `None` turns the limit off. On by default.
+    /// A valid key is never refused.
+    pub fn api_key_attempt_limit(self, limit: Option<AttemptLimit>) -> PortalService<S> {
+        self.with_limits(|settings| settings.api_keys = limit)
+    }
+
+    /// The reverse proxies in front of the service: when a connection comes from one of these
+    /// networks, the client is the right-most address of `X-Forwarded-For` (or `Forwarded`) that is
+    /// not itself a trusted proxy. Empty by default: the client is the connection's peer, and
+    /// forwarding headers are ignored.
+    pub fn trusted_proxies(self, networks: impl IntoIterator<Item = IpNet>) -> PortalService<S> {
+        let networks: Vec<IpNet> = networks.into_iter().collect();
+        self.with_limits(|settings| settings.proxies = networks)
     }
 
     /// Shows all four portal sections whatever a session's `features` say (the reference product's

@@ -1,22 +1,24 @@
 //! The link (`/r/{token}`) and the portal (`/portal`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use portal_sessions::{
-    ClientInfo, EngineError, Features, LinkToken, OrgId, SessionRecord, SessionStore,
+    ClientInfo, EngineError, Features, LinkToken, OrgId, Rejection, SessionRecord, SessionStore,
 };
 
 use crate::data::Branding;
 use crate::error::{is_transient, log_failure};
 use crate::html::{self, Chrome};
+use crate::limit::OverLimit;
 use crate::mount::Mount;
 use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
-use crate::{Shared, html::PortalPage};
+use crate::{Limits, Shared, ViewerCookie, html::PortalPage};
 
 fn page(status: StatusCode, body: String) -> Response {
     (status, Html(body)).into_response()
@@ -81,10 +83,20 @@ fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, Eng
     }
 }
 
-fn client_ip(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+/// The 429 page of a client past a limit.
+fn too_many(over: OverLimit) -> Response {
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        html::message(
+            "Too many attempts",
+            "Too many invalid links or sessions were tried from your network. Please wait a minute and try again.",
+            &Chrome::default(),
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&over.retry_after.as_secs().to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 impl<S: SessionStore> Shared<S> {
@@ -99,35 +111,47 @@ impl<S: SessionStore> Shared<S> {
         }
     }
 
-    /// `Some(429 page)` when the client has used up its failed link attempts.
-    fn refuse_if_limited(&self, ip: Option<IpAddr>) -> Option<Response> {
-        let (limiter, ip) = (self.limiter.as_ref()?, ip?);
-        let retry_after = limiter.check(ip, std::time::Instant::now()).err()?;
-        tracing::warn!(client = %ip, "too many failed link attempts; refusing for now");
-        let mut response = page(
-            StatusCode::TOO_MANY_REQUESTS,
-            html::message(
-                "Too many attempts",
-                "Too many invalid links were opened from your network. Please wait a minute and try again.",
-                &Chrome::default(),
-            ),
-        );
-        if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+    /// Whether a state-changing `POST` came from another site: `Sec-Fetch-Site: cross-site`, or an
+    /// `Origin` that is not the public URL's. Such a request is refused before anything happens
+    /// (a page elsewhere must not redeem a link into the visitor's browser, or sign them out).
+    ///
+    /// Our own pages send `Referrer-Policy: no-referrer`, under which a browser writes
+    /// `Origin: null` on their form posts; `null` is taken only together with
+    /// `Sec-Fetch-Site: same-origin`, which a page elsewhere cannot send.
+    fn is_cross_site(&self, headers: &HeaderMap) -> bool {
+        let fetch_site = headers.get("sec-fetch-site").map(|value| value.as_bytes());
+        if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"cross-site")) {
+            return true;
         }
-        Some(response)
+        let same_origin = fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"same-origin"));
+        headers.get(header::ORIGIN).is_some_and(|origin| {
+            let origin = origin.to_str().unwrap_or_default();
+            let ours = origin.eq_ignore_ascii_case(&self.origin);
+            let null_from_our_page = origin == "null" && same_origin;
+            !(ours || null_from_our_page)
+        })
     }
 
-    /// Counts a failed attempt when the outcome says the link was malformed or unknown.
-    fn count_failure<T>(&self, ip: Option<IpAddr>, outcome: &Result<T, EngineError>) {
-        if let (
-            Some(limiter),
-            Some(ip),
-            Err(EngineError::LinkMalformed(_) | EngineError::LinkUnknown),
-        ) = (self.limiter.as_ref(), ip, outcome)
-        {
-            limiter.record_failure(ip, std::time::Instant::now());
+    /// A link that failed because it is malformed or unknown counts against the client: `Some(429)`
+    /// once past the limit.
+    fn link_failure<T>(
+        &self,
+        client: Option<IpAddr>,
+        outcome: &Result<T, EngineError>,
+    ) -> Option<Response> {
+        if !matches!(
+            outcome,
+            Err(EngineError::LinkMalformed(_) | EngineError::LinkUnknown)
+        ) {
+            return None;
         }
+        Limits::fail(self.limits.links.as_ref(), "link", client).map(too_many)
+    }
+
+    /// A viewer cookie that is present but opens nothing of its own (forged, or not a token) counts
+    /// against the client: `Some(429)` once past the limit.
+    fn cookie_failure(&self, client: Option<IpAddr>) -> Option<Response> {
+        Limits::fail(self.limits.cookies.as_ref(), "viewer cookie", client).map(too_many)
     }
 
     /// The answer to a link that did not open (or `error` was not about the link: a failure page).
@@ -228,13 +252,27 @@ impl<S: SessionStore> Shared<S> {
 
 #[async_trait::async_trait]
 impl<S: SessionStore> ViewerSource for Shared<S> {
-    async fn viewer(&self, headers: &HeaderMap, mount: Mount) -> Result<Viewer, Response> {
-        let Some(token) = self.viewer_token(headers) else {
-            return Err(self.session_ended(None, &mount).await);
+    async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response> {
+        let token = match self.viewer_cookie(&parts.headers) {
+            ViewerCookie::Token(token) => token,
+            ViewerCookie::Missing => return Err(self.session_ended(None, &mount).await),
+            ViewerCookie::Malformed => {
+                let client = self.limits.proxies.client_of(parts);
+                if let Some(refused) = self.cookie_failure(client) {
+                    return Err(refused);
+                }
+                return Err(self.session_ended(None, &mount).await);
+            }
         };
         match self.engine.authenticate(&token).await {
             Ok(record) => Ok(Viewer::new(record.view(self.engine.now()), mount)),
-            Err(EngineError::ViewerRejected(_)) => {
+            Err(EngineError::ViewerRejected(rejection)) => {
+                if rejection == Rejection::WrongSecret {
+                    let client = self.limits.proxies.client_of(parts);
+                    if let Some(refused) = self.cookie_failure(client) {
+                        return Err(refused);
+                    }
+                }
                 let genuine = match self.engine.viewer_session(&token).await {
                     Ok(genuine) => genuine,
                     Err(error) => return Err(failure_page(&error)),
@@ -259,10 +297,7 @@ pub(crate) async fn open_link<S: SessionStore>(
     raw: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let ip = client_ip(request.extensions());
-    if let Some(refused) = shared.refuse_if_limited(ip) {
-        return refused;
-    }
+    let (parts, _) = request.into_parts();
     let (link, outcome) = match parse_link(raw) {
         Ok(link) => {
             let outcome = shared.engine.inspect(&link).await;
@@ -270,7 +305,9 @@ pub(crate) async fn open_link<S: SessionStore>(
         }
         Err(malformed) => (None, Err(malformed)),
     };
-    shared.count_failure(ip, &outcome);
+    if let Some(limited) = shared.link_failure(shared.limits.proxies.client_of(&parts), &outcome) {
+        return limited;
+    }
     match outcome {
         Ok(record) => {
             let branding = shared.branding(record.org_id).await;
@@ -285,10 +322,22 @@ pub(crate) async fn open_link<S: SessionStore>(
         }
         Err(error) => {
             shared
-                .link_refusal(error, link.as_ref(), request.headers(), &mount)
+                .link_refusal(error, link.as_ref(), &parts.headers, &mount)
                 .await
         }
     }
+}
+
+/// The answer to a cross-site `POST`: 403, nothing changed.
+fn cross_site_refused() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        html::message(
+            "Request refused",
+            "This request came from another website, so it was not carried out. Open your link directly.",
+            &Chrome::default(),
+        ),
+    )
 }
 
 /// POST: consumes the link, sets the viewer cookie and sends the browser to the portal.
@@ -298,15 +347,16 @@ pub(crate) async fn redeem_link<S: SessionStore>(
     raw: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let ip = client_ip(request.extensions());
-    if let Some(refused) = shared.refuse_if_limited(ip) {
-        return refused;
+    let (parts, _) = request.into_parts();
+    if shared.is_cross_site(&parts.headers) {
+        return cross_site_refused();
     }
-    let agent = request
-        .headers()
+    let client_ip = shared.limits.proxies.client_of(&parts);
+    let agent = parts
+        .headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok());
-    let client = ClientInfo::new(ip, agent);
+    let client = ClientInfo::new(client_ip, agent);
     let (link, outcome) = match parse_link(raw) {
         Ok(link) => {
             let outcome = shared.engine.redeem(&link, client).await;
@@ -314,7 +364,9 @@ pub(crate) async fn redeem_link<S: SessionStore>(
         }
         Err(malformed) => (None, Err(malformed)),
     };
-    shared.count_failure(ip, &outcome);
+    if let Some(limited) = shared.link_failure(client_ip, &outcome) {
+        return limited;
+    }
     match outcome {
         Ok(redemption) => {
             let seconds = redemption
@@ -332,7 +384,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
         }
         Err(error) => {
             shared
-                .link_refusal(error, link.as_ref(), request.headers(), &mount)
+                .link_refusal(error, link.as_ref(), &parts.headers, &mount)
                 .await
         }
     }
@@ -386,18 +438,32 @@ pub(crate) async fn portal<S: SessionStore>(
 pub(crate) async fn logout<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     mount: Mount,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
+    let (parts, _) = request.into_parts();
+    if shared.is_cross_site(&parts.headers) {
+        return cross_site_refused();
+    }
     let mut ended = None;
-    if let Some(viewer) = shared.viewer_token(&headers) {
-        match shared.engine.authenticate(&viewer).await {
+    let failed = match shared.viewer_cookie(&parts.headers) {
+        ViewerCookie::Missing => false,
+        ViewerCookie::Malformed => true,
+        ViewerCookie::Token(viewer) => match shared.engine.authenticate(&viewer).await {
             Ok(record) => match shared.engine.logout(&viewer).await {
-                Ok(()) => ended = Some(record),
-                Err(EngineError::ViewerRejected(_)) => {}
+                Ok(()) => {
+                    ended = Some(record);
+                    false
+                }
+                Err(EngineError::ViewerRejected(_)) => false,
                 Err(error) => return failure_page(&error),
             },
-            Err(EngineError::ViewerRejected(_)) => {}
+            Err(EngineError::ViewerRejected(rejection)) => rejection == Rejection::WrongSecret,
             Err(error) => return failure_page(&error),
+        },
+    };
+    if failed {
+        if let Some(refused) = shared.cookie_failure(shared.limits.proxies.client_of(&parts)) {
+            return refused;
         }
     }
     let mut response = shared

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use portal_sessions::{CustomerSnapshot, Features, OrgId, SessionView};
@@ -15,7 +14,7 @@ use crate::mount::Mount;
 #[async_trait::async_trait]
 pub(crate) trait ViewerSource: Send + Sync + 'static {
     /// The viewer of a request mounted at `mount`, or the complete answer to send instead.
-    async fn viewer(&self, headers: &HeaderMap, mount: Mount) -> Result<Viewer, Response>;
+    async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response>;
 }
 
 /// What the [`Viewer`] extractor needs: made by
@@ -129,7 +128,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &T) -> Result<Viewer, ViewerRejection> {
         let ViewerCheck(source) = ViewerCheck::from_ref(state);
         source
-            .viewer(&parts.headers, Mount::of(parts))
+            .viewer(parts, Mount::of(parts))
             .await
             .map_err(|mut response| {
                 crate::set_page_headers(response.headers_mut());

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::tls::SslMode;
+
 use portal_sessions::StoreError;
 
 /// The default schema: `portal_sessions`.
@@ -87,14 +89,16 @@ pub struct PostgresConfig {
     pub(crate) max_connections: usize,
     pub(crate) operation_timeout: Duration,
     pub(crate) connect_timeout: Duration,
-    pub(crate) tls: bool,
+    pub(crate) ssl_mode: Option<SslMode>,
+    pub(crate) root_certificates: Option<String>,
     pub(crate) application_name: String,
 }
 
 impl PostgresConfig {
     /// A configuration for the server at `url` (a `postgres://` URL or a `key=value` string), with
     /// the schema `portal_sessions`, 16 connections, a 5 second limit per operation and a 5 second
-    /// connect timeout, without TLS.
+    /// connect timeout, and TLS as the URL's `sslmode` says (libpq's default, `prefer`, without
+    /// one: see [`SslMode`]).
     pub fn new(url: impl Into<String>) -> PostgresConfig {
         PostgresConfig {
             url: url.into(),
@@ -102,7 +106,8 @@ impl PostgresConfig {
             max_connections: 16,
             operation_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
-            tls: false,
+            ssl_mode: None,
+            root_certificates: None,
             application_name: "portal-sessions".to_owned(),
         }
     }
@@ -140,10 +145,19 @@ impl PostgresConfig {
         self
     }
 
-    /// Connect with TLS (rustls, verifying the server against the Mozilla root certificates).
-    /// Needs the crate feature `tls-rustls`; without it, connecting is a configuration error.
-    pub fn tls(mut self, tls: bool) -> PostgresConfig {
-        self.tls = tls;
+    /// The `sslmode` to connect with, over whatever the URL says (see [`SslMode`]). Any mode but
+    /// `disable` needs the crate feature `tls-rustls`; without it, connecting is a configuration
+    /// error (never a silent plaintext connection).
+    pub fn ssl_mode(mut self, mode: SslMode) -> PostgresConfig {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// A PEM file of root certificates that the server's certificate must chain to (for
+    /// `verify-ca`, `verify-full`, and `require`, which then checks the chain as libpq does). The
+    /// Mozilla roots when not set.
+    pub fn root_certificates(mut self, path: impl Into<String>) -> PostgresConfig {
+        self.root_certificates = Some(path.into());
         self
     }
 }

@@ -74,8 +74,10 @@
 //!
 //! # TLS
 //!
-//! With the crate feature `tls-rustls`, [`PostgresConfig::tls`] connects over TLS with rustls,
-//! verifying the server certificate against the Mozilla root store (webpki-roots).
+//! The connection string's `sslmode` is honoured as libpq honours it (`disable`, `prefer`,
+//! `require`, `verify-ca`, `verify-full`; see [`SslMode`]), with rustls under the crate feature
+//! `tls-rustls`. Without the feature, any mode but `disable` is refused at connect rather than
+//! quietly connecting in plaintext.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -84,6 +86,7 @@ mod config;
 mod migrate;
 mod row;
 pub mod testing;
+mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -98,6 +101,7 @@ use tokio_postgres::error::SqlState;
 
 pub use crate::config::{DEFAULT_SCHEMA, PostgresConfig, SchemaName};
 pub use crate::migrate::MIGRATIONS;
+pub use crate::tls::SslMode;
 
 /// How many rows one purge statement deletes.
 const PURGE_BATCH: i64 = 5_000;
@@ -222,25 +226,41 @@ impl PostgresStore {
     /// reached or refuses the connection.
     pub async fn connect(config: PostgresConfig) -> Result<PostgresStore, StoreError> {
         let schema = SchemaName::new(&config.schema)?;
-        let mut pg: tokio_postgres::Config = config.url.parse().map_err(|error| {
+        let (url, url_mode) = tls::split_sslmode(&config.url)?;
+        let mode = config.ssl_mode.or(url_mode).unwrap_or_default();
+        let mut pg: tokio_postgres::Config = url.parse().map_err(|error| {
             StoreError::config(
                 "malformed PostgreSQL connection string",
                 Some(Box::new(error)),
             )
         })?;
         let statement_timeout = config.operation_timeout.as_millis().max(1);
+        // The URL's own application_name, when it has one, names the connections.
+        if pg.get_application_name().is_none() {
+            pg.application_name(&config.application_name);
+        }
         pg.connect_timeout(config.connect_timeout)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
-            .application_name(&config.application_name)
             .options(format!("-c statement_timeout={statement_timeout}"));
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = if config.tls {
-            tls_manager(pg, manager_config)?
-        } else {
+        let manager = if mode == SslMode::Disable {
+            pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
             Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+        } else {
+            pg.ssl_mode(if mode == SslMode::Prefer {
+                tokio_postgres::config::SslMode::Prefer
+            } else {
+                tokio_postgres::config::SslMode::Require
+            });
+            tls_manager(
+                pg,
+                manager_config,
+                mode,
+                config.root_certificates.as_deref(),
+            )?
         };
         let pool = Pool::builder(manager)
             .max_size(config.max_connections)
@@ -347,28 +367,27 @@ impl PostgresStore {
 fn tls_manager(
     pg: tokio_postgres::Config,
     manager_config: ManagerConfig,
+    mode: SslMode,
+    roots: Option<&str>,
 ) -> Result<Manager, StoreError> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
+    Ok(Manager::from_config(
+        pg,
+        tls::connector(mode, roots)?,
+        manager_config,
     ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| StoreError::config("cannot configure TLS", Some(Box::new(error))))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
-    Ok(Manager::from_config(pg, connector, manager_config))
 }
 
 #[cfg(not(feature = "tls-rustls"))]
 fn tls_manager(
     _pg: tokio_postgres::Config,
     _manager_config: ManagerConfig,
+    _mode: SslMode,
+    _roots: Option<&str>,
 ) -> Result<Manager, StoreError> {
     Err(StoreError::config(
-        "TLS was asked for, but portal-sessions-postgres was built without the tls-rustls feature",
+        "the connection asks for TLS (sslmode prefer, require or verify-*; prefer is the default), \
+         but portal-sessions-postgres was built without the tls-rustls feature: add \
+         sslmode=disable to connect in plaintext",
         None,
     ))
 }

@@ -7,11 +7,34 @@
 //! store = "sled:./portal-data"            # or "memory", or "postgres://user@host:5432/db"
 //! show_all_sections = false               # true: the portal shows all four sections, whatever
 //!                                         # a session's features say (the reference's v1)
+//! trusted_proxies = ["10.0.0.0/8"]        # CIDRs whose X-Forwarded-For / Forwarded is believed;
+//!                                         # empty (the default): the peer address is the client
+//!
+//! [limits]                                # failed attempts per client (IPv4 address, IPv6 /64)
+//! enabled = true                          # false turns every limit off
+//! window_seconds = 60                     # 1..=86400
+//! max_clients = 100000                    # clients tracked at once, per limit (memory bound)
+//! link_failures = 20                      # malformed or unknown links per window; 0: no limit
+//! cookie_failures = 20                    # forged portal cookies per window; 0: no limit
+//! api_key_failures = 20                   # failed /v1 authentications per window; 0: no limit
+//!
+//! [http]                                  # how long and how many (seconds may be fractions)
+//! header_timeout_seconds = 10             # to send a request head, or to idle between requests
+//! body_timeout_seconds = 30               # to send a request body
+//! max_connections = 1024                  # open at once; past it, new ones wait to be accepted
+//! shutdown_grace_seconds = 10             # after SIGTERM, the wait for open connections
+//!
+//! [postgres]                              # only with a postgres:// store
+//! schema = "portal_sessions"              # the schema that holds the tables
+//! max_connections = 16                    # the pool's size
+//! root_certificates = "/etc/ssl/db-ca.pem" # PEM roots for sslmode=verify-ca/verify-full (and
+//!                                         # require); without it, the Mozilla roots
 //!
 //! [[orgs]]
 //! id = "<uuid>"
 //! name = "Demo Co"
-//! secret_keys = ["mf_sk_test_..."]        # at least one; 16 or more characters
+//! secret_keys = ["mf_sk_test_..."]        # at least one; mf_sk_ and 20 or more characters
+//!                                         # after it, at least 10 of them different
 //! publishable_keys = ["mf_pk_test_..."]   # optional; always refused by the API
 //! logo_url = "https://..."                # optional, https only
 //! brand_color = "#4f46e5"                 # optional, #rrggbb
@@ -51,8 +74,13 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use portal_sessions::{CustomerId, CustomerSnapshot, OrgId};
-use portal_sessions_axum::{Branding, CustomerBilling, Invoice, Subscription, UsageLine};
+use portal_sessions_axum::{
+    AttemptLimit, Branding, CustomerBilling, Invoice, Subscription, UsageLine,
+};
+
+use crate::http::HttpLimits;
 use serde::Deserialize;
 
 /// The built-in demo configuration.
@@ -79,7 +107,43 @@ struct RawConfig {
     store: Option<String>,
     show_all_sections: Option<bool>,
     #[serde(default)]
+    trusted_proxies: Vec<String>,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    postgres: RawPostgres,
+    #[serde(default)]
     orgs: Vec<RawOrg>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    enabled: Option<bool>,
+    window_seconds: Option<f64>,
+    max_clients: Option<i64>,
+    link_failures: Option<i64>,
+    cookie_failures: Option<i64>,
+    api_key_failures: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    header_timeout_seconds: Option<f64>,
+    body_timeout_seconds: Option<f64>,
+    max_connections: Option<i64>,
+    shutdown_grace_seconds: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPostgres {
+    schema: Option<String>,
+    max_connections: Option<i64>,
+    root_certificates: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,8 +175,8 @@ struct RawCustomer {
     usage: Vec<UsageLine>,
 }
 
-/// Where sessions are stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where sessions are stored. Its `Debug` hides a PostgreSQL URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreSpec {
     /// In memory: lost on restart.
     Memory,
@@ -120,6 +184,64 @@ pub enum StoreSpec {
     Sled(String),
     /// PostgreSQL at this URL.
     Postgres(String),
+}
+
+impl std::fmt::Debug for StoreSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreSpec::Memory => f.write_str("Memory"),
+            StoreSpec::Sled(path) => f.debug_tuple("Sled").field(path).finish(),
+            StoreSpec::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// A connection URL as it may be shown: the password of `user:password@` and of a
+/// `password=` parameter replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let mut shown = url.to_owned();
+    if let Some(scheme_end) = shown.find("://") {
+        let authority_end = shown[scheme_end + 3..]
+            .find(['/', '?'])
+            .map_or(shown.len(), |at| scheme_end + 3 + at);
+        if let Some(at) = shown[..authority_end].rfind('@') {
+            if let Some(colon) = shown[scheme_end + 3..at].find(':') {
+                shown.replace_range(scheme_end + 3 + colon + 1..at, "***");
+            }
+        }
+    }
+    if let Some(start) = shown.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = shown[value_start..]
+            .find('&')
+            .map_or(shown.len(), |at| value_start + at);
+        shown.replace_range(value_start..value_end, "***");
+    }
+    shown
+}
+
+/// A parser's message without the values it quotes: a type error on `secret_keys` must not print
+/// the key. Every `"..."` becomes `"…"`.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            let mut escaped = false;
+            for inner in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if inner == '\\' {
+                    escaped = true;
+                } else if inner == '"' {
+                    break;
+                }
+            }
+            out.push_str("…\"");
+        }
+    }
+    out
 }
 
 impl StoreSpec {
@@ -145,8 +267,8 @@ impl StoreSpec {
     }
 }
 
-/// One organisation, validated.
-#[derive(Debug, Clone)]
+/// One organisation, validated. Its `Debug` shows how many keys it has, never the keys.
+#[derive(Clone)]
 pub struct Org {
     /// Its id.
     pub id: OrgId,
@@ -160,7 +282,41 @@ pub struct Org {
     pub customers: Vec<(CustomerSnapshot, CustomerBilling)>,
 }
 
-/// A valid configuration.
+impl std::fmt::Debug for Org {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Org")
+            .field("id", &self.id)
+            .field("branding", &self.branding)
+            .field("secret_keys", &self.secret_keys.len())
+            .field("publishable_keys", &self.publishable_keys.len())
+            .field("customers", &self.customers.len())
+            .finish()
+    }
+}
+
+/// The failed-attempt limits (`[limits]`), each `None` when off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Malformed or unknown links.
+    pub links: Option<AttemptLimit>,
+    /// Forged portal cookies.
+    pub cookies: Option<AttemptLimit>,
+    /// Failed `/v1` authentications.
+    pub api_keys: Option<AttemptLimit>,
+}
+
+/// The PostgreSQL settings (`[postgres]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostgresSettings {
+    /// The schema, when not the default.
+    pub schema: Option<String>,
+    /// The pool size, when not the default.
+    pub max_connections: Option<usize>,
+    /// A PEM file of root certificates to verify the server with.
+    pub root_certificates: Option<String>,
+}
+
+/// A valid configuration. Its `Debug` never shows a key or a database password.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen.
@@ -173,6 +329,14 @@ pub struct Config {
     pub store: StoreSpec,
     /// Whether the portal shows all four sections whatever a session's features say.
     pub show_all_sections: bool,
+    /// The reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The failed-attempt limits.
+    pub limits: Limits,
+    /// The connection limits.
+    pub http: HttpLimits,
+    /// The PostgreSQL settings.
+    pub postgres: PostgresSettings,
     /// The organisations.
     pub orgs: Vec<Org>,
 }
@@ -230,6 +394,144 @@ impl Checker<'_> {
         } else {
             Err(self.error(key, format!("must be one of {}", allowed.join(", "))))
         }
+    }
+
+    /// A number of seconds in `range`, as a duration.
+    fn seconds(
+        &self,
+        key: &str,
+        value: Option<f64>,
+        default: f64,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Result<Duration, ConfigError> {
+        let value = value.unwrap_or(default);
+        if !value.is_finite() || !range.contains(&value) {
+            return Err(self.error(
+                key,
+                format!(
+                    "must be between {} and {} seconds",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(Duration::from_secs_f64(value))
+    }
+
+    /// A whole number in `range`.
+    fn count(
+        &self,
+        key: &str,
+        value: Option<i64>,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<u64, ConfigError> {
+        let value = value.unwrap_or(default);
+        if !range.contains(&value) {
+            return Err(self.error(
+                key,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ));
+        }
+        Ok(value.unsigned_abs())
+    }
+
+    fn limits(&self, raw: &RawLimits) -> Result<Limits, ConfigError> {
+        let window = self.seconds(
+            "limits.window_seconds",
+            raw.window_seconds,
+            60.0,
+            1.0..=86_400.0,
+        )?;
+        let max_clients = self.count(
+            "limits.max_clients",
+            raw.max_clients,
+            100_000,
+            1..=10_000_000,
+        )?;
+        let enabled = raw.enabled.unwrap_or(true);
+        let limit = |key: &str, value: Option<i64>| -> Result<Option<AttemptLimit>, ConfigError> {
+            let failures = self.count(key, value, 20, 0..=1_000_000)?;
+            Ok((enabled && failures > 0).then(|| AttemptLimit {
+                max_failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                window,
+                max_clients: usize::try_from(max_clients).unwrap_or(usize::MAX),
+            }))
+        };
+        Ok(Limits {
+            links: limit("limits.link_failures", raw.link_failures)?,
+            cookies: limit("limits.cookie_failures", raw.cookie_failures)?,
+            api_keys: limit("limits.api_key_failures", raw.api_key_failures)?,
+        })
+    }
+
+    fn http(&self, raw: &RawHttp) -> Result<HttpLimits, ConfigError> {
+        Ok(HttpLimits {
+            header_timeout: self.seconds(
+                "http.header_timeout_seconds",
+                raw.header_timeout_seconds,
+                10.0,
+                0.05..=3_600.0,
+            )?,
+            body_timeout: self.seconds(
+                "http.body_timeout_seconds",
+                raw.body_timeout_seconds,
+                30.0,
+                0.05..=3_600.0,
+            )?,
+            max_connections: usize::try_from(self.count(
+                "http.max_connections",
+                raw.max_connections,
+                1024,
+                1..=1_000_000,
+            )?)
+            .unwrap_or(usize::MAX),
+            shutdown_grace: self.seconds(
+                "http.shutdown_grace_seconds",
+                raw.shutdown_grace_seconds,
+                10.0,
+                0.0..=3_600.0,
+            )?,
+        })
+    }
+
+    fn postgres(
+        &self,
+        raw: &RawPostgres,
+        store: &StoreSpec,
+    ) -> Result<PostgresSettings, ConfigError> {
+        let given = raw.schema.is_some()
+            || raw.max_connections.is_some()
+            || raw.root_certificates.is_some();
+        if given && !matches!(store, StoreSpec::Postgres(_)) {
+            return Err(self.error("postgres", "is only for a postgres:// store"));
+        }
+        if let Some(schema) = &raw.schema {
+            portal_sessions_postgres::SchemaName::new(schema)
+                .map_err(|error| self.error("postgres.schema", error.to_string()))?;
+        }
+        let max_connections = match raw.max_connections {
+            Some(max) => Some(
+                usize::try_from(self.count(
+                    "postgres.max_connections",
+                    Some(max),
+                    16,
+                    1..=10_000,
+                )?)
+                .unwrap_or(usize::MAX),
+            ),
+            None => None,
+        };
+        if let Some(path) = &raw.root_certificates {
+            if !std::path::Path::new(path).is_file() {
+                return Err(self.error("postgres.root_certificates", "must be a readable PEM file"));
+            }
+        }
+        Ok(PostgresSettings {
+            schema: raw.schema.clone(),
+            max_connections,
+            root_certificates: raw.root_certificates.clone(),
+        })
     }
 
     fn billing(&self, at: &str, customer: &RawCustomer) -> Result<CustomerBilling, ConfigError> {
@@ -291,6 +593,16 @@ pub struct Overrides {
     pub store: Option<String>,
 }
 
+/// Whether `key` is a secret key worth the name: `mf_sk_`, then at least 20 printable characters
+/// without spaces, at least 10 of them different (so `mf_sk_aaaaaaaaaaaaaaaaaaaa` is refused).
+pub fn is_strong_secret_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("mf_sk_") else {
+        return false;
+    };
+    let distinct: HashSet<u8> = rest.bytes().collect();
+    rest.len() >= 20 && rest.bytes().all(|b| b.is_ascii_graphic()) && distinct.len() >= 10
+}
+
 /// Parses and validates a configuration; `file` names it in errors.
 ///
 /// # Errors
@@ -315,7 +627,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
                 format!("line {line}")
             })
             .unwrap_or_else(|| "(document)".to_owned());
-        check.error(key, error.message().to_owned())
+        check.error(key, without_values(error.message()))
     })?;
     if let Some(listen) = &overrides.listen {
         raw.listen = Some(listen.clone());
@@ -346,6 +658,22 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
     }
     let store = StoreSpec::parse(raw.store.as_deref().unwrap_or("sled:./portal-data"))
         .map_err(|reason| check.error("store", reason))?;
+    let mut trusted_proxies = Vec::new();
+    for (i, text) in raw.trusted_proxies.iter().enumerate() {
+        let network = text
+            .parse::<IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| {
+                check.error(
+                    format!("trusted_proxies[{i}]"),
+                    "must be an IP address or a network in CIDR form, like 10.0.0.0/8",
+                )
+            })?;
+        trusted_proxies.push(network);
+    }
+    let limits = check.limits(&raw.limits)?;
+    let http = check.http(&raw.http)?;
+    let postgres = check.postgres(&raw.postgres, &store)?;
 
     if raw.orgs.is_empty() {
         return Err(check.error("orgs", "at least one organisation is needed"));
@@ -371,13 +699,11 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
         }
         for (k, key) in org.secret_keys.iter().enumerate() {
             let path = format!("{at}.secret_keys[{k}]");
-            if !key.starts_with("mf_sk_")
-                || key.len() < 16
-                || key.bytes().any(|b| !b.is_ascii_graphic())
-            {
+            if !is_strong_secret_key(key) {
                 return Err(check.error(
                     path,
-                    "must start with mf_sk_, be at least 16 characters, and have no spaces",
+                    "must be mf_sk_ followed by at least 20 printable characters without spaces, \
+                     at least 10 of them different (generate one; never reuse a published key)",
                 ));
             }
             if !all_keys.insert(key.clone()) {
@@ -469,6 +795,10 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
         public_url,
         session_ttl: Duration::from_secs(ttl.unsigned_abs()),
         show_all_sections: raw.show_all_sections.unwrap_or(false),
+        trusted_proxies,
+        limits,
+        http,
+        postgres,
         store,
         orgs,
     })

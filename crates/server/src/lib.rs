@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod http;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -142,15 +143,23 @@ pub fn load(config: Option<&str>, overrides: &Overrides) -> Result<(Config, bool
             })?;
             Ok((config::parse_with(path, &text, overrides)?, false))
         }
-        None => Ok((
-            config::parse_with("<built-in demo>", config::DEMO, overrides)?,
-            true,
-        )),
+        None => {
+            let mut demo = config::parse_with("<built-in demo>", config::DEMO, overrides)?;
+            if reaches_beyond_this_machine(&demo) {
+                // The demo's key is published in the README: anyone could use it on a server
+                // that others can reach, or on a database that outlives the demo.
+                let key = fresh_secret_key()?;
+                for org in &mut demo.orgs {
+                    org.secret_keys = vec![key.clone()];
+                }
+            }
+            Ok((demo, true))
+        }
     }
 }
 
-async fn open_store(spec: &StoreSpec) -> Result<Arc<dyn SessionStore>, ServerError> {
-    Ok(match spec {
+async fn open_store(config: &Config) -> Result<Arc<dyn SessionStore>, ServerError> {
+    Ok(match &config.store {
         StoreSpec::Memory => Arc::new(MemoryStore::new()),
         StoreSpec::Sled(path) => {
             let path = path.clone();
@@ -160,12 +169,46 @@ async fn open_store(spec: &StoreSpec) -> Result<Arc<dyn SessionStore>, ServerErr
             Arc::new(store)
         }
         StoreSpec::Postgres(url) => {
-            let store = PostgresStore::connect(PostgresConfig::new(url.clone())).await?;
+            let store = PostgresStore::connect(postgres_config(url, &config.postgres)).await?;
             let applied = store.migrate().await?;
             tracing::info!(applied, "PostgreSQL migrations checked");
             Arc::new(store)
         }
     })
+}
+
+/// Whether the demo would be reachable from elsewhere (a listen address that is not loopback) or
+/// keep its sessions somewhere shared (PostgreSQL).
+fn reaches_beyond_this_machine(config: &Config) -> bool {
+    !config.listen.ip().is_loopback() || matches!(config.store, StoreSpec::Postgres(_))
+}
+
+/// A fresh secret key: `mf_sk_demo_` and 128 random bits in hex.
+fn fresh_secret_key() -> Result<String, ServerError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| ConfigError {
+        file: "<built-in demo>".into(),
+        key: "secret_keys".into(),
+        reason: "the operating system's randomness failed, so no fresh demo key could be made"
+            .into(),
+    })?;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok(format!("mf_sk_demo_{hex}"))
+}
+
+/// The PostgreSQL configuration of a store URL and the `[postgres]` table.
+fn postgres_config(url: &str, settings: &config::PostgresSettings) -> PostgresConfig {
+    let mut config = PostgresConfig::new(url.to_owned());
+    if let Some(schema) = &settings.schema {
+        config = config.schema(schema.clone());
+    }
+    if let Some(max) = settings.max_connections {
+        config = config.max_connections(max);
+    }
+    if let Some(roots) = &settings.root_certificates {
+        config = config.root_certificates(roots.clone());
+    }
+    config
 }
 
 /// The path as it may be logged: link tokens are secrets, so `/r/{token}` becomes `/r/<link>`.
@@ -230,7 +273,7 @@ async fn shutdown_signal() {
 ///
 /// A [`ServerError`] when the store cannot be opened or the address cannot be bound.
 pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
-    let store = open_store(&config.store).await?;
+    let store = open_store(&config).await?;
     let mut directory = StaticDirectory::default();
     let mut keys = StaticApiKeys::default();
     let mut data = StaticPortalData::default();
@@ -264,6 +307,10 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     let app = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
         .show_all_sections(config.show_all_sections)
+        .trusted_proxies(config.trusted_proxies.iter().copied())
+        .link_attempt_limit(config.limits.links)
+        .cookie_attempt_limit(config.limits.cookies)
+        .api_key_attempt_limit(config.limits.api_keys)
         .router()
         .route("/healthz", get(healthz).with_state(engine.clone()))
         .layer(middleware::from_fn(log_requests));
@@ -290,17 +337,8 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     };
     print_banner(&config, address, demo);
     tracing::info!(%address, "portal-sessions-server listening");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    http::serve(listener, app, config.http, shutdown_signal()).await;
     purger.abort();
-    served.map_err(|source| ServerError::Listen {
-        address: address.to_string(),
-        source,
-    })?;
     tracing::info!("stopped");
     Ok(())
 }

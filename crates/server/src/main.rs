@@ -45,7 +45,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config, demo)) {
+    let served = runtime.block_on(serve(config, demo));
+    // Connections still open after the grace period are dropped with the runtime, without waiting.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", portal_sessions::ErrorChain(&error));
