@@ -163,9 +163,15 @@ period = "November 2026"
 }
 
 pub fn start(args: &[&str], dir: &std::path::Path) -> Server {
+    start_with("", args, dir)
+}
+
+/// [`start`], with `extra` TOML appended to the configuration (whole tables, such as `[http]`).
+pub fn start_with(extra: &str, args: &[&str], dir: &std::path::Path) -> Server {
     let port = free_port();
     let path = dir.join("portal.toml");
-    if let Err(error) = std::fs::write(&path, config(port)) {
+    let text = format!("{}\n{extra}\n", config(port));
+    if let Err(error) = std::fs::write(&path, text) {
         panic!("{error}");
     }
     let child = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
