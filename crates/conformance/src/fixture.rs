@@ -144,35 +144,98 @@ impl<S: SessionStore> EngineFixture<S> {
     }
 }
 
-/// The store under test, except that the first compare-and-swap that commits loses its reply: the
-/// write is stored, and the caller sees [`StoreError::Unavailable`](portal_sessions::StoreError), as
-/// when a connection dies between the server's commit and the client's read.
-pub struct LosesFirstSwapReply<S> {
-    store: Arc<S>,
-    lost: std::sync::atomic::AtomicBool,
+/// Whether a [`LosesReplies`] store carries out the write whose reply it loses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// The write commits, then the caller sees [`StoreError::Unavailable`](portal_sessions::StoreError):
+    /// a connection that died between the server's commit and the client's read.
+    AfterCommit,
+    /// The write never happens, and the caller sees the same error: a connection that died first.
+    BeforeCommit,
 }
 
-impl<S> LosesFirstSwapReply<S> {
+/// The store under test, except that the next insert and the next compare-and-swap each fail with
+/// [`StoreError::Unavailable`](portal_sessions::StoreError), after or before they commit (see
+/// [`Loss`]). Every later write goes through untouched.
+pub struct LosesReplies<S> {
+    store: Arc<S>,
+    loss: Loss,
+    insert_armed: std::sync::atomic::AtomicBool,
+    swap_armed: std::sync::atomic::AtomicBool,
+}
+
+impl<S> LosesReplies<S> {
     /// Wraps `store`.
-    pub fn new(store: Arc<S>) -> LosesFirstSwapReply<S> {
-        LosesFirstSwapReply {
+    pub fn new(store: Arc<S>, loss: Loss) -> LosesReplies<S> {
+        LosesReplies {
             store,
-            lost: std::sync::atomic::AtomicBool::new(false),
+            loss,
+            insert_armed: std::sync::atomic::AtomicBool::new(true),
+            swap_armed: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    fn lost() -> portal_sessions::StoreError {
+        portal_sessions::StoreError::Unavailable("the connection died around the write".into())
     }
 }
 
-crate::forward_store! {
-    impl[S: SessionStore] for LosesFirstSwapReply<S>,
-    field = store,
-    swap = |this, expected_version, next| {
-        let outcome = this.store.compare_and_swap(expected_version, next).await?;
-        let first = !this.lost.swap(true, std::sync::atomic::Ordering::SeqCst);
-        if outcome == portal_sessions::CasOutcome::Swapped && first {
-            return Err(portal_sessions::StoreError::Unavailable(
-                "the reply was lost after the commit".into(),
-            ));
+#[async_trait::async_trait]
+impl<S: SessionStore> SessionStore for LosesReplies<S> {
+    async fn insert(
+        &self,
+        record: &portal_sessions::SessionRecord,
+    ) -> Result<(), portal_sessions::StoreError> {
+        if !self
+            .insert_armed
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return self.store.insert(record).await;
         }
-        Ok(outcome)
+        if self.loss == Loss::AfterCommit {
+            self.store.insert(record).await?;
+        }
+        Err(Self::lost())
+    }
+
+    async fn get(
+        &self,
+        id: &portal_sessions::SessionId,
+    ) -> Result<Option<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+        self.store.get(id).await
+    }
+
+    async fn list(
+        &self,
+        query: &portal_sessions::ListQuery,
+    ) -> Result<Vec<portal_sessions::SessionRecord>, portal_sessions::StoreError> {
+        self.store.list(query).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &portal_sessions::SessionRecord,
+    ) -> Result<portal_sessions::CasOutcome, portal_sessions::StoreError> {
+        if !self
+            .swap_armed
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return self.store.compare_and_swap(expected_version, next).await;
+        }
+        if self.loss == Loss::AfterCommit {
+            let outcome = self.store.compare_and_swap(expected_version, next).await?;
+            if outcome == portal_sessions::CasOutcome::Conflict {
+                return Ok(outcome);
+            }
+        }
+        Err(Self::lost())
+    }
+
+    async fn purge_expired(
+        &self,
+        before: portal_sessions::Timestamp,
+    ) -> Result<u64, portal_sessions::StoreError> {
+        self.store.purge_expired(before).await
     }
 }

@@ -86,7 +86,7 @@ macro_rules! store_tests {
             purge_removes_only_expired_sessions,
             list_cost_does_not_grow_with_sessions,
             random_operation_sequences_match_the_model,
-            a_lost_redeem_reply_retries_into_already_used,
+            lost_write_replies_are_settled_by_reading_back,
         );
     };
     ($store:expr $(,)?) => {

@@ -1026,33 +1026,116 @@ pub async fn random_operation_sequences_match_the_model<S: SessionStore>(store: 
     }
 }
 
-/// A redeem whose reply was lost after it committed is safe to retry: the retry reads "already used"
-/// (the lost success carried a viewer secret that exists nowhere else, and minting a second one would
-/// let one link open two portals), and the link was redeemed exactly once.
-pub async fn a_lost_redeem_reply_retries_into_already_used<S: SessionStore>(store: Arc<S>) {
-    let lossy = Arc::new(crate::fixture::LosesFirstSwapReply::new(store.clone()));
+/// A write whose reply is lost after it committed is settled by reading back: the engine proves
+/// from the stored record that the change is its own (the link's verifier for a create, its freshly
+/// minted viewer for a redeem, the viewer gone for a logout, the revocation for a revoke) and
+/// answers with the success that happened. A write that never committed stays an error, and the
+/// link stays usable.
+pub async fn lost_write_replies_are_settled_by_reading_back<S: SessionStore>(store: Arc<S>) {
+    use crate::fixture::{LosesReplies, Loss};
+
+    let lossy = Arc::new(LosesReplies::new(store.clone(), Loss::AfterCommit));
     let fx = EngineFixture::new(lossy);
     let created = engine_ok(
-        "create",
+        "a create whose reply was lost",
         fx.engine
             .create(fx.org, CreateRequest::for_customer_id(fx.customers[0].id))
             .await,
     );
-    assert!(
-        matches!(
-            fx.engine.redeem(&created.link, ClientInfo::default()).await,
-            Err(EngineError::Store(StoreError::Unavailable(_)))
-        ),
-        "the first redeem's reply is lost"
+    assert_eq!(stored(&*store, &created.record.id).await, created.record);
+    let redemption = engine_ok(
+        "a redeem whose reply was lost",
+        fx.engine.redeem(&created.link, ClientInfo::default()).await,
+    );
+    let record = stored(&*store, &created.record.id).await;
+    assert_eq!(record.version, 1, "the link was redeemed exactly once");
+    engine_ok(
+        "the settled viewer opens the portal",
+        fx.engine.authenticate(&redemption.viewer).await,
     );
     assert!(
         matches!(
             fx.engine.redeem(&created.link, ClientInfo::default()).await,
             Err(EngineError::LinkUsed)
         ),
-        "the retry must read 'already used'"
+        "a second redeem reads 'already used'"
     );
-    let record = stored(&*store, &created.record.id).await;
-    assert!(record.used_at.is_some());
-    assert_eq!(record.version, 1, "the link was redeemed exactly once");
+
+    // Logout and revoke, each with its own lost reply.
+    let lossy = Arc::new(LosesReplies::new(store.clone(), Loss::AfterCommit));
+    let again = EngineFixture::new(lossy);
+    engine_ok(
+        "a lost logout reply",
+        again.engine.logout(&redemption.viewer).await,
+    );
+    assert!(
+        stored(&*store, &created.record.id)
+            .await
+            .viewer_hash
+            .is_none()
+    );
+    let other = engine_ok(
+        "create",
+        again
+            .engine
+            .create(
+                again.org,
+                CreateRequest::for_customer_id(again.customers[0].id),
+            )
+            .await,
+    );
+    let revoked = engine_ok(
+        "a lost revoke reply",
+        again.engine.revoke(again.org, &other.record.id).await,
+    );
+    assert!(revoked.revoked_at.is_some());
+
+    // The control: the same failures before the commit are errors, and change nothing.
+    let failing = Arc::new(LosesReplies::new(store.clone(), Loss::BeforeCommit));
+    let control = EngineFixture::new(failing);
+    assert!(
+        matches!(
+            control
+                .engine
+                .create(
+                    control.org,
+                    CreateRequest::for_customer_id(control.customers[0].id)
+                )
+                .await,
+            Err(EngineError::Store(StoreError::Unavailable(_)))
+        ),
+        "a create that never committed is an error"
+    );
+    let fresh = engine_ok(
+        "create",
+        control
+            .engine
+            .create(
+                control.org,
+                CreateRequest::for_customer_id(control.customers[0].id),
+            )
+            .await,
+    );
+    assert!(
+        matches!(
+            control
+                .engine
+                .redeem(&fresh.link, ClientInfo::default())
+                .await,
+            Err(EngineError::Store(StoreError::Unavailable(_)))
+        ),
+        "a redeem that never committed is an error"
+    );
+    assert_eq!(
+        stored(&*store, &fresh.record.id).await,
+        fresh.record,
+        "and changed nothing"
+    );
+    engine_ok(
+        "the link is still usable",
+        control
+            .engine
+            .redeem(&fresh.link, ClientInfo::default())
+            .await,
+    );
 }

@@ -291,7 +291,15 @@ impl<S: SessionStore> Engine<S> {
             redeemed_by: None,
             version: 0,
         };
-        self.store.insert(&record).await?;
+        if let Err(error) = self.store.insert(&record).await {
+            // The insert may have committed with its reply lost: the verifier hash, which only this
+            // call knows, settles it.
+            let stored = self.read_back(&record.id, &error).await;
+            if !stored.is_some_and(|stored| stored.verifier_hash.matches(&record.verifier_hash)) {
+                return Err(error.into());
+            }
+            tracing::info!(session = %record.id, "a create's lost reply was settled by reading back");
+        }
         tracing::info!(session = %record.id, org = %org, customer = %record.customer.id, "portal session created");
         Ok(CreatedSession { record, link })
     }
@@ -379,6 +387,7 @@ impl<S: SessionStore> Engine<S> {
                     }
                 },
                 EngineError::SessionNotFound,
+                |record| record.revoked_at.is_some(),
             )
             .await?;
         tracing::info!(session = %id, org = %org, "portal session revoked");
@@ -472,6 +481,13 @@ impl<S: SessionStore> Engine<S> {
                         .map_err(EngineError::from_link_rejection)
                 },
                 EngineError::LinkUnknown,
+                // Only this call knows the viewer secret: its hash in the store proves the win.
+                |record| {
+                    record
+                        .viewer_hash
+                        .as_ref()
+                        .is_some_and(|stored| stored.matches(&viewer_hash))
+                },
             )
             .await?;
         tracing::info!(session = %id, org = %record.org_id, "portal link redeemed");
@@ -516,6 +532,12 @@ impl<S: SessionStore> Engine<S> {
                     .map_err(EngineError::ViewerRejected)
             },
             EngineError::ViewerRejected(Rejection::WrongSecret),
+            |record| {
+                !record
+                    .viewer_hash
+                    .as_ref()
+                    .is_some_and(|stored| stored.matches(&hash))
+            },
         )
         .await?;
         Ok(())
@@ -542,14 +564,21 @@ impl<S: SessionStore> Engine<S> {
     /// `decide` sees the current record and returns the next one, `None` for "nothing to change"
     /// (the operation succeeds with the current record), or an error. A lost race re-reads and
     /// decides again.
-    async fn update<F>(
+    ///
+    /// A swap that fails with a store error may still have committed (the connection died between
+    /// the commit and its reply). The record is then read back, and `settled` says whether what it
+    /// holds is this change's doing: if so the change succeeded, and the caller hears so instead of
+    /// an error for something that happened.
+    async fn update<F, D>(
         &self,
         id: &SessionId,
         mut decide: F,
         missing: EngineError,
+        settled: D,
     ) -> Result<SessionRecord, EngineError>
     where
         F: FnMut(&SessionRecord) -> Result<Option<SessionRecord>, EngineError> + Send,
+        D: Fn(&SessionRecord) -> bool + Send,
     {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let Some(current) = self.store.get(id).await? else {
@@ -558,13 +587,29 @@ impl<S: SessionStore> Engine<S> {
             let Some(next) = decide(&current)? else {
                 return Ok(current);
             };
-            match self.store.compare_and_swap(current.version, &next).await? {
-                CasOutcome::Swapped => return Ok(next),
-                CasOutcome::Conflict => {
+            match self.store.compare_and_swap(current.version, &next).await {
+                Ok(CasOutcome::Swapped) => return Ok(next),
+                Ok(CasOutcome::Conflict) => {
                     tracing::debug!(session = %id, "lost a compare-and-swap race, re-reading");
+                }
+                Err(error) => {
+                    return match self.read_back(id, &error).await {
+                        Some(stored) if stored.version > current.version && settled(&stored) => {
+                            tracing::info!(session = %id, "a change's lost reply was settled by reading back");
+                            Ok(stored)
+                        }
+                        _ => Err(error.into()),
+                    };
                 }
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// The record as it now is, after a write failed with `error`; `None` when it cannot be read
+    /// either (then the write's outcome stays unknown, and `error` is the answer).
+    async fn read_back(&self, id: &SessionId, error: &StoreError) -> Option<SessionRecord> {
+        tracing::debug!(session = %id, error = %crate::ErrorChain(error), "a write failed; reading back");
+        self.store.get(id).await.ok().flatten()
     }
 }

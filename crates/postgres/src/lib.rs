@@ -66,11 +66,11 @@
 //! included) and the server is asked to cancel statements that run longer. A lost connection is
 //! [`StoreError::Unavailable`]; a missing or unmigrated schema is [`StoreError::Config`] saying so.
 //!
-//! A redeem whose reply was lost (the connection died after the `UPDATE` committed) is safe to retry:
-//! the retry answers **"already used"**. It cannot answer with the original success, because that
-//! success carried a freshly minted viewer secret that is stored only as a hash: handing out a second
-//! viewer secret for the same link would let one link open two portals, which is exactly what a
-//! one-time link must never do. The customer asks for a new link; nothing is ever redeemed twice.
+//! A write whose reply was lost (the connection died after the `UPDATE` committed) is settled by
+//! the engine reading the record back: a redeem whose freshly minted viewer hash is stored did win,
+//! and answers with its success; one whose read-back fails too answers with the error, and a retry
+//! then reads "already used". Nothing is ever redeemed twice, and a second viewer secret is never
+//! minted for one link.
 //!
 //! # TLS
 //!

@@ -1,8 +1,9 @@
 //! The pool's connections are killed (pg_terminate_backend) again and again during a stream of
 //! redeems. Operations fail with a store error, never panic or hang past the configured timeout;
-//! the pool recovers; and no link is ever redeemed twice. A redeem whose outcome was lost is retried
-//! and answers either success (it had not happened) or "already used" (it had); the conformance
-//! check `a_lost_redeem_reply_retries_into_already_used` pins the second case deterministically.
+//! the pool recovers; and no link is ever redeemed twice. A redeem whose reply was lost is settled by
+//! the engine reading back when it can; when even that fails the client retries, and the retry
+//! answers either success (it had not happened) or "already used" (it had). The conformance check
+//! `lost_write_replies_are_settled_by_reading_back` pins the settling deterministically.
 
 mod common;
 
