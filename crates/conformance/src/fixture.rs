@@ -238,4 +238,8 @@ impl<S: SessionStore> SessionStore for LosesReplies<S> {
     ) -> Result<u64, portal_sessions::StoreError> {
         self.store.purge_expired(before).await
     }
+
+    fn clock(&self) -> Option<Arc<dyn portal_sessions::Clock>> {
+        self.store.clock()
+    }
 }

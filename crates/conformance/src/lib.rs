@@ -171,10 +171,13 @@ macro_rules! forward_store {
             ) -> Result<u64, portal_sessions::StoreError> {
                 self.$field.purge_expired(before).await
             }
+
+            fn clock(&self) -> Option<std::sync::Arc<dyn portal_sessions::Clock>> {
+                self.$field.clock()
+            }
         }
     };
 }
-pub(crate) use forward_store;
 
 forward_store! {
     impl[S: portal_sessions::SessionStore, G: Send + Sync + 'static] for Guarded<S, G>,

@@ -189,13 +189,15 @@ impl<S> std::fmt::Debug for Engine<S> {
 }
 
 impl<S: SessionStore> Engine<S> {
-    /// An engine over `store` that resolves customers in `directory`, with the system clock and a
-    /// one-hour session lifetime.
+    /// An engine over `store` that resolves customers in `directory`, with a one-hour session
+    /// lifetime, reading time from the store's own clock when it has one
+    /// ([`SessionStore::clock`]: PostgreSQL's is the database's), else from the system clock.
     pub fn new(store: S, directory: impl CustomerDirectory) -> Engine<S> {
+        let clock = store.clock().unwrap_or_else(|| Arc::new(SystemClock));
         Engine {
             store,
             directory: Arc::new(directory),
-            clock: Arc::new(SystemClock),
+            clock,
             ttl: DEFAULT_TTL,
         }
     }

@@ -80,7 +80,7 @@ pub mod token;
 /// [`CustomerDirectory`]), re-exported so that an implementation needs no dependency of its own:
 /// `#[portal_sessions::async_trait]`.
 pub use async_trait::async_trait;
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, StaticDirectory};
 pub use engine::{
     CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, MIN_TTL, Redemption,

@@ -212,6 +212,16 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// A backend error; records already deleted stay deleted.
     async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// The clock that decides expiry for this store's sessions, when the store has one of its own:
+    /// a database shared by several processes, whose instances must agree on `now` although their
+    /// own clocks drift. `None` (the default) leaves it to the engine's clock.
+    ///
+    /// [`Engine::new`](crate::Engine::new) reads it once; [`Engine::with_clock`](crate::Engine::with_clock)
+    /// still overrides it (tests).
+    fn clock(&self) -> Option<std::sync::Arc<dyn crate::Clock>> {
+        None
+    }
 }
 
 macro_rules! forward_store {
@@ -236,6 +246,9 @@ macro_rules! forward_store {
             }
             async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
                 (**self).purge_expired(before).await
+            }
+            fn clock(&self) -> Option<std::sync::Arc<dyn crate::Clock>> {
+                (**self).clock()
             }
         }
     )*};

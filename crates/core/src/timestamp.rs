@@ -33,6 +33,9 @@ const MAX_MILLIS: i64 = 253_402_300_799_999;
 impl Timestamp {
     /// The Unix epoch, 1970-01-01T00:00:00.000Z.
     pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+    /// The last representable instant, 9999-12-31T23:59:59.999Z: where a clock that cannot tell
+    /// the time stops (every session has expired by then).
+    pub const MAX: Timestamp = Timestamp(MAX_MILLIS);
 
     /// A timestamp from milliseconds since the Unix epoch, or `None` outside the years 0000..=9999.
     pub fn from_millis(millis: i64) -> Option<Timestamp> {

@@ -82,7 +82,7 @@ impl SchemaName {
 ///     .operation_timeout(Duration::from_secs(2));
 /// # let _ = config;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresConfig {
     pub(crate) url: String,
     pub(crate) schema: String,
@@ -92,6 +92,24 @@ pub struct PostgresConfig {
     pub(crate) ssl_mode: Option<SslMode>,
     pub(crate) root_certificates: Option<String>,
     pub(crate) application_name: String,
+    pub(crate) local_clock: std::sync::Arc<dyn portal_sessions::Clock>,
+    pub(crate) clock_refresh: Duration,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    /// Never shows the connection string, which may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("root_certificates", &self.root_certificates)
+            .field("application_name", &self.application_name)
+            .field("clock_refresh", &self.clock_refresh)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresConfig {
@@ -108,6 +126,8 @@ impl PostgresConfig {
             connect_timeout: Duration::from_secs(5),
             ssl_mode: None,
             root_certificates: None,
+            local_clock: std::sync::Arc::new(portal_sessions::SystemClock),
+            clock_refresh: Duration::from_secs(30),
             application_name: "portal-sessions".to_owned(),
         }
     }
@@ -150,6 +170,20 @@ impl PostgresConfig {
     /// error (never a silent plaintext connection).
     pub fn ssl_mode(mut self, mode: SslMode) -> PostgresConfig {
         self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// How often the database clock's offset from the process clock is measured again (30 s by
+    /// default); see the crate's "Whose clock".
+    pub fn clock_refresh(mut self, every: Duration) -> PostgresConfig {
+        self.clock_refresh = every.max(Duration::from_millis(100));
+        self
+    }
+
+    /// The process clock the database clock is read through (the system clock by default): for
+    /// tests that skew one instance's clock.
+    pub fn local_clock(mut self, clock: impl portal_sessions::Clock) -> PostgresConfig {
+        self.local_clock = std::sync::Arc::new(clock);
         self
     }
 

@@ -72,6 +72,13 @@
 //! then reads "already used". Nothing is ever redeemed twice, and a second viewer secret is never
 //! minted for one link.
 //!
+//! # Whose clock
+//!
+//! The database's. [`PostgresStore`] gives the engine a clock ([`SessionStore::clock`]) that reads
+//! PostgreSQL's `clock_timestamp()` through an offset from the process clock, measured at connect and
+//! every [`PostgresConfig::clock_refresh`]; so app instances whose clocks disagree still agree,
+//! to within a round trip, on what has expired.
+//!
 //! # TLS
 //!
 //! The connection string's `sslmode` is honoured as libpq honours it (`disable`, `prefer`,
@@ -82,6 +89,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod clock;
 mod config;
 mod migrate;
 mod row;
@@ -165,6 +173,7 @@ pub struct PostgresStore {
     schema: SchemaName,
     statements: std::sync::Arc<Statements>,
     timeout: Duration,
+    clock: std::sync::Arc<clock::DatabaseClock>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -272,14 +281,25 @@ impl PostgresStore {
             .map_err(|error| {
                 StoreError::config("cannot build the connection pool", Some(Box::new(error)))
             })?;
-        let store = PostgresStore {
+        drop(
+            pool.get()
+                .await
+                .map_err(|error| pool_error(error, &schema))?,
+        );
+        let clock = clock::DatabaseClock::start(
+            &pool,
+            config.local_clock.clone(),
+            config.clock_refresh,
+            config.operation_timeout,
+        )
+        .await?;
+        Ok(PostgresStore {
             statements: std::sync::Arc::new(Statements::new(&schema)),
             pool,
             schema,
             timeout: config.operation_timeout,
-        };
-        drop(store.client().await?);
-        Ok(store)
+            clock,
+        })
     }
 
     /// The schema this store uses.
@@ -476,5 +496,11 @@ impl SessionStore for PostgresStore {
                 return Ok(total);
             }
         }
+    }
+
+    /// The database's clock (see the `clock` notes in the crate docs): instances whose own clocks
+    /// disagree still agree on what has expired.
+    fn clock(&self) -> Option<std::sync::Arc<dyn portal_sessions::Clock>> {
+        Some(self.clock.clone())
     }
 }
