@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
     let (selector, rest) = data.split_first().unwrap_or((&0, &[]));
     runtime().block_on(async {
         let query = ListQuery {
+            max_lifetime: portal_sessions::MAX_TTL,
             org_id: org(),
             customer_id: None,
             limit: 10,

@@ -949,6 +949,7 @@ async fn snapshot<S: SessionStore>(store: &S) -> Vec<portal_sessions::SessionRec
     let mut all = Vec::new();
     for org in [org_a(), org_b()] {
         let query = portal_sessions::ListQuery {
+            max_lifetime: portal_sessions::MAX_TTL,
             org_id: org,
             customer_id: None,
             limit: 1_000,

@@ -83,6 +83,7 @@ impl Abuse {
     /// Every record, to show a refused request changed nothing.
     async fn records(&self) -> Vec<portal_sessions::SessionRecord> {
         let query = portal_sessions::ListQuery {
+            max_lifetime: portal_sessions::MAX_TTL,
             org_id: org_a(),
             customer_id: None,
             limit: 1_000,

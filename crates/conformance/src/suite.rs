@@ -134,6 +134,7 @@ pub async fn insert_is_insert_if_absent<S: SessionStore>(store: Arc<S>) {
         "list",
         store
             .list(&ListQuery {
+                max_lifetime: portal_sessions::MAX_TTL,
                 org_id: org,
                 customer_id: None,
                 limit: 10,
@@ -393,6 +394,7 @@ pub async fn list_orders_limits_filters_and_isolates<S: SessionStore>(store: Arc
             for filter in filters {
                 for limit in [1, 3, 10, 100] {
                     let query = ListQuery {
+                        max_lifetime: portal_sessions::MAX_TTL,
                         org_id,
                         customer_id,
                         limit,
@@ -913,6 +915,7 @@ pub async fn purge_removes_only_expired_sessions<S: SessionStore>(store: Arc<S>)
         "list",
         store
             .list(&ListQuery {
+                max_lifetime: portal_sessions::MAX_TTL,
                 org_id: org,
                 customer_id: Some(customer.id),
                 limit: 100,
@@ -943,6 +946,7 @@ pub async fn list_cost_does_not_grow_with_sessions<S: SessionStore>(store: Arc<S
         let mut fastest = Duration::MAX;
         for filter in [ListFilter::All, ListFilter::OpenAt(now)] {
             let query = ListQuery {
+                max_lifetime: portal_sessions::MAX_TTL,
                 org_id: org,
                 customer_id: None,
                 limit: 10,
@@ -993,6 +997,7 @@ pub async fn list_cost_does_not_grow_with_sessions<S: SessionStore>(store: Arc<S
         "list",
         store
             .list(&ListQuery {
+                max_lifetime: portal_sessions::MAX_TTL,
                 org_id: org,
                 customer_id: None,
                 limit: 100,

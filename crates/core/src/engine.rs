@@ -356,6 +356,7 @@ impl<S: SessionStore> Engine<S> {
             return Err(InvalidRequest::Limit.into());
         }
         let query = ListQuery {
+            max_lifetime: self.ttl,
             org_id: org,
             customer_id: options.customer_id,
             limit: options.limit,

@@ -20,8 +20,9 @@
 //!   fields never need updating.
 //! * [`list`](SessionStore::list) returns newest first: by `created_at` descending, ties by session id
 //!   bytes descending, so every backend agrees on the order. It should cost O(limit), not O(sessions in
-//!   the organisation): every record satisfies `expires_at - created_at <= MAX_TTL`, so an open-only
-//!   scan in `created_at` order can stop at the first record created more than [`MAX_TTL`] before `now`.
+//!   the organisation): every listed record satisfies `expires_at - created_at <= max_lifetime`
+//!   ([`ListQuery::max_lifetime`], at most [`MAX_TTL`]), so an open-only scan in `created_at` order
+//!   can stop at the first record created `max_lifetime` or longer before `now`.
 //! * Every timestamp round-trips to the millisecond; every string round-trips byte for byte.
 //! * Errors keep their source ([`StoreError`]'s variants carry it) and never contain a secret: a
 //!   record's hashes are not secrets, but the tokens they come from never reach a store at all.
@@ -61,6 +62,10 @@ pub struct ListQuery {
     pub limit: usize,
     /// Open sessions only, or all of them.
     pub filter: ListFilter,
+    /// The longest lifetime any listed session can have (at most [`MAX_TTL`]): an open-only scan
+    /// stops at the first session created this long before `now`, since none older can still be
+    /// open. The engine passes its configured lifetime; pass [`MAX_TTL`] when you cannot know.
+    pub max_lifetime: Duration,
 }
 
 impl ListQuery {

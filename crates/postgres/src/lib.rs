@@ -106,6 +106,7 @@ use portal_sessions::{
     Timestamp,
 };
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 
 pub use crate::config::{DEFAULT_SCHEMA, PostgresConfig, SchemaName};
 pub use crate::migrate::MIGRATIONS;
@@ -368,6 +369,20 @@ impl PostgresStore {
         .await
     }
 
+    /// A query planned for its parameters on every execution (not prepared and cached).
+    async fn query_planned(
+        &self,
+        sql: &str,
+        params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let pg = |error| pg_error(error, &self.schema);
+        self.bounded(async {
+            let client = self.client().await?;
+            client.query_typed(sql, params).await.map_err(pg)
+        })
+        .await
+    }
+
     async fn execute(
         &self,
         sql: &str,
@@ -445,21 +460,39 @@ impl SessionStore for PostgresStore {
                 .await?
             }
             (ListFilter::OpenAt(now), customer) => {
-                // Nothing created MAX_TTL or longer before `now` can still be open.
+                // Nothing created `max_lifetime` or longer before `now` can still be open.
                 let horizon = now
-                    .checked_sub(MAX_TTL)
+                    .checked_sub(query.max_lifetime.min(MAX_TTL))
                     .unwrap_or(Timestamp::UNIX_EPOCH)
                     .to_system_time();
                 let now = now.to_system_time();
+                // Planned for these values every time (the unnamed statement of `query_typed`, in
+                // one round trip): a cached generic plan cannot see how narrow the window is, and
+                // was seen walking every unopened link of an organisation.
+                let (org, now, horizon) = (&org, &now, &horizon);
                 match customer {
                     None => {
-                        self.query(&self.statements.list_open, &[&org, &now, &horizon, &limit])
-                            .await?
+                        self.query_planned(
+                            &self.statements.list_open,
+                            &[
+                                (org, Type::UUID),
+                                (now, Type::TIMESTAMPTZ),
+                                (horizon, Type::TIMESTAMPTZ),
+                                (&limit, Type::INT8),
+                            ],
+                        )
+                        .await?
                     }
                     Some(customer) => {
-                        self.query(
+                        self.query_planned(
                             &self.statements.list_open_customer,
-                            &[&org, &now, &horizon, &limit, &customer],
+                            &[
+                                (org, Type::UUID),
+                                (now, Type::TIMESTAMPTZ),
+                                (horizon, Type::TIMESTAMPTZ),
+                                (&limit, Type::INT8),
+                                (&customer, Type::UUID),
+                            ],
                         )
                         .await?
                     }

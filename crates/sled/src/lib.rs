@@ -610,6 +610,61 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// [`SessionStore::list`], synchronously.
+    fn list_now(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        let t = &self.inner.trees;
+        let mut prefix = query.org_id.as_bytes().to_vec();
+        if let Some(customer) = &query.customer_id {
+            prefix.extend_from_slice(customer.as_bytes());
+        }
+        let (tree, horizon, now) = match (query.filter, query.customer_id.is_some()) {
+            (ListFilter::All, false) => (&t.by_org, None, None),
+            (ListFilter::All, true) => (&t.by_customer, None, None),
+            (ListFilter::OpenAt(now), customer) => {
+                let tree = if customer {
+                    &t.open_by_customer
+                } else {
+                    &t.open_by_org
+                };
+                (
+                    tree,
+                    now.checked_sub(query.max_lifetime.min(MAX_TTL)),
+                    Some(now),
+                )
+            }
+        };
+        let mut found = Vec::with_capacity(query.limit.min(128));
+        for entry in tree.scan_prefix(&prefix) {
+            if found.len() >= query.limit {
+                break;
+            }
+            let (key, value) = entry.map_err(backend)?;
+            let (created_at, id) = keys::parse_list_key(&key)
+                .ok_or_else(|| StoreError::corrupt("malformed list index key", None))?;
+            if let Some(now) = now {
+                // Nothing created `max_lifetime` or longer before `now` can still be open.
+                if horizon.is_some_and(|horizon| created_at <= horizon) {
+                    break;
+                }
+                let expires_at = keys::parse_time_value(&value)
+                    .ok_or_else(|| StoreError::corrupt("malformed open index value", None))?;
+                if expires_at <= now {
+                    continue;
+                }
+            }
+            // The index and the record were written together, but this read is not a snapshot:
+            // a record redeemed since the index entry was read is checked again here.
+            if let Some(record) = self.get_now(&id)? {
+                if query.matches(&record) {
+                    found.push(record);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 #[async_trait]
 impl SessionStore for SledStore {
     async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
@@ -648,51 +703,12 @@ impl SessionStore for SledStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
-        let t = &self.inner.trees;
-        let mut prefix = query.org_id.as_bytes().to_vec();
-        if let Some(customer) = &query.customer_id {
-            prefix.extend_from_slice(customer.as_bytes());
-        }
-        let (tree, horizon, now) = match (query.filter, query.customer_id.is_some()) {
-            (ListFilter::All, false) => (&t.by_org, None, None),
-            (ListFilter::All, true) => (&t.by_customer, None, None),
-            (ListFilter::OpenAt(now), customer) => {
-                let tree = if customer {
-                    &t.open_by_customer
-                } else {
-                    &t.open_by_org
-                };
-                (tree, now.checked_sub(MAX_TTL), Some(now))
-            }
-        };
-        let mut found = Vec::with_capacity(query.limit.min(128));
-        for entry in tree.scan_prefix(&prefix) {
-            if found.len() >= query.limit {
-                break;
-            }
-            let (key, value) = entry.map_err(backend)?;
-            let (created_at, id) = keys::parse_list_key(&key)
-                .ok_or_else(|| StoreError::corrupt("malformed list index key", None))?;
-            if let Some(now) = now {
-                // Nothing created MAX_TTL or longer before `now` can still be open.
-                if horizon.is_some_and(|horizon| created_at <= horizon) {
-                    break;
-                }
-                let expires_at = keys::parse_time_value(&value)
-                    .ok_or_else(|| StoreError::corrupt("malformed open index value", None))?;
-                if expires_at <= now {
-                    continue;
-                }
-            }
-            // The index and the record were written together, but this read is not a snapshot:
-            // a record redeemed since the index entry was read is checked again here.
-            if let Some(record) = self.get_now(&id)? {
-                if query.matches(&record) {
-                    found.push(record);
-                }
-            }
-        }
-        Ok(found)
+        // An index walk may step over many entries (open-only lists skip expired links): it runs
+        // on the blocking pool, not on an async worker that other requests are waiting for.
+        let (store, query) = (self.clone(), query.clone());
+        tokio::task::spawn_blocking(move || store.list_now(&query))
+            .await
+            .map_err(|error| StoreError::Backend(Box::new(error)))?
     }
 
     async fn compare_and_swap(

@@ -65,6 +65,7 @@ async fn purge_then_compact_gives_space_back_and_keeps_live_records() {
     }
     let listed = store
         .list(&ListQuery {
+            max_lifetime: portal_sessions::MAX_TTL,
             org_id: org,
             customer_id: Some(customer.id),
             limit: 100,

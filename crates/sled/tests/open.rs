@@ -135,6 +135,7 @@ async fn a_corrupt_record_is_a_corrupt_error() {
         Err(StoreError::Corrupt { .. })
     ));
     let query = portal_sessions::ListQuery {
+        max_lifetime: portal_sessions::MAX_TTL,
         org_id: org,
         customer_id: None,
         limit: 10,
