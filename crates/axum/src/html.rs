@@ -92,7 +92,53 @@ impl Chrome<'_> {
     }
 }
 
-fn layout(title: &str, chrome: &Chrome<'_>, body: &str, footer: &str) -> String {
+/// A rendered page and the nonce its inline `<style>` and `<script>` carry: the response's
+/// Content-Security-Policy allows exactly those (and no other inline code), so neither needs
+/// `'unsafe-inline'`.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) html: String,
+    /// `None` only when the operating system's randomness failed: then no inline code runs.
+    pub(crate) nonce: Option<String>,
+}
+
+impl Page {
+    /// The Content-Security-Policy for this page.
+    pub(crate) fn content_security_policy(&self) -> String {
+        let inline = self
+            .nonce
+            .as_deref()
+            .map(|nonce| format!("'nonce-{nonce}'"))
+            .unwrap_or_else(|| "'none'".to_owned());
+        format!(
+            "default-src 'none'; style-src {inline}; script-src {inline}; img-src https: data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+    }
+}
+
+/// A fresh nonce: 128 random bits, hex.
+fn nonce() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// ` nonce="…"`, or nothing without a nonce.
+fn nonce_attribute(nonce: Option<&str>) -> String {
+    nonce
+        .map(|nonce| format!(" nonce=\"{nonce}\""))
+        .unwrap_or_default()
+}
+
+fn layout(
+    title: &str,
+    chrome: &Chrome<'_>,
+    body: &str,
+    footer: &str,
+    nonce: Option<String>,
+) -> Page {
+    let nonce_attribute = nonce_attribute(nonce.as_deref());
     let branding = chrome.branding;
     let org = branding
         .map(|b| b.name.as_str())
@@ -103,43 +149,46 @@ fn layout(title: &str, chrome: &Chrome<'_>, body: &str, footer: &str) -> String 
         .filter(|url| url.starts_with("https://"))
         .map(|url| format!("<img src=\"{}\" alt=\"\">", escape(url)))
         .unwrap_or_default();
-    format!(
+    let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title} · {org}</title>\
-         <style>:root{{--accent:{accent}}}{STYLE}</style></head><body>\
+         <style{nonce_attribute}>:root{{--accent:{accent}}}{STYLE}</style></head><body>\
          <header><div class=\"inner\">{logo}<span class=\"org\">{org}</span>\
          <span class=\"tag\">Secure billing portal</span></div></header>\
          <main>{body}</main>{footer}</body></html>",
         title = escape(title),
         org = escape(org),
         accent = accent(branding),
-    )
+    );
+    Page { html, nonce }
 }
 
 /// A page with one message: link errors, "session ended", "signed out".
-pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>) -> String {
+pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>) -> Page {
     let body = format!(
         "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
         escape(title),
         escape(text),
         chrome.back_link()
     );
-    layout(title, chrome, &body, "")
+    layout(title, chrome, &body, "", nonce())
 }
 
 /// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
 /// a visible button for browsers without script. Opening it does not consume the link, so mail
 /// scanners that prefetch links leave it usable.
-pub(crate) fn interstitial(chrome: &Chrome<'_>, lifetime: &str) -> String {
+pub(crate) fn interstitial(chrome: &Chrome<'_>, lifetime: &str) -> Page {
+    let nonce = nonce();
     let body = format!(
         "<div class=\"card center\"><h1>Opening your billing portal…</h1>\
          <p class=\"muted\">This link works once and signs you in for up to {}.</p>\
          <form method=\"post\" id=\"open\"><button type=\"submit\">Open my billing portal</button></form>\
-         <script>document.getElementById('open').submit()</script></div>",
-        escape(lifetime)
+         <script{}>document.getElementById('open').submit()</script></div>",
+        escape(lifetime),
+        nonce_attribute(nonce.as_deref())
     );
-    layout("Open your billing portal", chrome, &body, "")
+    layout("Open your billing portal", chrome, &body, "", nonce)
 }
 
 /// A lifetime as people say it: `1 hour`, `10 minutes`, `1 hour and 30 minutes`.
@@ -237,7 +286,7 @@ pub(crate) fn portal(
     page: &PortalPage<'_>,
     chrome: &Chrome<'_>,
     billing: &CustomerBilling,
-) -> String {
+) -> Page {
     let session = page.session;
     let customer = &session.customer;
     let mut body = String::new();
@@ -286,7 +335,7 @@ pub(crate) fn portal(
         escape(page.lifetime),
         escape(page.logout_path)
     );
-    layout("Billing", chrome, &body, &footer)
+    layout("Billing", chrome, &body, &footer, nonce())
 }
 
 fn subscription_card(body: &mut String, billing: &CustomerBilling) {
@@ -415,7 +464,7 @@ mod tests {
             branding: Some(&evil),
             return_url: None,
         };
-        let page = layout("t", &chrome, "", "");
+        let page = layout("t", &chrome, "", "", nonce()).html;
         assert!(!page.contains("<script>") && !page.contains("javascript:"));
     }
 }

@@ -451,7 +451,9 @@ async fn api_headers(request: Request, next: Next) -> Response {
 
 /// The headers every link and portal page carries (no caching, no referrer, no framing, a strict
 /// Content-Security-Policy), as middleware: layer it over your own portal pages with
-/// `axum::middleware::from_fn(page_headers)`.
+/// `axum::middleware::from_fn(page_headers)`. The portal's pages allow only their own inline code,
+/// by nonce; a page that sets no policy of its own gets one that runs no script and allows inline
+/// styles.
 pub async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     set_page_headers(response.headers_mut());
@@ -466,11 +468,15 @@ pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-             script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
+    // one that runs no script at all and allows inline styles only.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+                 script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
 }

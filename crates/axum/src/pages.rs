@@ -20,8 +20,16 @@ use crate::mount::Mount;
 use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 use crate::{Limits, Shared, ViewerCookie, html::PortalPage};
 
-fn page(status: StatusCode, body: String) -> Response {
-    (status, Html(body)).into_response()
+/// A rendered page, with the Content-Security-Policy that allows its own inline code and no other.
+fn page(status: StatusCode, rendered: html::Page) -> Response {
+    let policy = rendered.content_security_policy();
+    let mut response = (status, Html(rendered.html)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 fn redirect(location: &str) -> Response {

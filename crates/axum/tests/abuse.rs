@@ -483,3 +483,70 @@ async fn an_https_public_url_in_any_case_makes_the_cookie_secure() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn pages_allow_their_own_inline_code_only_by_a_fresh_nonce() {
+    let a = abuse(|service| service);
+    let (link, _) = a.mint().await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = a.app.send(from("198.51.100.13", "GET", &link, &[])).await;
+        let policy = page.header("content-security-policy").to_owned();
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap()
+            .to_owned();
+        assert_eq!(nonce.len(), 32, "{policy}");
+        assert!(page.body.contains(&format!("<style nonce=\"{nonce}\">")));
+        assert!(page.body.contains(&format!("<script nonce=\"{nonce}\">")));
+        assert!(
+            !page.body.contains("<script>") && !page.body.contains("<style>"),
+            "inline code without the nonce"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce is never reused");
+    let ended = a
+        .app
+        .send(from("198.51.100.13", "GET", "/portal", &[]))
+        .await;
+    assert!(
+        ended
+            .header("content-security-policy")
+            .contains("script-src 'nonce-"),
+        "the session-ended page has its own policy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_cannot_slip_between_check_and_count() {
+    let a = Arc::new(abuse(|service| service));
+    let mut tasks = Vec::new();
+    for n in 0..50 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            a.app
+                .send(from("198.51.100.14", "POST", &bad_link(n), &[]))
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 404).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        30,
+        "{statuses:?}"
+    );
+}

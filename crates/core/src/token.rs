@@ -121,11 +121,29 @@ static VIEWER: Kind = Kind {
 };
 
 /// The parts of a token, shared by both kinds.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Equality runs in constant time: the secrets are compared as `blake3::Hash` values of the whole
+/// token (whose `==` is constant-time), never byte by byte, so comparing a presented token with a
+/// held one leaks nothing of how much of it was right.
+#[derive(Clone)]
 struct RawToken {
     selector: [u8; SELECTOR_LEN],
     secret: [u8; SECRET_LEN],
 }
+
+impl PartialEq for RawToken {
+    fn eq(&self, other: &RawToken) -> bool {
+        let digest = |token: &RawToken| {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(&token.selector);
+            hasher.update(&token.secret);
+            hasher.finalize()
+        };
+        digest(self) == digest(other)
+    }
+}
+
+impl Eq for RawToken {}
 
 impl RawToken {
     fn generate(selector: [u8; SELECTOR_LEN]) -> Result<RawToken, TokenError> {
@@ -303,6 +321,18 @@ mod tests {
 
     fn link() -> LinkToken {
         LinkToken::generate().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn equality_is_of_the_whole_token() {
+        let a = link();
+        let same: LinkToken = a.expose_secret().parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(a == same);
+        assert!(a != link());
+        let viewer = ViewerToken::generate(a.session_id()).unwrap_or_else(|e| panic!("{e}"));
+        let other_viewer = ViewerToken::generate(a.session_id()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(viewer == viewer.clone());
+        assert!(viewer != other_viewer, "same selector, another secret");
     }
 
     #[test]

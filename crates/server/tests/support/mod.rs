@@ -184,12 +184,18 @@ pub fn start_with(extra: &str, args: &[&str], dir: &std::path::Path) -> Server {
         .spawn()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
     let server = Server { child, port };
+    wait_until_healthy(port);
+    server
+}
+
+/// Waits for `/healthz` on `port` to answer 200, for at most 20 seconds.
+pub fn wait_until_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok()
             && http(port, "GET", "/healthz", &[], "").status == 200
         {
-            return server;
+            return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
