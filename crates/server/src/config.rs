@@ -809,6 +809,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_never_shows_a_key_or_a_password() {
+        let text = DEMO.replace(
+            "store = \"sled:./portal-data\"",
+            "store = \"postgres://app:hunter2hunter2@db.internal/billing?password=hunter3\"",
+        );
+        let config = parse("<demo>", &text).unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{config:?}");
+        assert!(shown.contains("db.internal"), "{shown}");
+        for secret in ["hunter2", "hunter3", "mf_sk_test_demo", "mf_pk_"] {
+            assert!(!shown.contains(secret), "Debug shows {secret}: {shown}");
+        }
+        assert_eq!(
+            redact_url("postgres://app:pw@db/x?sslmode=require&password=p2&user=u"),
+            "postgres://app:***@db/x?sslmode=require&password=***&user=u"
+        );
+    }
+
+    #[test]
+    fn parser_messages_lose_their_quoted_values() {
+        assert_eq!(
+            without_values(r#"invalid type: string "mf_sk_live_TOPSECRET", expected a sequence"#),
+            r#"invalid type: string "…", expected a sequence"#
+        );
+        assert_eq!(without_values(r#"a "b\"c" d"#), r#"a "…" d"#);
+    }
+
+    #[test]
     fn the_demo_is_valid() {
         let config = parse("<demo>", DEMO).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.orgs.len(), 1);
