@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portal_sessions::{
-    ClientInfo, Clock, CreateRequest, Engine, EngineError, OffsetClock, StaticDirectory,
-    SystemClock,
+    ClientInfo, Clock, CreateRequest, Engine, EngineError, OffsetClock, SessionStore,
+    StaticDirectory, SystemClock,
 };
 use portal_sessions_conformance::fixture::{new_customer, new_org};
 use portal_sessions_postgres::PostgresConfig;
@@ -70,6 +70,16 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
             "the {name} instance reads {now}, the database {database}"
         );
     }
+    let store_clock = ahead_store
+        .clock()
+        .unwrap_or_else(|| panic!("PostgreSQL names its clock"))
+        .now()
+        .as_millis();
+    assert!(
+        (store_clock - database).abs() < 500,
+        "the store's clock, read through a process clock ten minutes ahead, reads {store_clock}, \
+         the database {database}"
+    );
     let ahead_own = OffsetClock::new(SystemClock, TEN_MINUTES_MS)
         .now()
         .as_millis();
