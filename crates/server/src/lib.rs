@@ -343,32 +343,41 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Prints what the server is and, for the demo, its key and a command to try. A closed or broken
+/// standard output is no reason to stop serving, so a failed write is ignored.
 fn print_banner(config: &Config, address: SocketAddr, demo: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     let store = match &config.store {
         StoreSpec::Memory => "memory".to_owned(),
         StoreSpec::Sled(path) => format!("sled:{path}"),
         StoreSpec::Postgres(_) => "postgres".to_owned(),
     };
-    println!("portal-sessions-server listening on http://{address} (store: {store})");
+    let _ = writeln!(
+        out,
+        "portal-sessions-server listening on http://{address} (store: {store})"
+    );
     if let (true, Some(org)) = (demo, config.orgs.first()) {
         let key = org.secret_keys.first().map_or("", String::as_str);
         let customer = org
             .customers
             .first()
             .map_or("acme-001", |(customer, _)| customer.external_id.as_str());
-        println!();
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
             "This is the built-in demo: organisation \"{}\", customer {customer}.",
             org.branding.name
         );
-        println!("Demo secret key: {key}");
-        println!();
-        println!("Mint a portal link:");
-        println!(
+        let _ = writeln!(out, "Demo secret key: {key}");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Mint a portal link:");
+        let _ = writeln!(
+            out,
             "  curl -s -X POST {}/v1/portal-sessions -H 'x-api-key: {key}' \
              -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{customer}\"}}'",
             config.public_url
         );
-        println!("then open the \"url\" it returns in a browser.");
+        let _ = writeln!(out, "then open the \"url\" it returns in a browser.");
     }
 }

@@ -242,12 +242,19 @@ fn the_demo_makes_a_fresh_key_when_others_could_reach_it() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let key = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("Demo secret key: ").map(str::to_owned))
-        .unwrap();
+    // Read the whole banner, and keep the pipe open while the server runs.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut key = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        if let Some(found) = line.trim_end().strip_prefix("Demo secret key: ") {
+            key = found.to_owned();
+        }
+        if line.starts_with("then open") {
+            break;
+        }
+        line.clear();
+    }
     assert!(
         key.starts_with("mf_sk_demo_") && key != PUBLISHED_DEMO_KEY,
         "{key}"
@@ -271,4 +278,5 @@ fn the_demo_makes_a_fresh_key_when_others_could_reach_it() {
     assert_eq!(list(&key), 200);
     let _ = child.kill();
     let _ = child.wait();
+    drop(stdout);
 }

@@ -141,10 +141,12 @@ async fn a_corrupt_record_is_a_corrupt_error() {
         limit: 10,
         filter: portal_sessions::ListFilter::All,
     };
-    assert!(matches!(
-        store.list(&query).await,
-        Err(StoreError::Corrupt { .. })
-    ));
+    // An undecodable record cannot be indexed when the store opens: it is left out of lists (and
+    // logged), and reading it is the corrupt-data error above, never a panic.
+    match store.list(&query).await {
+        Ok(listed) => assert!(listed.iter().all(|listed| listed.id != record.id)),
+        Err(error) => panic!("a list fails on a record it never indexed: {error}"),
+    }
 }
 
 /// The holder: opens the database and keeps it open until killed. Not a test when run normally.

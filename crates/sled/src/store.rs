@@ -1,0 +1,201 @@
+//! The store: one key per session in sled, the indexes in memory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use portal_sessions::{
+    CasOutcome, ListQuery, SessionId, SessionRecord, SessionStore, StoreError, Timestamp,
+};
+use portal_sessions_index::SessionIndex;
+
+use crate::codec::{self, DecodeError};
+use crate::commit::GroupCommit;
+use crate::open::{Durability, SledConfig};
+
+pub(crate) struct Inner {
+    pub(crate) db: sled::Db,
+    pub(crate) records: sled::Tree,
+    pub(crate) index: SessionIndex,
+    pub(crate) commit: Arc<GroupCommit>,
+    pub(crate) durability: Durability,
+}
+
+/// A durable [`SessionStore`] on sled. Cheap to clone (clones share the database and the indexes).
+///
+/// See the [crate documentation](crate) for layout, durability and costs.
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("durability", &self.inner.durability)
+            .field("sessions", &self.inner.index.len())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn corrupt(error: DecodeError) -> StoreError {
+    StoreError::corrupt(
+        format!("undecodable session record ({error})"),
+        Some(Box::new(error)),
+    )
+}
+
+pub(crate) fn backend(error: sled::Error) -> StoreError {
+    StoreError::Backend(Box::new(error))
+}
+
+impl SledStore {
+    pub(crate) fn from_inner(inner: Inner) -> SledStore {
+        SledStore {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Opens (or creates) a durable store at `path`; see [`SledConfig`] for the options.
+    ///
+    /// # Errors
+    ///
+    /// As [`SledConfig::open`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<SledStore, StoreError> {
+        SledConfig::new(path).open()
+    }
+
+    /// The bytes sled uses on disk.
+    ///
+    /// # Errors
+    ///
+    /// A backend error when sled cannot tell.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.inner.db.size_on_disk().map_err(backend)
+    }
+
+    /// How many sessions the store holds (as its indexes count them).
+    pub fn len(&self) -> usize {
+        self.inner.index.len()
+    }
+
+    /// Whether the store holds no session.
+    pub fn is_empty(&self) -> bool {
+        self.inner.index.is_empty()
+    }
+
+    /// Flushes everything to disk now (useful with [`Durability::Relaxed`] before shutting down).
+    ///
+    /// # Errors
+    ///
+    /// A backend error when the flush fails.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let sequence = self.inner.commit.committed();
+        self.inner.commit.wait_durable(sequence).await
+    }
+
+    /// Waits for durability of a committed write, as the configuration asks.
+    async fn acknowledge(&self) -> Result<(), StoreError> {
+        match self.inner.durability {
+            Durability::Flush => {
+                let sequence = self.inner.commit.committed();
+                self.inner.commit.wait_durable(sequence).await
+            }
+            Durability::Relaxed { .. } => Ok(()),
+        }
+    }
+
+    fn get_now(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        match self.inner.records.get(id.as_bytes()).map_err(backend)? {
+            Some(bytes) => codec::decode(&bytes).map(Some).map_err(corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes every record the index says expired at or before `before`.
+    fn purge_now(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for id in self.inner.index.take_expired(before) {
+            let Some(bytes) = self.inner.records.remove(id.as_bytes()).map_err(backend)? else {
+                continue;
+            };
+            // Expiry never changes, so the index's word is final; the record only tells the index
+            // which list entries to drop.
+            let record = codec::decode(&bytes).map_err(corrupt)?;
+            self.inner.index.remove(&record);
+            purged += 1;
+        }
+        Ok(purged)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SledStore {
+    async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let encoded = codec::encode(record).map_err(corrupt)?;
+        let inserted = self
+            .inner
+            .records
+            .compare_and_swap(
+                record.id.as_bytes(),
+                None as Option<&[u8]>,
+                Some(encoded.as_slice()),
+            )
+            .map_err(backend)?;
+        if inserted.is_err() {
+            return Err(StoreError::Duplicate);
+        }
+        self.inner.index.insert(record);
+        self.acknowledge().await
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.get_now(id)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        // The walk is over the in-memory index and stops at the query's lifetime; each listed
+        // session is one point read.
+        self.inner.index.list(query, |id| self.get_now(id))
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &SessionRecord,
+    ) -> Result<CasOutcome, StoreError> {
+        let key = next.id.as_bytes();
+        let Some(current) = self.inner.records.get(key).map_err(backend)? else {
+            return Ok(CasOutcome::Conflict);
+        };
+        let stored = codec::decode(&current).map_err(corrupt)?;
+        if stored.version != expected_version {
+            return Ok(CasOutcome::Conflict);
+        }
+        let encoded = codec::encode(next).map_err(corrupt)?;
+        // sled's own single-key compare-and-swap, on the exact bytes read: a writer that changed
+        // the record in between makes this one lose, and the engine re-reads.
+        let swapped = self
+            .inner
+            .records
+            .compare_and_swap(key, Some(current), Some(encoded.as_slice()))
+            .map_err(backend)?;
+        if swapped.is_err() {
+            return Ok(CasOutcome::Conflict);
+        }
+        self.inner.index.update(&stored, next);
+        self.acknowledge().await?;
+        Ok(CasOutcome::Swapped)
+    }
+
+    async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let store = self.clone();
+        let purged = tokio::task::spawn_blocking(move || store.purge_now(before))
+            .await
+            .map_err(|error| StoreError::Backend(Box::new(error)))??;
+        if purged > 0 {
+            self.acknowledge().await?;
+        }
+        Ok(purged)
+    }
+}
