@@ -356,7 +356,9 @@ impl<S: SessionStore> Engine<S> {
             return Err(InvalidRequest::Limit.into());
         }
         let query = ListQuery {
-            max_lifetime: self.ttl,
+            // Not this engine's lifetime: other engines sharing the store may mint longer sessions.
+            // Stores bound the walk by what they hold (see `ListQuery::max_lifetime`).
+            max_lifetime: MAX_TTL,
             org_id: org,
             customer_id: options.customer_id,
             limit: options.limit,

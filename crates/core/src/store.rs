@@ -64,7 +64,10 @@ pub struct ListQuery {
     pub filter: ListFilter,
     /// The longest lifetime any listed session can have (at most [`MAX_TTL`]): an open-only scan
     /// stops at the first session created this long before `now`, since none older can still be
-    /// open. The engine passes its configured lifetime; pass [`MAX_TTL`] when you cannot know.
+    /// open. The engine passes [`MAX_TTL`], because engines that share a store may be configured
+    /// with different lifetimes; a store that knows the longest lifetime it holds bounds its walk by
+    /// that (the memory and sled stores' in-memory index does). A caller that knows every session's
+    /// lifetime may pass less.
     pub max_lifetime: Duration,
 }
 
