@@ -68,33 +68,39 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The hops of `X-Forwarded-For` (every instance, in order), else of `Forwarded`'s `for=`; `None`
 /// for a hop that is not an address.
+///
+/// Hops are split on the raw bytes, so a byte that is not text in one hop (which the client wrote,
+/// at the left) spoils that hop only, not the ones the proxies appended after it.
 fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let values = |name: &str| -> Vec<String> {
+    let hops = |name: &str| -> Vec<&[u8]> {
         headers
             .get_all(name)
             .iter()
-            .map(|value| value.to_str().map(str::to_owned).unwrap_or_default())
+            .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
             .collect()
     };
-    let xff = values("x-forwarded-for");
+    let xff = hops("x-forwarded-for");
     if !xff.is_empty() {
         return xff
-            .iter()
-            .flat_map(|value| value.split(','))
-            .map(|hop| parse_hop(hop.trim()))
+            .into_iter()
+            .map(|hop| hop_text(hop).and_then(parse_hop))
             .collect();
     }
-    values("forwarded")
-        .iter()
-        .flat_map(|value| value.split(','))
+    hops("forwarded")
+        .into_iter()
         .map(|element| {
-            element
+            hop_text(element)?
                 .split(';')
                 .filter_map(|pair| pair.trim().split_once('='))
                 .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
                 .and_then(|(_, value)| parse_hop(value.trim().trim_matches('"')))
         })
         .collect()
+}
+
+/// A hop's text, trimmed, or `None` when its bytes are not text.
+fn hop_text(hop: &[u8]) -> Option<&str> {
+    std::str::from_utf8(hop).ok().map(str::trim)
 }
 
 /// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
@@ -177,5 +183,12 @@ mod tests {
         assert_eq!(p.client(ip("10.0.0.1"), &garbage), ip("10.3.3.3"));
         let all_trusted = headers(&[("x-forwarded-for", "10.9.9.9, 10.8.8.8")]);
         assert_eq!(p.client(ip("10.0.0.1"), &all_trusted), ip("10.9.9.9"));
+        // A byte that is not text, in the hop the client wrote, spoils that hop only.
+        let mut binary = HeaderMap::new();
+        binary.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"6.6.\xff6.6, 198.51.100.9").unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(p.client(ip("10.0.0.1"), &binary), ip("198.51.100.9"));
     }
 }

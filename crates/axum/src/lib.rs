@@ -79,7 +79,8 @@
 //! # Security
 //!
 //! Each client may fail 20 times a minute at each of three things: opening a link (a malformed or
-//! unknown token), presenting a viewer cookie (forged or stale), and authenticating to `/v1`. Past
+//! unknown token), presenting a viewer cookie (forged, malformed or signed out), and
+//! authenticating to `/v1`. Past
 //! that its *failing* requests get `429 Too Many Requests` with `Retry-After`; a request with a
 //! valid link, cookie or key is never refused because of others' failures. Clients are counted by
 //! address (IPv6 by /64), behind the proxies you trust ([`PortalService::trusted_proxies`]);
@@ -377,8 +378,9 @@ impl<S: SessionStore> PortalService<S> {
         self.with_limits(|settings| settings.links = limit)
     }
 
-    /// Limits failed viewer cookies (forged or stale) on the portal and sign-out per client;
-    /// `None` turns the limit off. On by default. A valid cookie is never refused.
+    /// Limits failed viewer cookies (forged, malformed, or signed out) on the portal, sign-out
+    /// and the host's [`Viewer`] pages, per client; `None` turns the limit off. On by default. A
+    /// valid cookie is never refused, and a revoked or expired session's cookie is not a failure.
     pub fn cookie_attempt_limit(self, limit: Option<AttemptLimit>) -> PortalService<S> {
         self.with_limits(|settings| settings.cookies = limit)
     }

@@ -124,19 +124,26 @@ impl<S: SessionStore> Shared<S> {
     /// (a page elsewhere must not redeem a link into the visitor's browser, or sign them out).
     ///
     /// Our own pages send `Referrer-Policy: no-referrer`, under which a browser writes
-    /// `Origin: null` on their form posts; `null` is taken only together with
-    /// `Sec-Fetch-Site: same-origin`, which a page elsewhere cannot send.
+    /// `Origin: null` on their form posts, and browsers send `Sec-Fetch-Site` only to https and
+    /// localhost origins. So `Origin: null` proves nothing either way: it is refused only when
+    /// `Sec-Fetch-Site` is there and says the post came from another site (`same-site` included:
+    /// a sibling subdomain is not the portal). Over https every current browser sends
+    /// `Sec-Fetch-Site`; over plain http, a page that hides its origin is let through.
     fn is_cross_site(&self, headers: &HeaderMap) -> bool {
         let fetch_site = headers.get("sec-fetch-site").map(|value| value.as_bytes());
         if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"cross-site")) {
             return true;
         }
-        let same_origin = fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"same-origin"));
+        let from_elsewhere = fetch_site.is_some_and(|site| {
+            !site.eq_ignore_ascii_case(b"same-origin") && !site.eq_ignore_ascii_case(b"none")
+        });
         headers.get(header::ORIGIN).is_some_and(|origin| {
             let origin = origin.to_str().unwrap_or_default();
-            let ours = origin.eq_ignore_ascii_case(&self.origin);
-            let null_from_our_page = origin == "null" && same_origin;
-            !(ours || null_from_our_page)
+            if origin == "null" {
+                from_elsewhere
+            } else {
+                !origin.eq_ignore_ascii_case(&self.origin)
+            }
         })
     }
 

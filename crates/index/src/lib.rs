@@ -175,7 +175,7 @@ impl ExpiryIndex {
     }
 
     /// Removes and returns every session that expires at or before `before`.
-    fn take_through(&mut self, before: Timestamp) -> Vec<SessionId> {
+    fn take_through(&mut self, before: Timestamp) -> Vec<(SessionId, Timestamp)> {
         let last = ExpiryIndex::second(before);
         let mut taken = Vec::new();
         while let Some(mut oldest) = self.buckets.first_entry() {
@@ -183,14 +183,19 @@ impl ExpiryIndex {
                 break;
             }
             if *oldest.key() < last {
-                taken.extend(oldest.remove().into_iter().map(|(_, id)| id));
+                taken.extend(
+                    oldest
+                        .remove()
+                        .into_iter()
+                        .map(|(expires_at, id)| (id, expires_at)),
+                );
                 continue;
             }
             // `before`'s own second: some of it may expire after `before`, and stays.
             oldest.get_mut().retain(|(expires_at, id)| {
                 let expired = *expires_at <= before;
                 if expired {
-                    taken.push(*id);
+                    taken.push((*id, *expires_at));
                 }
                 !expired
             });
@@ -402,12 +407,20 @@ impl SessionIndex {
     }
 
     /// Takes every session that expired at or before `before` out of the expiry index and returns
-    /// their ids: the store deletes each record, then calls [`remove`](Self::remove) with it.
-    pub fn take_expired(&self, before: Timestamp) -> Vec<SessionId> {
+    /// their ids and expiries: the store deletes each record, then calls [`remove`](Self::remove)
+    /// with it. One it could not delete goes back with [`expire_again`](Self::expire_again), so
+    /// that the next purge tries it again.
+    pub fn take_expired(&self, before: Timestamp) -> Vec<(SessionId, Timestamp)> {
         self.expiry
             .iter()
             .flat_map(|shard| shard.lock().take_through(before))
             .collect()
+    }
+
+    /// Puts a session that [`take_expired`](Self::take_expired) returned back into the expiry
+    /// index, because the store could not delete it.
+    pub fn expire_again(&self, id: SessionId, expires_at: Timestamp) {
+        self.expiry_shard(&id).lock().insert(expires_at, id);
     }
 
     /// The records `query` lists, in list order: candidates from the index, each fetched with

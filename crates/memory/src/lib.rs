@@ -183,7 +183,7 @@ impl SessionStore for MemoryStore {
 
     async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut purged = 0;
-        for id in self.index.take_expired(before) {
+        for (id, _) in self.index.take_expired(before) {
             let removed = self.record_shard(&id).write().records.remove(&id);
             if let Some(record) = removed {
                 self.index.remove(&record);

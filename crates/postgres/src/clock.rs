@@ -84,6 +84,10 @@ impl DatabaseClock {
                 let received = self.local.now().as_millis();
                 let database: i64 = row.get(0);
                 let round_trip = received - sent;
+                if round_trip < 0 {
+                    // The process clock stepped back during the sample: it says nothing.
+                    continue;
+                }
                 let offset = database - (sent + round_trip / 2);
                 if best.is_none_or(|(shortest, _)| round_trip < shortest) {
                     best = Some((round_trip, offset));

@@ -52,12 +52,12 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
     };
     let ahead = Arc::new(
         Engine::new(ahead_store.clone(), directory())
-            .with_ttl(Duration::from_secs(1))
+            .with_ttl(Duration::from_secs(3))
             .unwrap_or_else(|e| panic!("{e}")),
     );
     let behind = Arc::new(
         Engine::new(behind_store.clone(), directory())
-            .with_ttl(Duration::from_secs(1))
+            .with_ttl(Duration::from_secs(3))
             .unwrap_or_else(|e| panic!("{e}")),
     );
 
@@ -66,7 +66,7 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
     for (name, engine) in [("ahead", &ahead), ("behind", &behind)] {
         let now = engine.now().as_millis();
         assert!(
-            (now - database).abs() < 500,
+            (now - database).abs() < 1_000,
             "the {name} instance reads {now}, the database {database}"
         );
     }
@@ -76,7 +76,7 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
         .now()
         .as_millis();
     assert!(
-        (store_clock - database).abs() < 500,
+        (store_clock - database).abs() < 1_000,
         "the store's clock, read through a process clock ten minutes ahead, reads {store_clock}, \
          the database {database}"
     );
@@ -88,7 +88,7 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
         "the skew is real"
     );
 
-    // A one-second link minted by the instance whose clock is ahead, judged by both.
+    // A three-second link minted by the instance whose clock is ahead, judged by both.
     let created = ahead
         .create(org, CreateRequest::for_customer_id(customer.id))
         .await
@@ -104,7 +104,7 @@ async fn two_instances_with_skewed_clocks_agree_on_expiry() {
             .await
             .unwrap_or_else(|e| panic!("open while it lasts: {e}"));
     }
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    tokio::time::sleep(Duration::from_millis(3_300)).await;
     for (name, engine) in [("ahead", &ahead), ("behind", &behind)] {
         assert!(
             matches!(

@@ -20,7 +20,7 @@
 //!
 //! [http]                                  # how long and how many (seconds may be fractions)
 //! header_timeout_seconds = 10             # to send a request head, or to idle between requests
-//! body_timeout_seconds = 30               # to send a request body
+//! body_timeout_seconds = 30               # to send a request body (and have it answered) in full
 //! max_connections = 1024                  # open at once; past it, new ones wait to be accepted
 //! shutdown_grace_seconds = 10             # after SIGTERM, the wait for open connections
 //!

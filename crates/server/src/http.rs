@@ -5,8 +5,9 @@
 //! and trickles it, holds its connection (and a file descriptor) forever, and keeps a graceful
 //! shutdown waiting. Here hyper's HTTP/1 connection builder reads each request head within
 //! [`HttpLimits::header_timeout`] (hyper arms that timer whenever it waits for a head, so it also
-//! closes a kept-alive connection that stays idle that long); tower-http's body timeout bounds
-//! reading a body; a semaphore caps open connections (past the cap the server stops accepting,
+//! closes a kept-alive connection that stays idle that long); tower-http's timeouts bound each
+//! wait for a piece of a body and the whole request ([`HttpLimits::body_timeout`]); a semaphore
+//! caps open connections (past the cap the server stops accepting,
 //! and the kernel's backlog holds newcomers); and shutdown asks every connection to finish, then
 //! gives up on the ones still open after [`HttpLimits::shutdown_grace`].
 
@@ -23,14 +24,15 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
-use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The server's connection limits (the `[http]` table of the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// The longest a client may take to send a request head, or stay idle between requests.
     pub header_timeout: Duration,
-    /// The longest a client may take to send a request body.
+    /// The longest a request may take from its head to its answer, its body included (and the
+    /// longest wait for each piece of a body): a body that trickles in is answered 408 past it.
     pub body_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
@@ -60,7 +62,15 @@ pub async fn serve(
     limits: HttpLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
+    // The body timeout bounds each wait for the next piece of a body; the request deadline bounds
+    // the whole (a client trickling one byte just inside each wait is answered 408 at the
+    // deadline, and its connection closed, since its body was not read to the end).
+    let app = app
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.body_timeout,
+        ));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();

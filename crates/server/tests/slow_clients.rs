@@ -95,6 +95,31 @@ fn slow_clients_cannot_hold_the_server() {
         .count();
     assert_eq!(closed, 320, "every slow connection is closed");
 
+    // A body that trickles in, a byte every 300 ms (inside each 2 s wait), is cut off at the 2 s
+    // deadline of the whole request.
+    let mut trickle = slow_body(port);
+    let started = Instant::now();
+    let mut cut_off = false;
+    while started.elapsed() < Duration::from_secs(6) {
+        std::thread::sleep(Duration::from_millis(300));
+        if trickle.write_all(b" ").is_err()
+            || closed_within(&mut trickle, Duration::from_millis(10))
+        {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(
+        cut_off,
+        "a trickling body was served for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
     // New slow clients, then SIGTERM: the server is gone within its grace period.
     let _heads: Vec<TcpStream> = (0..50).map(|_| half_open(port)).collect();
     let _bodies: Vec<TcpStream> = (0..5).map(|_| slow_body(port)).collect();

@@ -1,10 +1,13 @@
 //! Offline compaction: a fresh copy of the live data, swapped in, crash-safe.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use portal_sessions::StoreError;
 
-use crate::open::{check_marker, check_path, open_waiting_for_lock};
+use crate::directory::{
+    check_path, open_waiting_for_lock, recover_interrupted_compaction, sibling,
+};
+use crate::open::check_marker;
 use crate::store::{SledStore, backend};
 
 /// What [`SledStore::compact`] did.
@@ -16,34 +19,6 @@ pub struct Compaction {
     pub bytes_after: u64,
     /// Key-value pairs copied (records and index entries).
     pub entries: u64,
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(std::ffi::OsStr::to_os_string)
-        .unwrap_or_default();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// A compaction swaps directories with two renames; a crash between them leaves the original under
-/// `<path>.pre-compaction` and no `<path>`. Put it back.
-pub(crate) fn recover_interrupted_compaction(path: &Path) -> Result<(), StoreError> {
-    let previous = sibling(path, ".pre-compaction");
-    if !path.exists() && previous.is_dir() {
-        tracing::warn!(path = %path.display(), "restoring the database from an interrupted compaction");
-        std::fs::rename(&previous, path).map_err(|error| {
-            StoreError::config(
-                format!(
-                    "cannot restore {} after an interrupted compaction",
-                    path.display()
-                ),
-                Some(Box::new(error)),
-            )
-        })?;
-    }
-    Ok(())
 }
 
 impl SledStore {
@@ -58,7 +33,7 @@ impl SledStore {
     ///
     /// # Errors
     ///
-    /// As [`SledConfig::open`] for the source; a backend or I/O error while copying or swapping (the
+    /// As [`SledConfig::open`](crate::SledConfig::open) for the source; a backend or I/O error while copying or swapping (the
     /// original database is then untouched).
     pub fn compact(path: impl AsRef<Path>) -> Result<Compaction, StoreError> {
         let path = path.as_ref();

@@ -1,11 +1,11 @@
-//! A durable, embedded [`SessionStore`] on [sled] 0.34: the default store of the portal-sessions
+//! A durable, embedded [`SessionStore`](portal_sessions::SessionStore) on [sled] 0.34: the default store of the portal-sessions
 //! server, for one process on one machine.
 //!
 //! # Layout
 //!
 //! sled holds the records alone, **one key per session** (the session id) in one tree, encoded
 //! compactly with a format byte ([`codec`]); a corrupt value or an unknown format is a
-//! [`StoreError::Corrupt`], never a panic. A create is sled's insert-if-absent on that key, every
+//! [`StoreError::Corrupt`](portal_sessions::StoreError::Corrupt), never a panic. A create is sled's insert-if-absent on that key, every
 //! state change sled's single-key compare-and-swap on it (on the exact bytes read, so a concurrent
 //! writer makes it lose, and the engine re-reads); no multi-tree transaction. sled's cost is per key
 //! written and per dirty page, so one key a write is what makes a write cheap.
@@ -89,9 +89,11 @@
 pub mod codec;
 mod commit;
 mod compaction;
+mod config;
+mod directory;
 mod open;
 mod store;
 
 pub use crate::compaction::Compaction;
-pub use crate::open::{Durability, SledConfig};
+pub use crate::config::{Durability, SledConfig};
 pub use crate::store::SledStore;

@@ -11,7 +11,7 @@ use portal_sessions_index::SessionIndex;
 
 use crate::codec::{self, DecodeError};
 use crate::commit::GroupCommit;
-use crate::open::{Durability, SledConfig};
+use crate::config::{Durability, SledConfig};
 
 pub(crate) struct Inner {
     pub(crate) db: sled::Db,
@@ -112,17 +112,37 @@ impl SledStore {
         }
     }
 
-    /// Deletes every record the index says expired at or before `before`.
+    /// Deletes every record the index says expired at or before `before`. Expiry never changes,
+    /// so the index's word is final; the deleted record only tells the index which list entries to
+    /// drop. A delete that fails puts its session, and every one not yet tried, back for the next
+    /// purge.
     fn purge_now(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut purged = 0;
-        for id in self.inner.index.take_expired(before) {
-            let Some(bytes) = self.inner.records.remove(id.as_bytes()).map_err(backend)? else {
+        let mut expired = self.inner.index.take_expired(before).into_iter();
+        while let Some((id, expires_at)) = expired.next() {
+            let removed = match self.inner.records.remove(id.as_bytes()) {
+                Ok(removed) => removed,
+                Err(error) => {
+                    self.inner.index.expire_again(id, expires_at);
+                    for (id, expires_at) in expired {
+                        self.inner.index.expire_again(id, expires_at);
+                    }
+                    return Err(backend(error));
+                }
+            };
+            let Some(bytes) = removed else {
                 continue;
             };
-            // Expiry never changes, so the index's word is final; the record only tells the index
-            // which list entries to drop.
-            let record = codec::decode(&bytes).map_err(corrupt)?;
-            self.inner.index.remove(&record);
+            match codec::decode(&bytes) {
+                Ok(record) => self.inner.index.remove(&record),
+                // Gone from disk all the same; its list entries stay in the index, where a list
+                // finds no record behind them and skips them.
+                Err(error) => tracing::error!(
+                    session = %id,
+                    error = %error,
+                    "purged an undecodable record"
+                ),
+            }
             purged += 1;
         }
         Ok(purged)

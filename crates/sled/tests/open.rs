@@ -11,6 +11,23 @@ use portal_sessions_sled::SledStore;
 
 const HOLDER_DB: &str = "PORTAL_SESSIONS_SLED_HOLDER_DB";
 
+/// `sled::open`, waiting up to half a second for the lock a just-dropped store's background threads
+/// may still hold.
+fn raw_open(path: &std::path::Path) -> sled::Db {
+    let mut waited = 0;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(error) if waited < 50 => {
+                let _ = error;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                waited += 1;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
 fn tempdir() -> tempfile::TempDir {
     match tempfile::tempdir() {
         Ok(dir) => dir,
@@ -56,10 +73,7 @@ fn another_applications_sled_database_is_refused() {
     let dir = tempdir();
     let path = dir.path().join("db");
     {
-        let db = match sled::open(&path) {
-            Ok(db) => db,
-            Err(error) => panic!("{error}"),
-        };
+        let db = raw_open(&path);
         let _ = db.insert(b"their-key", b"their-value");
         let _ = db.flush();
     }
@@ -73,10 +87,7 @@ fn an_unknown_format_is_refused() {
     let path = dir.path().join("db");
     drop(SledStore::open(&path));
     {
-        let db = match sled::open(&path) {
-            Ok(db) => db,
-            Err(error) => panic!("{error}"),
-        };
+        let db = raw_open(&path);
         let _ = db.insert(b"portal-sessions/format", &[99u8]);
         let _ = db.flush();
     }
@@ -115,10 +126,7 @@ async fn a_corrupt_record_is_a_corrupt_error() {
         }
     }
     {
-        let db = match sled::open(&path) {
-            Ok(db) => db,
-            Err(error) => panic!("{error}"),
-        };
+        let db = raw_open(&path);
         let records = match db.open_tree("records") {
             Ok(tree) => tree,
             Err(error) => panic!("{error}"),

@@ -61,6 +61,18 @@ mod layout1 {
     }
 }
 
+/// `sled::open`, waiting up to half a second for the lock a just-dropped store's background threads
+/// may still hold.
+fn raw_open(path: &Path) -> sled::Db {
+    for _ in 0..50 {
+        if let Ok(db) = sled::open(path) {
+            return db;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sled::open(path).unwrap()
+}
+
 /// Writes `records` as the previous layout did: marker 1, the `records` tree, and every index entry.
 fn write_layout1(path: &Path, records: &[SessionRecord]) {
     let db = sled::open(path).unwrap();
@@ -155,7 +167,7 @@ async fn a_previous_layout_database_is_converted_and_keeps_every_record() {
     drop(store);
 
     // Converted: only the records tree is left, and the marker says so.
-    let db = sled::open(&path).unwrap();
+    let db = raw_open(&path);
     let names: HashSet<Vec<u8>> = db.tree_names().iter().map(|n| n.to_vec()).collect();
     for old in [
         "by_org",
@@ -208,7 +220,7 @@ fn spawn_child(path: &Path) -> std::process::Child {
 
 /// How far the conversion got: the index trees of layout 1 still there, and the marker.
 fn progress(path: &Path) -> (usize, u8) {
-    let db = sled::open(path).unwrap();
+    let db = raw_open(path);
     let names: Vec<Vec<u8>> = db.tree_names().iter().map(|n| n.to_vec()).collect();
     let left = [
         "by_org",
