@@ -30,7 +30,7 @@ use portal_sessions::{
     Clock, Features, LinkToken, ListFilter, ListQuery, MAX_TTL, SessionRecord, SessionStore,
     SystemClock, Timestamp,
 };
-use portal_sessions_benches::{customer, org, runtime};
+use portal_sessions_benches::{customer, execute, org, runtime};
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 use portal_sessions_sled::{Durability, SledConfig};
@@ -230,16 +230,6 @@ fn postgres(c: &mut Criterion, runtime: &tokio::runtime::Runtime, n: u64) {
         &store,
         &format!("DROP SCHEMA IF EXISTS \"{SCHEMA}\" CASCADE"),
     ));
-}
-
-async fn execute(store: &PostgresStore, sql: &str) {
-    let client = match store.pool().get().await {
-        Ok(client) => client,
-        Err(error) => panic!("pool: {error}"),
-    };
-    if let Err(error) = client.batch_execute(sql).await {
-        panic!("{sql}: {error:?}");
-    }
 }
 
 fn benches(c: &mut Criterion) {

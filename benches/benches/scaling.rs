@@ -41,7 +41,7 @@ use portal_sessions::{
     Clock, Engine, ListOptions, ManualClock, SessionStore, StaticDirectory, SystemClock, Timestamp,
 };
 use portal_sessions_benches::{
-    create, customer, fresh_links, org, redeem_links, runtime, time_concurrent,
+    create, customer, execute, fresh_links, org, redeem_links, runtime, time_concurrent,
 };
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
@@ -321,16 +321,6 @@ fn postgres(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
             &store,
             &format!("DROP SCHEMA IF EXISTS \"{SCHEMA}\" CASCADE"),
         ));
-    }
-}
-
-async fn execute(store: &PostgresStore, sql: &str) {
-    let client = match store.pool().get().await {
-        Ok(client) => client,
-        Err(error) => panic!("pool: {error}"),
-    };
-    if let Err(error) = client.batch_execute(sql).await {
-        panic!("{sql}: {error:?}");
     }
 }
 

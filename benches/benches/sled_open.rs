@@ -49,6 +49,16 @@ fn sessions() -> u64 {
         .unwrap_or(1_000_000)
 }
 
+/// Opens the database with sled alone and reads every record once: the baseline of an open.
+fn iterate_records(path: &std::path::Path) -> (sled::Db, u64) {
+    let db = sled::open(path).unwrap_or_else(|error| panic!("sled: {error}"));
+    let tree = db
+        .open_tree("records")
+        .unwrap_or_else(|error| panic!("sled: {error}"));
+    let count = tree.iter().filter(Result::is_ok).count();
+    (db, u64::try_from(count).unwrap_or(u64::MAX))
+}
+
 fn benches(c: &mut Criterion) {
     let runtime = runtime();
     let n = sessions();
@@ -90,18 +100,8 @@ fn benches(c: &mut Criterion) {
     drop(store);
     std::thread::sleep(Duration::from_millis(200));
     let before = LIVE_BYTES.load(Ordering::Relaxed);
-    let db = sled::open(&path).unwrap_or_else(|error| panic!("sled: {error}"));
-    let tree = db
-        .open_tree("records")
-        .unwrap_or_else(|error| panic!("sled: {error}"));
-    let mut count = 0u64;
-    for entry in tree.iter() {
-        if entry.is_ok() {
-            count += 1;
-        }
-    }
+    let (db, count) = iterate_records(&path);
     let sled_alone = LIVE_BYTES.load(Ordering::Relaxed) - before;
-    drop(tree);
     drop(db);
     std::thread::sleep(Duration::from_millis(200));
     println!(
@@ -116,17 +116,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("iterate_records_raw", |b| {
         b.iter(|| {
-            let db = sled::open(&path).unwrap_or_else(|error| panic!("sled: {error}"));
-            let tree = db
-                .open_tree("records")
-                .unwrap_or_else(|error| panic!("sled: {error}"));
-            let mut count = 0u64;
-            for entry in tree.iter() {
-                if entry.is_ok() {
-                    count += 1;
-                }
-            }
-            drop(tree);
+            let (db, count) = iterate_records(&path);
             drop(db);
             std::thread::sleep(Duration::from_millis(50));
             count

@@ -277,3 +277,15 @@ pub fn engine_ops<S: SessionStore>(
         group.finish();
     }
 }
+
+/// Runs `sql` (one or more statements) on a connection of `store`'s pool, panicking on failure: how
+/// the benches fill and drop their PostgreSQL schemas.
+pub async fn execute(store: &portal_sessions_postgres::PostgresStore, sql: &str) {
+    let client = match store.pool().get().await {
+        Ok(client) => client,
+        Err(error) => panic!("pool: {error}"),
+    };
+    if let Err(error) = client.batch_execute(sql).await {
+        panic!("{sql}: {error:?}");
+    }
+}
