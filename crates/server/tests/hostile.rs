@@ -188,6 +188,23 @@ fn behind_a_trusted_proxy_each_forwarded_client_counts_for_itself() {
     let _ = child.wait();
 }
 
+/// Starts the binary on a configuration `text` that it must refuse (exit code 2); returns what it
+/// printed, standard output and error together.
+fn refused_config(path: &std::path::Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
+        .arg("--config")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 #[test]
 fn a_config_type_error_does_not_print_the_value() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,18 +215,7 @@ fn a_config_type_error_does_not_print_the_value() {
         &format!("secret_keys = \"{secret}\""),
     );
     assert!(text.contains(secret));
-    std::fs::write(&path, text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let printed = refused_config(&path, &text);
     assert!(printed.contains("invalid type"), "{printed}");
     assert!(
         !printed.contains("TOPSECRET"),
@@ -217,17 +223,10 @@ fn a_config_type_error_does_not_print_the_value() {
     );
 
     let weak = config(1).replace(KEY, "mf_sk_aaaaaaaaaaaaaaaaaaaaaaaa");
-    std::fs::write(&path, weak).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let printed = refused_config(&path, &weak);
     assert!(
-        stderr.contains("secret_keys[0]") && !stderr.contains("mf_sk_aaaa"),
-        "{stderr}"
+        printed.contains("secret_keys[0]") && !printed.contains("mf_sk_aaaa"),
+        "{printed}"
     );
 }
 
