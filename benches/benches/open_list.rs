@@ -62,6 +62,7 @@ fn expired_session(now: Timestamp, i: u64, n: u64) -> SessionRecord {
         customer: Arc::new(customer()),
         features: Features::ALL,
         return_url: None,
+        locale: None,
         verifier_hash: link.secret_hash(),
         viewer_hash: None,
         created_at,
@@ -82,6 +83,7 @@ fn query(max_lifetime: Duration) -> ListQuery {
         customer_id: None,
         limit: 10,
         filter: ListFilter::OpenAt(SystemClock.now()),
+        after: None,
         max_lifetime,
     }
 }

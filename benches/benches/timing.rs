@@ -150,6 +150,7 @@ fn main() {
         }),
         features: Features::ALL,
         return_url: None,
+        locale: None,
         verifier_hash: link.secret_hash(),
         viewer_hash: None,
         created_at: now,

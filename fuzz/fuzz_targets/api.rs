@@ -63,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
             customer_id: None,
             limit: 10,
             filter: ListFilter::All,
+            after: None,
         };
         let before = store.list(&query).await.map(|l| l.len()).unwrap_or(0);
         let request = if selector % 2 == 0 {

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use portal_sessions::{
-    CreateRequest, CustomerId, Feature, Features, ListOptions, OrgId, SessionId, SessionRecord,
-    SessionStore, Timestamp,
+    CreateRequest, CustomerId, CustomerRef, Feature, Features, ListOptions, Locale,
+    MIN_REQUESTED_TTL, OrgId, SessionId, SessionRecord, SessionStore, StatusFilter, Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -67,6 +67,7 @@ struct SessionItem {
     created_at: String,
     return_url: Option<String>,
     features: Vec<&'static str>,
+    locale: Option<String>,
 }
 
 fn features(set: Features) -> Vec<&'static str> {
@@ -90,6 +91,7 @@ impl SessionItem {
             created_at: record.created_at.to_string(),
             return_url: record.return_url.clone(),
             features: features(record.features),
+            locale: record.locale.map(|locale| locale.to_string()),
         }
     }
 }
@@ -109,6 +111,9 @@ struct CreatedView {
     created_at: String,
     return_url: Option<String>,
     features: Vec<&'static str>,
+    locale: Option<String>,
+    expires_in_seconds: u64,
+    invalidate_existing: bool,
 }
 
 fn optional_string(
@@ -122,8 +127,18 @@ fn optional_string(
     }
 }
 
-/// Parses a create body: a JSON object; unknown fields are ignored.
-fn create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
+/// The message for a lifetime outside what this service mints.
+fn lifetime_message(ttl: std::time::Duration) -> String {
+    format!(
+        "expiresInSeconds must be an integer between {} and {}",
+        MIN_REQUESTED_TTL.as_secs(),
+        ttl.as_secs()
+    )
+}
+
+/// Parses a create body: a JSON object; unknown fields are ignored. `ttl` is the longest lifetime a
+/// session may ask for.
+fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::invalid("the request body is not valid JSON"))?;
     let Value::Object(body) = value else {
@@ -154,11 +169,44 @@ fn create_request(body: &[u8]) -> Result<CreateRequest, ApiError> {
         }
         Some(_) => return Err(ApiError::invalid("features must be an array of strings")),
     };
+    let locale = optional_string(&body, "locale")?
+        .map(|tag| {
+            tag.parse::<Locale>().map_err(|_| {
+                ApiError::invalid(
+                    "locale must be en, fr, de or es, optionally with a region such as fr-CA",
+                )
+            })
+        })
+        .transpose()?;
+    let expires_in = match body.get("expiresInSeconds") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(number)) => {
+            let seconds = number
+                .as_u64()
+                .map(std::time::Duration::from_secs)
+                .filter(|lifetime| (MIN_REQUESTED_TTL..=ttl).contains(lifetime))
+                .ok_or_else(|| ApiError::invalid(lifetime_message(ttl)))?;
+            Some(seconds)
+        }
+        Some(_) => return Err(ApiError::invalid(lifetime_message(ttl))),
+    };
+    let invalidate_existing = match body.get("invalidateExisting") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(invalidate)) => *invalidate,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalidateExisting must be true or false",
+            ));
+        }
+    };
     Ok(CreateRequest {
         customer_id,
         customer_external_id: optional_string(&body, "customerExternalId")?,
         return_url: optional_string(&body, "returnUrl")?,
         features,
+        locale,
+        expires_in,
+        invalidate_existing,
     })
 }
 
@@ -182,7 +230,8 @@ pub(crate) async fn create<S: SessionStore>(
             "the request body must be at most {MAX_BODY_BYTES} bytes of JSON"
         ))
     })?;
-    let request = create_request(&body)?;
+    let request = create_request(&body, shared.engine.ttl())?;
+    let invalidate_existing = request.invalidate_existing;
     let created = shared.engine.create(org, request).await?;
     let record = &created.record;
     let token = created.link.expose_secret();
@@ -202,15 +251,21 @@ pub(crate) async fn create<S: SessionStore>(
         created_at: record.created_at.to_string(),
         return_url: record.return_url.clone(),
         features: features(record.features),
+        locale: record.locale.map(|locale| locale.to_string()),
+        expires_in_seconds: record.lifetime().as_secs(),
+        invalidate_existing,
     };
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-/// Parses the list query by hand, so that a repeated or malformed parameter is an error rather than
-/// silently the first or last value. Unknown parameters are ignored.
-fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
-    let mut options = ListOptions::default();
-    let mut seen = [false; 3];
+/// The parameters of a query string, decoded, each at most once: a repeated or malformed
+/// parameter is an error rather than silently the first or last value. Parameters not in `known` are
+/// ignored.
+fn query_params<const N: usize>(
+    uri: &Uri,
+    known: [&str; N],
+) -> Result<[Option<String>; N], ApiError> {
+    let mut values = [const { None }; N];
     for pair in uri
         .query()
         .unwrap_or_default()
@@ -225,42 +280,93 @@ fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
                 .map_err(|_| ApiError::invalid("the query string is not valid UTF-8"))
         };
         let (key, value) = (decode(raw_key)?, decode(raw_value)?);
-        let slot = match key.as_str() {
-            "customerId" => 0,
-            "limit" => 1,
-            "includeExpired" => 2,
-            _ => continue,
+        let Some(slot) = known.iter().position(|name| *name == key) else {
+            continue;
         };
-        if std::mem::replace(&mut seen[slot], true) {
+        if values[slot].replace(value).is_some() {
             return Err(ApiError::invalid(format!("{key} is given more than once")));
         }
-        match slot {
-            0 => {
-                options.customer_id = Some(
-                    value
-                        .parse()
-                        .map_err(|_| ApiError::invalid("customerId must be a UUID"))?,
-                )
-            }
-            1 => {
-                let limit = (!value.is_empty()
-                    && value.len() <= 3
-                    && value.bytes().all(|b| b.is_ascii_digit()))
+    }
+    Ok(values)
+}
+
+/// `customerId` (a UUID) and `customerExternalId`, at most one of them.
+fn customer(
+    id: Option<String>,
+    external_id: Option<String>,
+) -> Result<Option<CustomerRef>, ApiError> {
+    let id = id
+        .map(|id| {
+            id.parse::<CustomerId>()
+                .map_err(|_| ApiError::invalid("customerId must be a UUID"))
+        })
+        .transpose()?;
+    Ok(CustomerRef::from_parts(id, external_id)?)
+}
+
+fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
+    let [
+        customer_id,
+        customer_external_id,
+        limit,
+        include_expired,
+        status,
+        starting_after,
+    ] = query_params(
+        uri,
+        [
+            "customerId",
+            "customerExternalId",
+            "limit",
+            "includeExpired",
+            "status",
+            "startingAfter",
+        ],
+    )?;
+    let mut options = ListOptions::default();
+    match customer(customer_id, customer_external_id)? {
+        Some(CustomerRef::Id(id)) => options.customer_id = Some(id),
+        Some(CustomerRef::ExternalId(external_id)) => {
+            options.customer_external_id = Some(external_id);
+        }
+        None => {}
+    }
+    if let Some(value) = limit {
+        let limit =
+            (!value.is_empty() && value.len() <= 3 && value.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| value.parse::<usize>().ok())
                 .flatten()
                 .filter(|limit| (1..=portal_sessions::MAX_LIST_LIMIT).contains(limit));
-                options.limit = limit.ok_or_else(|| {
-                    ApiError::invalid("limit must be an integer between 1 and 100")
-                })?;
-            }
+        options.limit =
+            limit.ok_or_else(|| ApiError::invalid("limit must be an integer between 1 and 100"))?;
+    }
+    if let Some(value) = include_expired {
+        options.include_expired = match value.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(ApiError::invalid("includeExpired must be true or false")),
+        };
+    }
+    if let Some(value) = status {
+        options.status = Some(match value.as_str() {
+            "openable" => StatusFilter::Openable,
+            "active" => StatusFilter::Active,
+            "used" => StatusFilter::Used,
+            "expired" => StatusFilter::Expired,
+            "revoked" => StatusFilter::Revoked,
             _ => {
-                options.include_expired = match value.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(ApiError::invalid("includeExpired must be true or false")),
-                }
+                return Err(ApiError::invalid(
+                    "status must be one of openable, active, used, expired, revoked",
+                ));
             }
-        }
+        });
+    }
+    if let Some(value) = starting_after {
+        options.starting_after = Some(
+            value
+                .parse::<SessionId>()
+                .map_err(|_| ApiError::invalid("startingAfter must be a portal session id"))?,
+        );
     }
     Ok(options)
 }
@@ -294,6 +400,31 @@ pub(crate) async fn get<S: SessionStore>(
     Ok(Json(SessionItem::new(&record, shared.engine.now())).into_response())
 }
 
+/// The answer of a customer-wide revocation.
+#[derive(Serialize)]
+struct Revocation {
+    object: &'static str,
+    revoked: u64,
+}
+
+/// `DELETE /v1/portal-sessions?customerId=...` (or `customerExternalId`): revokes every live
+/// session of the customer.
+pub(crate) async fn revoke_customer<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    Org(org): Org,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let [id, external_id] = query_params(&uri, ["customerId", "customerExternalId"])?;
+    let customer = customer(id, external_id)?
+        .ok_or_else(|| ApiError::invalid("one of customerId or customerExternalId is required"))?;
+    let revoked = shared.engine.revoke_customer(org, customer).await?;
+    Ok(Json(Revocation {
+        object: "revocation",
+        revoked,
+    })
+    .into_response())
+}
+
 pub(crate) async fn revoke<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     Org(org): Org,
@@ -318,7 +449,24 @@ mod tests {
         let ok =
             list_options(&uri("limit=5&includeExpired=true&other=1")).unwrap_or_else(|_| panic!());
         assert_eq!((ok.limit, ok.include_expired), (5, true));
+        let ok = list_options(&uri(
+            "customerExternalId=acme%20001&status=used&startingAfter=ps_AAAAAAAAAAAAAAAAAAAAAA",
+        ))
+        .unwrap_or_else(|_| panic!());
+        assert_eq!(ok.customer_external_id.as_deref(), Some("acme 001"));
+        assert_eq!(ok.status, Some(StatusFilter::Used));
+        assert!(ok.starting_after.is_some());
         for bad in [
+            "status=open",
+            "status=",
+            "status=USED",
+            "status=used&status=used",
+            "startingAfter=nope",
+            "startingAfter=",
+            "startingAfter=ps_AAAAAAAAAAAAAAAAAAAAA",
+            "customerExternalId=",
+            "customerExternalId=a%00b",
+            "customerId=8d5a3c4e-0000-4000-8000-000000000001&customerExternalId=a",
             "limit=0",
             "limit=101",
             "limit=abc",
@@ -340,7 +488,16 @@ mod tests {
 
     #[test]
     fn create_bodies() {
+        let ttl = std::time::Duration::from_secs(3600);
+        let create_request = |body: &[u8]| super::create_request(body, ttl);
         assert!(create_request(br#"{"customerExternalId":"a","extra":{"x":1}}"#).is_ok());
+        let full = create_request(
+            br#"{"customerExternalId":"a","locale":"de-at","expiresInSeconds":60,"invalidateExisting":true}"#,
+        )
+        .unwrap_or_else(|_| panic!());
+        assert_eq!(full.locale.map(|l| l.to_string()).as_deref(), Some("de-AT"));
+        assert_eq!(full.expires_in, Some(std::time::Duration::from_secs(60)));
+        assert!(full.invalidate_existing);
         let features =
             create_request(br#"{"customerExternalId":"a","features":["usage","usage"]}"#);
         assert_eq!(
@@ -356,6 +513,17 @@ mod tests {
             br#"{"customerExternalId":"a","features":"usage"}"#,
             br#"{"customerExternalId":"a","features":["billing"]}"#,
             br#"{"customerExternalId":"a","returnUrl":7}"#,
+            br#"{"customerExternalId":"a","locale":"pt"}"#,
+            br#"{"customerExternalId":"a","locale":"fr_CA"}"#,
+            br#"{"customerExternalId":"a","locale":["fr"]}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":59}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":3601}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":600.5}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":-60}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":"600"}"#,
+            br#"{"customerExternalId":"a","expiresInSeconds":1e400}"#,
+            br#"{"customerExternalId":"a","invalidateExisting":"true"}"#,
+            br#"{"customerExternalId":"a","invalidateExisting":1}"#,
         ] {
             assert!(
                 create_request(bad).is_err(),

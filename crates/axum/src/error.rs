@@ -75,6 +75,12 @@ pub(crate) fn is_transient(error: &StoreError) -> bool {
     matches!(error, StoreError::Unavailable(_) | StoreError::Timeout)
 }
 
+impl From<InvalidRequest> for ApiError {
+    fn from(invalid: InvalidRequest) -> ApiError {
+        ApiError::invalid(wire_message(invalid))
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         match error {
@@ -113,6 +119,13 @@ fn wire_message(invalid: InvalidRequest) -> &'static str {
             "returnUrl must be an absolute http or https URL of at most 2048 characters"
         }
         InvalidRequest::Limit => "limit must be an integer between 1 and 100",
+        InvalidRequest::Lifetime => {
+            "expiresInSeconds must be an integer between 60 and the configured session lifetime"
+        }
+        InvalidRequest::TwoCustomers => "send customerId or customerExternalId, not both",
+        InvalidRequest::StartingAfter => {
+            "startingAfter must name a portal session of your organization"
+        }
         InvalidRequest::CustomerRecord => {
             "the customer's name, email or external id is too long or contains control characters"
         }

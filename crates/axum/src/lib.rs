@@ -4,7 +4,8 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /v1/portal-sessions` | mint a session → 201 with `url` and `token`, shown once |
-//! | `GET /v1/portal-sessions` | list the organisation's sessions (`customerId`, `limit`, `includeExpired`) |
+//! | `GET /v1/portal-sessions` | list the organisation's sessions (`customerId` or `customerExternalId`, `status`, `limit`, `startingAfter`, `includeExpired`) |
+//! | `DELETE /v1/portal-sessions?customerId=` | revoke every live session of one customer → 200 with the count |
 //! | `GET /v1/portal-sessions/{id}` | one session |
 //! | `DELETE /v1/portal-sessions/{id}` | revoke at once → 204 (idempotent) |
 //! | `GET`/`HEAD /r/{token}` | a page that redeems the link; never consumes it (mail scanners prefetch) |
@@ -420,7 +421,9 @@ impl<S: SessionStore> PortalService<S> {
         let api = Router::new()
             .route(
                 "/v1/portal-sessions",
-                post(api::create::<S>).get(api::list::<S>),
+                post(api::create::<S>)
+                    .get(api::list::<S>)
+                    .delete(api::revoke_customer::<S>),
             )
             .route(
                 "/v1/portal-sessions/{id}",

@@ -57,6 +57,13 @@ pub fn org_a() -> OrgId {
 pub fn org_b() -> OrgId {
     OrgId::from_bytes([0xB0; 16])
 }
+/// A well-formed session id that names no session.
+fn fixture_session_id() -> portal_sessions::SessionId {
+    portal_sessions::LinkToken::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .session_id()
+}
+
 pub fn acme() -> CustomerSnapshot {
     CustomerSnapshot {
         id: "550e8400-e29b-41d4-a716-446655440000".parse().unwrap(),
@@ -954,6 +961,7 @@ async fn snapshot<S: SessionStore>(store: &S) -> Vec<portal_sessions::SessionRec
             customer_id: None,
             limit: 1_000,
             filter: portal_sessions::ListFilter::All,
+            after: None,
         };
         all.extend(store.list(&query).await.unwrap_or_else(|e| panic!("{e}")));
     }
@@ -1006,7 +1014,158 @@ pub async fn bad_input_sweep<S: SessionStore + Clone>(store: S, mounted: Mounted
     );
     let nested = "[".repeat(300);
     let overlong_key = format!("mf_sk_{}", "a".repeat(10_000));
-    let cases: Vec<(&str, String, Headers, Vec<u8>, u16)> = vec![
+    let their_customer = theirs["customerId"].as_str().unwrap_or_default().to_owned();
+    let acme_id = acme().id.to_string();
+    let mut cases: Vec<(&str, String, Headers, Vec<u8>, u16)> = Vec::new();
+    // Create parameters of the second round, each bad value alone and beside
+    // `invalidateExisting: true`, which must not revoke anything when the request is refused.
+    for bad in [
+        json!({"locale": "pt"}),
+        json!({"locale": "fr_CA"}),
+        json!({"locale": "fr-"}),
+        json!({"locale": ""}),
+        json!({"locale": "en-US-x-private"}),
+        json!({"locale": 5}),
+        json!({"locale": ["fr"]}),
+        json!({"expiresInSeconds": 59}),
+        json!({"expiresInSeconds": 0}),
+        json!({"expiresInSeconds": -60}),
+        json!({"expiresInSeconds": 3_601}),
+        json!({"expiresInSeconds": 600.5}),
+        json!({"expiresInSeconds": "600"}),
+        json!({"expiresInSeconds": true}),
+        json!({"expiresInSeconds": u64::MAX}),
+        json!({"invalidateExisting": "true"}),
+        json!({"invalidateExisting": 1}),
+        json!({"invalidateExisting": {}}),
+    ] {
+        for invalidate in [false, true] {
+            let mut body = json!({"customerExternalId": "acme-001"});
+            if invalidate {
+                body["invalidateExisting"] = json!(true);
+            }
+            for (key, value) in bad.as_object().into_iter().flatten() {
+                body[key] = value.clone();
+            }
+            cases.push((
+                "POST",
+                "/v1/portal-sessions".into(),
+                json_type.clone(),
+                body.to_string().into_bytes(),
+                400,
+            ));
+        }
+    }
+    cases.push((
+        "POST",
+        "/v1/portal-sessions".into(),
+        json_type.clone(),
+        br#"{"customerExternalId":"acme-001","expiresInSeconds":1e400,"invalidateExisting":true}"#
+            .to_vec(),
+        400,
+    ));
+    cases.push((
+        "POST",
+        "/v1/portal-sessions".into(),
+        json_type.clone(),
+        br#"{"customerExternalId":"nobody-404","invalidateExisting":true}"#.to_vec(),
+        404,
+    ));
+    // List parameters of the second round.
+    for (query, status) in [
+        ("status=open".to_owned(), 400),
+        ("status=".to_owned(), 400),
+        ("status=USED".to_owned(), 400),
+        ("status=used&status=revoked".to_owned(), 400),
+        ("status=used%00".to_owned(), 400),
+        ("startingAfter=nope".to_owned(), 400),
+        ("startingAfter=".to_owned(), 400),
+        ("startingAfter=ps_AAAAAAAAAAAAAAAAAAAAA".to_owned(), 400),
+        (format!("startingAfter={their_id}"), 400),
+        (format!("startingAfter={}", fixture_session_id()), 400),
+        (format!("startingAfter={my_id}&startingAfter={my_id}"), 400),
+        ("customerExternalId=".to_owned(), 400),
+        ("customerExternalId=a%00b".to_owned(), 400),
+        (format!("customerExternalId={}", "x".repeat(256)), 400),
+        (
+            format!("customerId={acme_id}&customerExternalId=acme-001"),
+            400,
+        ),
+        (
+            "customerExternalId=acme-001&customerExternalId=acme-001".to_owned(),
+            400,
+        ),
+        ("customerExternalId=nobody-404".to_owned(), 404),
+        ("customerExternalId=umbrella-003".to_owned(), 404),
+    ] {
+        cases.push((
+            "GET",
+            format!("/v1/portal-sessions?{query}"),
+            key_only.clone(),
+            Vec::new(),
+            status,
+        ));
+    }
+    // Customer-wide revocation: every refusal revokes nothing.
+    for (query, headers, status) in [
+        (String::new(), key_only.clone(), 400),
+        ("limit=5".to_owned(), key_only.clone(), 400),
+        ("customerId=nope".to_owned(), key_only.clone(), 400),
+        ("customerId=".to_owned(), key_only.clone(), 400),
+        ("customerExternalId=".to_owned(), key_only.clone(), 400),
+        ("customerExternalId=a%00b".to_owned(), key_only.clone(), 400),
+        ("customerExternalId=%FF".to_owned(), key_only.clone(), 400),
+        (
+            format!("customerId={acme_id}&customerExternalId=acme-001"),
+            key_only.clone(),
+            400,
+        ),
+        (
+            format!("customerId={acme_id}&customerId={acme_id}"),
+            key_only.clone(),
+            400,
+        ),
+        (
+            "customerExternalId=nobody-404".to_owned(),
+            key_only.clone(),
+            404,
+        ),
+        (
+            "customerExternalId=umbrella-003".to_owned(),
+            key_only.clone(),
+            404,
+        ),
+        (
+            format!("customerId={their_customer}"),
+            key_only.clone(),
+            404,
+        ),
+        (
+            "customerId=6f1c1f9e-0000-4000-8000-00000000beef".to_owned(),
+            key_only.clone(),
+            404,
+        ),
+        ("customerExternalId=acme-001".to_owned(), none.clone(), 401),
+        (
+            "customerExternalId=acme-001".to_owned(),
+            h(&[("x-api-key", PUB_A.as_bytes())]),
+            401,
+        ),
+        (
+            "customerExternalId=acme-001".to_owned(),
+            h(&[("x-api-key", KEY_B.as_bytes())]),
+            404,
+        ),
+    ] {
+        cases.push((
+            "DELETE",
+            format!("/v1/portal-sessions?{query}"),
+            headers,
+            Vec::new(),
+            status,
+        ));
+    }
+    cases.extend([
         // Bodies.
         (
             "POST",
@@ -1122,7 +1281,7 @@ pub async fn bad_input_sweep<S: SessionStore + Clone>(store: S, mounted: Mounted
             405,
         ),
         (
-            "DELETE",
+            "PATCH",
             "/v1/portal-sessions".into(),
             key_only.clone(),
             Vec::new(),
@@ -1375,7 +1534,7 @@ pub async fn bad_input_sweep<S: SessionStore + Clone>(store: S, mounted: Mounted
             Vec::new(),
             200,
         ),
-    ];
+    ]);
     for (method, uri, headers, body, status) in cases {
         let mut request = Request::builder().method(method).uri(&uri);
         for (name, value) in &headers {

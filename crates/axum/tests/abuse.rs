@@ -88,6 +88,7 @@ impl Abuse {
             customer_id: None,
             limit: 1_000,
             filter: portal_sessions::ListFilter::All,
+            after: None,
         };
         self.store.list(&query).await.unwrap()
     }

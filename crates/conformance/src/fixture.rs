@@ -63,6 +63,7 @@ pub fn issued_record(
         customer: Arc::new(customer.clone()),
         features: Features::ALL,
         return_url: None,
+        locale: None,
         verifier_hash: link.secret_hash(),
         viewer_hash: None,
         created_at,

@@ -336,6 +336,7 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                     customer_id: customer.map(|c| fx.customers[c].id),
                     limit,
                     include_expired: *include_expired,
+                    ..ListOptions::default()
                 };
                 let actual = match engine.list(fx.org, options).await {
                     Ok(records) => Answer::Listed(records.iter().map(|r| r.id).collect()),

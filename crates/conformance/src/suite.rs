@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use portal_sessions::{
     CasOutcome, ClientInfo, Clock, CreateRequest, EngineError, Feature, Features, ListFilter,
-    ListOptions, ListQuery, Rejection, SecretHash, SessionId, SessionRecord, SessionStore, Status,
-    StoreError, Timestamp, ViewerToken, list_order_key,
+    ListOptions, ListPosition, ListQuery, Rejection, SecretHash, SessionId, SessionRecord,
+    SessionStore, Status, StoreError, Timestamp, ViewerToken, list_order_key,
 };
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -139,6 +139,7 @@ pub async fn insert_is_insert_if_absent<S: SessionStore>(store: Arc<S>) {
                 customer_id: None,
                 limit: 10,
                 filter: ListFilter::All,
+                after: None,
             })
             .await,
     )
@@ -344,8 +345,9 @@ pub async fn redeem_racing_revoke_never_both_win<S: SessionStore>(store: Arc<S>)
 }
 
 /// Records of two organisations and several customers, created at distinct and at equal instants,
-/// some redeemed, some revoked, some expired: every list (each limit, customer filter and open-only
-/// or all) equals the reference answer, newest first, and never holds another organisation's record.
+/// some redeemed, some revoked, some expired: every list (each limit, customer filter, status filter
+/// and cursor) equals the reference answer, newest first, and never holds another organisation's
+/// record.
 pub async fn list_orders_limits_filters_and_isolates<S: SessionStore>(store: Arc<S>) {
     let (org, other_org) = (new_org(), new_org());
     let customers = [new_customer("A"), new_customer("B"), new_customer("C")];
@@ -388,10 +390,30 @@ pub async fn list_orders_limits_filters_and_isolates<S: SessionStore>(store: Arc
     }
     all.sort_by_key(list_order_key);
     let now = plus_ms(start_time(), 25 * 60_000);
-    let filters = [ListFilter::All, ListFilter::OpenAt(now)];
+    let filters = [
+        ListFilter::All,
+        ListFilter::OpenAt(now),
+        ListFilter::ActiveAt(now),
+        ListFilter::ExpiredAt(now),
+        ListFilter::Used,
+        ListFilter::Revoked,
+    ];
+    // Cursors at the newest, a tie, the middle, the oldest, and a place no session is at.
+    let mut cursors = vec![None];
+    cursors.extend([0, 4, 5, 13, all.len() - 1].map(|i| Some(ListPosition::of(&all[i]))));
+    cursors.push(Some(ListPosition {
+        created_at: plus_ms(start_time(), 9 * 60_000 + 30_000),
+        id: all[0].id,
+    }));
+    let mut shapes = Vec::new();
+    for filter in filters {
+        for after in &cursors {
+            shapes.push((filter, *after));
+        }
+    }
     for org_id in [org, other_org, new_org()] {
         for customer_id in [None, Some(customers[0].id), Some(customers[2].id)] {
-            for filter in filters {
+            for &(filter, after) in &shapes {
                 for limit in [1, 3, 10, 100] {
                     let query = ListQuery {
                         max_lifetime: portal_sessions::MAX_TTL,
@@ -399,6 +421,7 @@ pub async fn list_orders_limits_filters_and_isolates<S: SessionStore>(store: Arc
                         customer_id,
                         limit,
                         filter,
+                        after,
                     };
                     let expected: Vec<SessionRecord> = all
                         .iter()
@@ -481,7 +504,7 @@ pub async fn engine_list_matches_its_options<S: SessionStore>(store: Arc<S>) {
         include_expired: true,
         ..ListOptions::default()
     };
-    let listed = engine_ok("list", fx.engine.list(fx.org, everything).await);
+    let listed = engine_ok("list", fx.engine.list(fx.org, everything.clone()).await);
     assert_eq!(
         listed.len(),
         14,
@@ -490,7 +513,7 @@ pub async fn engine_list_matches_its_options<S: SessionStore>(store: Arc<S>) {
     assert!(listed.iter().all(|r| r.org_id == fx.org));
     let for_customer = ListOptions {
         customer_id: Some(fx.customers[1].id),
-        ..everything
+        ..everything.clone()
     };
     let listed = engine_ok("list", fx.engine.list(fx.org, for_customer).await);
     assert_eq!(listed.len(), 7);
@@ -830,7 +853,7 @@ pub async fn bad_create_requests_change_nothing<S: SessionStore>(store: Arc<S>) 
     };
     for org in [fx.org, fx.other_org] {
         assert!(
-            engine_ok("list", fx.engine.list(org, everything).await).is_empty(),
+            engine_ok("list", fx.engine.list(org, everything.clone()).await).is_empty(),
             "a refused create stored a session"
         );
     }
@@ -920,6 +943,7 @@ pub async fn purge_removes_only_expired_sessions<S: SessionStore>(store: Arc<S>)
                 customer_id: Some(customer.id),
                 limit: 100,
                 filter: ListFilter::All,
+                after: None,
             })
             .await,
     )
@@ -951,6 +975,7 @@ pub async fn list_cost_does_not_grow_with_sessions<S: SessionStore>(store: Arc<S
                 customer_id: None,
                 limit: 10,
                 filter,
+                after: None,
             };
             for _ in 0..40 {
                 let started = Instant::now();
@@ -1002,6 +1027,7 @@ pub async fn list_cost_does_not_grow_with_sessions<S: SessionStore>(store: Arc<S
                 customer_id: None,
                 limit: 100,
                 filter: ListFilter::All,
+                after: None,
             })
             .await,
     )

@@ -13,10 +13,12 @@ use crate::directory::{CustomerDirectory, DirectoryError};
 use crate::id::{OrgId, SessionId};
 use crate::record::{ClientInfo, CustomerSnapshot, Event, Rejection, SessionRecord};
 use crate::request::{
-    CreateRequest, InvalidRequest, ListOptions, MAX_LIST_LIMIT, validate_external_id,
-    validate_return_url,
+    CreateRequest, CustomerRef, InvalidRequest, ListOptions, MAX_LIST_LIMIT, MIN_REQUESTED_TTL,
+    StatusFilter, validate_external_id, validate_return_url,
 };
-use crate::store::{CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionStore, StoreError};
+use crate::store::{
+    CasOutcome, ListFilter, ListPosition, ListQuery, MAX_TTL, SessionStore, StoreError,
+};
 use crate::timestamp::Timestamp;
 use crate::token::{LinkToken, TokenError, ViewerToken};
 
@@ -111,7 +113,13 @@ pub struct CreatedSession {
     pub record: SessionRecord,
     /// The link token. Show it once, to the caller that minted it; it cannot be recovered.
     pub link: LinkToken,
+    /// How many of the customer's other sessions this call revoked
+    /// ([`CreateRequest::invalidate_existing`]); 0 when it was not asked to.
+    pub revoked_existing: u64,
 }
+
+/// How many sessions one page of a customer-wide revocation reads.
+const REVOKE_PAGE: usize = MAX_LIST_LIMIT;
 
 /// A redeemed link: the record as it now is, and the viewer token for the portal cookie.
 #[derive(Debug)]
@@ -256,9 +264,13 @@ impl<S: SessionStore> Engine<S> {
     /// # Errors
     ///
     /// [`EngineError::InvalidRequest`] for a request without a customer, with a bad external id or
-    /// return URL, or with two ids that name different customers; [`EngineError::CustomerNotFound`]
-    /// when `org` has no such customer; store, directory and randomness failures otherwise. Nothing is
-    /// stored unless it returns `Ok`.
+    /// return URL, with two ids that name different customers, or with a lifetime outside
+    /// [`MIN_REQUESTED_TTL`] ..= [`ttl`](Self::ttl); [`EngineError::CustomerNotFound`] when `org`
+    /// has no such customer; store, directory and randomness failures otherwise. Nothing is stored
+    /// unless it returns `Ok`, except that with
+    /// [`invalidate_existing`](CreateRequest::invalidate_existing) the customer's other sessions
+    /// are revoked first: a failure after that leaves them revoked, which is what was asked, and a
+    /// retry is safe.
     pub async fn create(
         &self,
         org: OrgId,
@@ -270,12 +282,27 @@ impl<S: SessionStore> Engine<S> {
         if let Some(url) = &request.return_url {
             validate_return_url(url)?;
         }
+        let lifetime = match request.expires_in {
+            None => self.ttl,
+            Some(lifetime) if (MIN_REQUESTED_TTL..=self.ttl).contains(&lifetime) => {
+                Duration::from_millis(
+                    u64::try_from(lifetime.as_millis()).map_err(|_| InvalidRequest::Lifetime)?,
+                )
+            }
+            Some(_) => return Err(InvalidRequest::Lifetime.into()),
+        };
         let customer = self.resolve_customer(org, &request).await?;
         customer.validate()?;
 
+        let revoked_existing = if request.invalidate_existing {
+            self.revoke_live_sessions(org, customer.id).await?
+        } else {
+            0
+        };
+
         let now = self.clock.now();
         let expires_at = now
-            .checked_add(self.ttl)
+            .checked_add(lifetime)
             .ok_or(EngineError::ClockOutOfRange)?;
         let link = LinkToken::generate().map_err(EngineError::Token)?;
         let record = SessionRecord {
@@ -284,6 +311,7 @@ impl<S: SessionStore> Engine<S> {
             customer,
             features: request.features.unwrap_or_default(),
             return_url: request.return_url,
+            locale: request.locale,
             verifier_hash: link.secret_hash(),
             viewer_hash: None,
             created_at: now,
@@ -303,7 +331,11 @@ impl<S: SessionStore> Engine<S> {
             tracing::info!(session = %record.id, "a create's lost reply was settled by reading back");
         }
         tracing::info!(session = %record.id, org = %org, customer = %record.customer.id, "portal session created");
-        Ok(CreatedSession { record, link })
+        Ok(CreatedSession {
+            record,
+            link,
+            revoked_existing,
+        })
     }
 
     async fn resolve_customer(
@@ -342,11 +374,39 @@ impl<S: SessionStore> Engine<S> {
         }
     }
 
-    /// The sessions of `org`, newest first.
+    /// The sessions of `org`, newest first: by default those whose link can still be opened, with
+    /// [`ListOptions::status`] those of one status, and with
+    /// [`ListOptions::starting_after`] the page after a session from an earlier page.
+    ///
+    /// Paging by `starting_after` lists every session exactly once, in order, while sessions are
+    /// created, redeemed and revoked between pages: the cursor is the position of the session it
+    /// names, and a new session is always newer than any cursor.
     ///
     /// # Errors
     ///
-    /// [`EngineError::InvalidRequest`] when the limit is outside 1..=100; store failures otherwise.
+    /// [`EngineError::InvalidRequest`] when the limit is outside 1..=100, both customer ids are
+    /// given, the external id is malformed, or `starting_after` is not a session of `org`;
+    /// [`EngineError::CustomerNotFound`] when no customer of `org` has the external id; store and
+    /// directory failures otherwise.
+    ///
+    /// # Examples
+    ///
+    /// Every used link of an organisation, a page at a time:
+    ///
+    /// ```
+    /// # use portal_sessions::*;
+    /// # async fn all_used<S: SessionStore>(engine: &Engine<S>, org: OrgId) -> Result<Vec<SessionRecord>, EngineError> {
+    /// let mut options = ListOptions { status: Some(StatusFilter::Used), limit: 100, ..ListOptions::default() };
+    /// let mut used = Vec::new();
+    /// loop {
+    ///     let page = engine.list(org, options.clone()).await?;
+    ///     let Some(last) = page.last() else { break };
+    ///     options.starting_after = Some(last.id);
+    ///     used.extend(page);
+    /// }
+    /// # Ok(used)
+    /// # }
+    /// ```
     pub async fn list(
         &self,
         org: OrgId,
@@ -355,20 +415,156 @@ impl<S: SessionStore> Engine<S> {
         if !(1..=MAX_LIST_LIMIT).contains(&options.limit) {
             return Err(InvalidRequest::Limit.into());
         }
+        let customer = CustomerRef::from_parts(options.customer_id, options.customer_external_id)?;
+        let customer_id = match customer {
+            None => None,
+            Some(customer) => Some(self.customer_id(org, customer).await?),
+        };
+        let after = match options.starting_after {
+            None => None,
+            Some(id) => match self.store.get(&id).await? {
+                Some(record) if record.org_id == org => Some(ListPosition::of(&record)),
+                _ => return Err(InvalidRequest::StartingAfter.into()),
+            },
+        };
+        let now = self.clock.now();
+        let filter = match options.status {
+            Some(StatusFilter::Openable) => ListFilter::OpenAt(now),
+            Some(StatusFilter::Active) => ListFilter::ActiveAt(now),
+            Some(StatusFilter::Used) => ListFilter::Used,
+            Some(StatusFilter::Expired) => ListFilter::ExpiredAt(now),
+            Some(StatusFilter::Revoked) => ListFilter::Revoked,
+            None if options.include_expired => ListFilter::All,
+            None => ListFilter::OpenAt(now),
+        };
         let query = ListQuery {
             // Not this engine's lifetime: other engines sharing the store may mint longer sessions.
             // Stores bound the walk by what they hold (see `ListQuery::max_lifetime`).
             max_lifetime: MAX_TTL,
             org_id: org,
-            customer_id: options.customer_id,
+            customer_id,
             limit: options.limit,
-            filter: if options.include_expired {
-                ListFilter::All
-            } else {
-                ListFilter::OpenAt(self.clock.now())
-            },
+            filter,
+            after,
         };
         Ok(self.store.list(&query).await?)
+    }
+
+    /// The internal id of a customer of `org`: an id as given (a list by an id the directory no
+    /// longer knows still finds its sessions), an external id through the directory.
+    async fn customer_id(
+        &self,
+        org: OrgId,
+        customer: CustomerRef,
+    ) -> Result<crate::id::CustomerId, EngineError> {
+        match customer {
+            CustomerRef::Id(id) => Ok(id),
+            CustomerRef::ExternalId(external_id) => self
+                .directory
+                .find_by_external_id(org, &external_id)
+                .await?
+                .map(|customer| customer.id)
+                .ok_or(EngineError::CustomerNotFound),
+        }
+    }
+
+    /// Revokes every live session of one customer of `org`: each link that can still be opened,
+    /// and each portal still open. Returns how many it revoked.
+    ///
+    /// It is the customer-wide "cut them off" after a compromise or an offboarding. Each session
+    /// is revoked on its own, through [`SessionRecord::apply`] and the store's compare-and-swap,
+    /// exactly as [`revoke`](Self::revoke) does, so it races correctly with redeems: a link
+    /// redeemed concurrently ends redeemed and then revoked, and once this returns, no session of
+    /// the customer that existed when it was called can be redeemed or viewed. Sessions minted
+    /// while it runs may or may not be revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::InvalidRequest`] for a malformed external id;
+    /// [`EngineError::CustomerNotFound`] when `org` has no customer with the external id, or the
+    /// directory has no customer with the id and no session of it is live (a customer the
+    /// directory forgot can still be cut off by id); store and directory failures otherwise.
+    /// Sessions revoked before a failure stay revoked; calling it again finishes the job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use portal_sessions::*;
+    /// # async fn offboard<S: SessionStore>(engine: &Engine<S>, org: OrgId) -> Result<(), EngineError> {
+    /// let revoked = engine
+    ///     .revoke_customer(org, CustomerRef::ExternalId("acme-001".into()))
+    ///     .await?;
+    /// println!("{revoked} links and portals of acme-001 revoked");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn revoke_customer(
+        &self,
+        org: OrgId,
+        customer: CustomerRef,
+    ) -> Result<u64, EngineError> {
+        let id = match customer {
+            CustomerRef::Id(id) => {
+                if self.directory.find_by_id(org, id).await?.is_none() {
+                    let revoked = self.revoke_live_sessions(org, id).await?;
+                    return if revoked == 0 {
+                        Err(EngineError::CustomerNotFound)
+                    } else {
+                        Ok(revoked)
+                    };
+                }
+                id
+            }
+            CustomerRef::ExternalId(external_id) => {
+                validate_external_id(&external_id)?;
+                self.customer_id(org, CustomerRef::ExternalId(external_id))
+                    .await?
+            }
+        };
+        self.revoke_live_sessions(org, id).await
+    }
+
+    /// Revokes the live sessions of `customer`, one compare-and-swap each: first every link that
+    /// can be opened, then every open portal. In that order nothing escapes: a link redeemed
+    /// before the first pass reaches it is found by the second, and one that the first pass
+    /// revokes cannot be redeemed after. Each pass pages by position, so sessions minted meanwhile
+    /// (newer than the first page) do not keep it going.
+    async fn revoke_live_sessions(
+        &self,
+        org: OrgId,
+        customer: crate::id::CustomerId,
+    ) -> Result<u64, EngineError> {
+        let mut revoked = 0;
+        for open_at in [ListFilter::OpenAt, ListFilter::ActiveAt] {
+            let mut after = None;
+            loop {
+                let page = self
+                    .store
+                    .list(&ListQuery {
+                        org_id: org,
+                        customer_id: Some(customer),
+                        limit: REVOKE_PAGE,
+                        filter: open_at(self.clock.now()),
+                        after,
+                        max_lifetime: MAX_TTL,
+                    })
+                    .await?;
+                let Some(last) = page.last() else {
+                    break;
+                };
+                after = Some(ListPosition::of(last));
+                for session in &page {
+                    if self.revoke_record(org, &session.id, true).await?.1 {
+                        revoked += 1;
+                    }
+                }
+                if page.len() < REVOKE_PAGE {
+                    break;
+                }
+            }
+        }
+        tracing::info!(org = %org, customer = %customer, revoked, "a customer's live portal sessions revoked");
+        Ok(revoked)
     }
 
     /// Revokes session `id` of `org` at once: its link stops working and a portal opened with it
@@ -378,16 +574,39 @@ impl<S: SessionStore> Engine<S> {
     ///
     /// [`EngineError::SessionNotFound`] when `org` has no such session; store failures otherwise.
     pub async fn revoke(&self, org: OrgId, id: &SessionId) -> Result<SessionRecord, EngineError> {
+        let (revoked, changed) = self.revoke_record(org, id, false).await?;
+        if changed {
+            tracing::info!(session = %id, org = %org, "portal session revoked");
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes one session (with `only_live`, only if it is still live, not expired); says whether
+    /// this call revoked it.
+    async fn revoke_record(
+        &self,
+        org: OrgId,
+        id: &SessionId,
+        only_live: bool,
+    ) -> Result<(SessionRecord, bool), EngineError> {
         let now = self.clock.now();
+        let mut changed = false;
         let revoked = self
             .update(
                 id,
                 |record| {
+                    changed = false;
                     if record.org_id != org {
                         return Err(EngineError::SessionNotFound);
                     }
+                    if only_live && !record.is_live(now) {
+                        return Ok(None);
+                    }
                     match record.apply(Event::Revoke, now) {
-                        Ok(next) => Ok(Some(next)),
+                        Ok(next) => {
+                            changed = true;
+                            Ok(Some(next))
+                        }
                         Err(_) => Ok(None),
                     }
                 },
@@ -395,8 +614,7 @@ impl<S: SessionStore> Engine<S> {
                 |record| record.revoked_at.is_some(),
             )
             .await?;
-        tracing::info!(session = %id, org = %org, "portal session revoked");
-        Ok(revoked)
+        Ok((revoked, changed))
     }
 
     /// Checks a link without consuming it: what showing the "open your portal" page needs. Mail

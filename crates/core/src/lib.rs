@@ -69,6 +69,7 @@ mod engine;
 mod error_chain;
 mod feature;
 mod id;
+mod locale;
 mod record;
 mod request;
 mod serialize;
@@ -88,16 +89,18 @@ pub use engine::{
 pub use error_chain::ErrorChain;
 pub use feature::{Feature, Features, UnknownFeature};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
+pub use locale::{InvalidLocale, Language, Locale, MAX_LOCALE_BYTES, Region};
 pub use record::{
     ClientInfo, CustomerSnapshot, Event, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
     MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, SessionView, Status,
 };
 pub use request::{
-    CreateRequest, DEFAULT_LIST_LIMIT, InvalidRequest, ListOptions, MAX_LIST_LIMIT,
-    validate_external_id, validate_return_url,
+    CreateRequest, CustomerRef, DEFAULT_LIST_LIMIT, InvalidRequest, ListOptions, MAX_LIST_LIMIT,
+    MIN_REQUESTED_TTL, StatusFilter, validate_external_id, validate_return_url,
 };
 pub use store::{
-    BoxError, CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionStore, StoreError, list_order_key,
+    BoxError, CasOutcome, ListFilter, ListPosition, ListQuery, MAX_TTL, SessionStore, StoreError,
+    list_order_key,
 };
 pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use token::{LinkToken, SecretHash, TokenError, ViewerToken};

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use crate::feature::Features;
 use crate::id::{CustomerId, OrgId, SessionId};
+use crate::locale::Locale;
 use crate::timestamp::Timestamp;
 use crate::token::SecretHash;
 
@@ -77,8 +78,8 @@ impl ClientInfo {
 ///
 /// The fields are public so that a store can take a record apart and put it back together; only
 /// [`SessionRecord::apply`] should ever produce a changed record. Fields that never change after
-/// creation: `id`, `org_id`, `customer`, `features`, `return_url`, `verifier_hash`, `created_at`,
-/// `expires_at` (stores may index them). Fields that [`apply`](Self::apply) changes: `viewer_hash`,
+/// creation: `id`, `org_id`, `customer`, `features`, `return_url`, `locale`, `verifier_hash`,
+/// `created_at`, `expires_at` (stores may index them). Fields that [`apply`](Self::apply) changes: `viewer_hash`,
 /// `used_at`, `revoked_at`, `redeemed_by`, `version`.
 ///
 /// # Memory
@@ -100,6 +101,8 @@ pub struct SessionRecord {
     pub features: Features,
     /// Where the customer came from: the portal offers a link back to it.
     pub return_url: Option<String>,
+    /// The language the session's pages speak; `None` leaves it to the visitor's browser.
+    pub locale: Option<Locale>,
     /// The hash of the link's verifier.
     pub verifier_hash: SecretHash,
     /// The hash of the viewer token's secret: set by a redeem, cleared by a logout.
@@ -135,6 +138,8 @@ pub struct SessionView {
     pub features: Features,
     /// Where the customer came from, when the session was minted with it.
     pub return_url: Option<String>,
+    /// The language the session's pages speak, when the session was minted with one.
+    pub locale: Option<Locale>,
     /// When the session was minted.
     pub created_at: Timestamp,
     /// When the link, and any portal opened with it, stop working.
@@ -226,6 +231,7 @@ impl SessionRecord {
             customer: Arc::clone(&self.customer),
             features: self.features,
             return_url: self.return_url.clone(),
+            locale: self.locale,
             created_at: self.created_at,
             expires_at: self.expires_at,
             used_at: self.used_at,
@@ -243,6 +249,18 @@ impl SessionRecord {
     /// Whether the link can still be opened at `now`: not used, not revoked, not expired.
     pub fn is_open(&self, now: Timestamp) -> bool {
         self.status(now) == Status::Issued
+    }
+
+    /// Whether the session still grants anything at `now`: its link can be opened, or a portal
+    /// opened with it is still open ([`Status::Issued`] or [`Status::Active`]). What a
+    /// customer-wide revocation revokes.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        matches!(self.status(now), Status::Issued | Status::Active)
+    }
+
+    /// How long the session was minted to last.
+    pub fn lifetime(&self) -> std::time::Duration {
+        self.expires_at.saturating_duration_since(self.created_at)
     }
 
     /// Checks a presented link verifier without changing anything: what opening (not consuming) a
@@ -309,7 +327,7 @@ impl SessionRecord {
     /// #         id: token.session_id(), org_id: OrgId::from_bytes([1; 16]),
     /// #         customer: std::sync::Arc::new(CustomerSnapshot { id: CustomerId::from_bytes([2; 16]),
     /// #             external_id: "acme-001".into(), name: "Acme".into(), email: None }),
-    /// #         features: Features::ALL, return_url: None, verifier_hash: token.secret_hash(),
+    /// #         features: Features::ALL, return_url: None, locale: None, verifier_hash: token.secret_hash(),
     /// #         viewer_hash: None, created_at: now,
     /// #         expires_at: now.checked_add(std::time::Duration::from_secs(3600)).unwrap(),
     /// #         used_at: None, revoked_at: None, redeemed_by: None, version: 0 }
@@ -377,6 +395,7 @@ mod tests {
             }),
             features: Features::ALL,
             return_url: None,
+            locale: None,
             verifier_hash: link.secret_hash(),
             viewer_hash: None,
             created_at: t0,

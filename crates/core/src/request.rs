@@ -3,9 +3,11 @@
 //! Validation happens before anything is stored, so a refused request changes nothing.
 
 use std::net::Ipv6Addr;
+use std::time::Duration;
 
 use crate::feature::Features;
-use crate::id::CustomerId;
+use crate::id::{CustomerId, SessionId};
+use crate::locale::Locale;
 use crate::record::{
     CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES, MAX_RETURN_URL_CHARS,
 };
@@ -14,6 +16,8 @@ use crate::record::{
 pub const DEFAULT_LIST_LIMIT: usize = 10;
 /// The most sessions one list returns.
 pub const MAX_LIST_LIMIT: usize = 100;
+/// The shortest lifetime a create may ask for ([`CreateRequest::expires_in`]): one minute.
+pub const MIN_REQUESTED_TTL: Duration = Duration::from_secs(60);
 
 /// A request to mint a portal session.
 ///
@@ -23,8 +27,12 @@ pub const MAX_LIST_LIMIT: usize = 100;
 /// use portal_sessions::CreateRequest;
 ///
 /// let request = CreateRequest::for_external_id("acme-001")
-///     .with_return_url("https://app.example.com/billing");
+///     .with_return_url("https://app.example.com/billing")
+///     .with_locale("fr-CA".parse()?)
+///     .expiring_in(std::time::Duration::from_secs(10 * 60))
+///     .invalidating_existing();
 /// assert_eq!(request.customer_external_id.as_deref(), Some("acme-001"));
+/// # Ok::<(), portal_sessions::InvalidLocale>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -38,6 +46,14 @@ pub struct CreateRequest {
     pub return_url: Option<String>,
     /// The features to mint the session with; all four when `None`.
     pub features: Option<Features>,
+    /// The language of the session's pages; `None` leaves it to the visitor's browser.
+    pub locale: Option<Locale>,
+    /// How long the session lasts, from [`MIN_REQUESTED_TTL`] to the engine's configured lifetime
+    /// (whole milliseconds); the configured lifetime when `None`.
+    pub expires_in: Option<Duration>,
+    /// Also revoke the customer's other live sessions (those whose link can be opened or whose
+    /// portal is open), in the same call, before the new one is minted.
+    pub invalidate_existing: bool,
 }
 
 impl CreateRequest {
@@ -68,28 +84,124 @@ impl CreateRequest {
         self.features = Some(features);
         self
     }
+
+    /// The same request with pages in this locale.
+    pub fn with_locale(mut self, locale: Locale) -> CreateRequest {
+        self.locale = Some(locale);
+        self
+    }
+
+    /// The same request for a session that lasts `lifetime`.
+    pub fn expiring_in(mut self, lifetime: Duration) -> CreateRequest {
+        self.expires_in = Some(lifetime);
+        self
+    }
+
+    /// The same request, revoking the customer's other live sessions.
+    pub fn invalidating_existing(mut self) -> CreateRequest {
+        self.invalidate_existing = true;
+        self
+    }
+}
+
+/// A customer, named by the caller either way: what a customer-wide revocation or a list filter
+/// takes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomerRef {
+    /// By the customer's internal id.
+    Id(CustomerId),
+    /// By the embedding application's own id, resolved through the
+    /// [`CustomerDirectory`](crate::CustomerDirectory).
+    ExternalId(String),
+}
+
+impl CustomerRef {
+    /// The customer named by at most one of two optional ids, as a query string carries them.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidRequest::TwoCustomers`] when both are given; the external id's own checks
+    /// ([`validate_external_id`]).
+    pub fn from_parts(
+        id: Option<CustomerId>,
+        external_id: Option<String>,
+    ) -> Result<Option<CustomerRef>, InvalidRequest> {
+        match (id, external_id) {
+            (Some(_), Some(_)) => Err(InvalidRequest::TwoCustomers),
+            (Some(id), None) => Ok(Some(CustomerRef::Id(id))),
+            (None, Some(external_id)) => {
+                validate_external_id(&external_id)?;
+                Ok(Some(CustomerRef::ExternalId(external_id)))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Which sessions a list returns, by status: [`ListOptions::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum StatusFilter {
+    /// Links that can still be opened ([`Status::Issued`](crate::Status::Issued)).
+    Openable,
+    /// Links that were used and whose portal is still open
+    /// ([`Status::Active`](crate::Status::Active)).
+    Active,
+    /// Links that were used, whatever happened since.
+    Used,
+    /// Sessions that expired without being revoked ([`Status::Expired`](crate::Status::Expired)).
+    Expired,
+    /// Revoked sessions ([`Status::Revoked`](crate::Status::Revoked)).
+    Revoked,
 }
 
 /// What [`Engine::list`](crate::Engine::list) returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions::{ListOptions, StatusFilter};
+///
+/// // Did acme-001 open any of its links? The 100 most recent used ones.
+/// let options = ListOptions {
+///     customer_external_id: Some("acme-001".into()),
+///     status: Some(StatusFilter::Used),
+///     limit: 100,
+///     ..ListOptions::default()
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct ListOptions {
     /// Only this customer's sessions.
     pub customer_id: Option<CustomerId>,
+    /// Only the sessions of the customer with this external id (not with `customer_id`).
+    pub customer_external_id: Option<String>,
     /// At most this many, from 1 to [`MAX_LIST_LIMIT`].
     pub limit: usize,
-    /// Also used, revoked and expired sessions.
+    /// Also used, revoked and expired sessions (ignored when `status` is set).
     pub include_expired: bool,
+    /// Only sessions with this status, over all of them; when `None`, openable sessions (or every
+    /// session with `include_expired`).
+    pub status: Option<StatusFilter>,
+    /// The page after this session: only sessions that come after it in list order.
+    pub starting_after: Option<SessionId>,
 }
 
 impl Default for ListOptions {
-    /// The API's defaults: every customer, [`DEFAULT_LIST_LIMIT`], open sessions only.
+    /// The API's defaults: every customer, [`DEFAULT_LIST_LIMIT`], openable sessions, from the
+    /// newest.
     fn default() -> ListOptions {
         ListOptions {
             customer_id: None,
+            customer_external_id: None,
             limit: DEFAULT_LIST_LIMIT,
             include_expired: false,
+            status: None,
+            starting_after: None,
         }
     }
 }
@@ -119,6 +231,15 @@ pub enum InvalidRequest {
     /// The list limit is outside 1..=100.
     #[error("the list limit must be between 1 and 100")]
     Limit,
+    /// A requested lifetime is shorter than a minute or longer than the configured lifetime.
+    #[error("the session lifetime must be between 60 seconds and the configured lifetime")]
+    Lifetime,
+    /// A list or revocation named its customer both ways; it takes one.
+    #[error("name the customer by its id or by its external id, not both")]
+    TwoCustomers,
+    /// The session a list should start after is not one of the organisation's.
+    #[error("the session to start after is not one of this organisation's")]
+    StartingAfter,
     /// The directory's customer does not fit a session record.
     #[error("the customer's name, email or external id is too long or contains control characters")]
     CustomerRecord,

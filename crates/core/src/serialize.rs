@@ -12,6 +12,8 @@
 //! | [`Feature`] | `"invoices"`, `"subscriptions"`, `"usage"` or `"profile"` |
 //! | [`Features`] | an array of features; duplicates fold, an unknown name is an error |
 //! | [`Status`] | `"issued"`, `"active"`, `"revoked"` or `"expired"` |
+//! | [`Locale`](crate::Locale) | its tag, `"fr-CA"` |
+//! | [`StatusFilter`](crate::StatusFilter) | `"openable"`, `"active"`, `"used"`, `"expired"` or `"revoked"` |
 //!
 //! Structs ([`CustomerSnapshot`](crate::CustomerSnapshot), [`ClientInfo`](crate::ClientInfo),
 //! [`SessionView`](crate::SessionView), [`CreateRequest`](crate::CreateRequest),
@@ -39,6 +41,7 @@ mod with_serde {
 
     use crate::feature::{Feature, Features};
     use crate::id::{CustomerId, OrgId, SessionId};
+    use crate::locale::Locale;
     use crate::record::Status;
     use crate::timestamp::Timestamp;
 
@@ -60,7 +63,7 @@ mod with_serde {
         )*};
     }
 
-    as_text!(OrgId, CustomerId, SessionId, Timestamp, Feature);
+    as_text!(OrgId, CustomerId, SessionId, Timestamp, Feature, Locale);
 
     impl Serialize for Features {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -197,8 +200,12 @@ mod tests {
     fn requests_and_views_round_trip() {
         let request = CreateRequest::for_external_id("acme-001")
             .with_return_url("https://app.test/billing")
-            .with_features(Features::EMPTY.with(Feature::Invoices));
+            .with_features(Features::EMPTY.with(Feature::Invoices))
+            .with_locale("es-419".parse().unwrap())
+            .expiring_in(std::time::Duration::from_secs(600))
+            .invalidating_existing();
         let text = serde_json::to_string(&request).unwrap();
+        assert!(text.contains(r#""locale":"es-419""#), "{text}");
         assert_eq!(
             serde_json::from_str::<CreateRequest>(&text).unwrap(),
             request
@@ -209,6 +216,10 @@ mod tests {
         let options: ListOptions = serde_json::from_value(json!({"limit": 5})).unwrap();
         assert_eq!(options.limit, 5);
         assert!(!options.include_expired);
+        let options: ListOptions =
+            serde_json::from_value(json!({"status": "used", "customer_external_id": "a"})).unwrap();
+        assert_eq!(options.status, Some(crate::StatusFilter::Used));
+        assert!(serde_json::from_value::<ListOptions>(json!({"status": "open"})).is_err());
 
         let now = Timestamp::from_millis(1_778_693_400_000).unwrap();
         let link = LinkToken::generate().unwrap();
@@ -223,6 +234,7 @@ mod tests {
             }),
             features: Features::ALL,
             return_url: None,
+            locale: Some("de-AT".parse().unwrap()),
             verifier_hash: link.secret_hash(),
             viewer_hash: None,
             created_at: now,

@@ -19,10 +19,15 @@
 //!   [`SessionRecord::apply`](crate::SessionRecord::apply) changes may differ, so indexes on the other
 //!   fields never need updating.
 //! * [`list`](SessionStore::list) returns newest first: by `created_at` descending, ties by session id
-//!   bytes descending, so every backend agrees on the order. It should cost O(limit), not O(sessions in
-//!   the organisation): every listed record satisfies `expires_at - created_at <= max_lifetime`
-//!   ([`ListQuery::max_lifetime`], at most [`MAX_TTL`]), so an open-only scan in `created_at` order
-//!   can stop at the first record created `max_lifetime` or longer before `now`.
+//!   bytes descending, so every backend agrees on the order, starting after
+//!   [`ListQuery::after`] when it is set. It returns exactly the records that
+//!   [`ListQuery::matches`] accepts, and should cost O(log n + limit), not O(sessions in the
+//!   organisation), for every [`ListFilter`]: keep an index per filter whose membership only ever
+//!   changes one way (unused to used, unrevoked to revoked). Every listed record satisfies
+//!   `expires_at - created_at <= max_lifetime` ([`ListQuery::max_lifetime`], at most [`MAX_TTL`]),
+//!   so a scan for sessions not yet expired, in `created_at` order, can stop at the first record
+//!   created `max_lifetime` or longer before `now`; the sessions such a scan steps over are only
+//!   those of that last lifetime.
 //! * Every timestamp round-trips to the millisecond; every string round-trips byte for byte.
 //! * Errors keep their source ([`StoreError`]'s variants carry it) and never contain a secret: a
 //!   record's hashes are not secrets, but the tokens they come from never reach a store at all.
@@ -32,7 +37,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::id::{CustomerId, OrgId, SessionId};
-use crate::record::SessionRecord;
+use crate::record::{SessionRecord, Status};
 use crate::timestamp::Timestamp;
 
 /// The longest lifetime a session may have: 24 hours. Stores may rely on it (see [`SessionStore::list`]).
@@ -42,13 +47,79 @@ pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Which sessions a [`ListQuery`] returns.
+///
+/// Each filter is a predicate on a record's own fields (and `now`, for those that depend on
+/// expiry), so every store decides it the same way: [`ListQuery::matches`] is the reference. A
+/// variant that carries `now` names sessions that are not yet expired at it, or already are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFilter {
-    /// Only sessions whose link can still be opened at the given instant: not used, not revoked,
-    /// and `expires_at` after it.
-    OpenAt(Timestamp),
     /// Every session, whatever its status.
     All,
+    /// Sessions whose link can still be opened at the given instant ([`Status::Issued`]): not used,
+    /// not revoked, and `expires_at` after it.
+    OpenAt(Timestamp),
+    /// Sessions whose link was used and whose portal is still open at the given instant
+    /// ([`Status::Active`]): used, not revoked, and `expires_at` after it.
+    ActiveAt(Timestamp),
+    /// Sessions expired at the given instant without having been revoked ([`Status::Expired`]):
+    /// not revoked, and `expires_at` at or before it.
+    ExpiredAt(Timestamp),
+    /// Sessions whose link was used, whatever happened since (`used_at` set).
+    Used,
+    /// Revoked sessions (`revoked_at` set).
+    Revoked,
+}
+
+impl ListFilter {
+    /// Whether `record` passes this filter.
+    pub fn matches(&self, record: &SessionRecord) -> bool {
+        match *self {
+            ListFilter::All => true,
+            ListFilter::OpenAt(now) => record.status(now) == Status::Issued,
+            ListFilter::ActiveAt(now) => record.status(now) == Status::Active,
+            ListFilter::ExpiredAt(now) => record.status(now) == Status::Expired,
+            ListFilter::Used => record.used_at.is_some(),
+            ListFilter::Revoked => record.revoked_at.is_some(),
+        }
+    }
+
+    /// The instant a filter that depends on expiry decides at; `None` for the others.
+    pub fn now(&self) -> Option<Timestamp> {
+        match *self {
+            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) | ListFilter::ExpiredAt(now) => {
+                Some(now)
+            }
+            ListFilter::All | ListFilter::Used | ListFilter::Revoked => None,
+        }
+    }
+}
+
+/// A place in list order: a list that starts after it returns only sessions that come after it,
+/// newest first (created earlier, or at the same millisecond with a smaller id).
+///
+/// It is the position of a session, not the session: a cursor stays valid while the session it
+/// came from is redeemed, revoked, or filtered out of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListPosition {
+    /// The `created_at` of the session the position is taken from.
+    pub created_at: Timestamp,
+    /// Its id.
+    pub id: SessionId,
+}
+
+impl ListPosition {
+    /// The position of `record`.
+    pub fn of(record: &SessionRecord) -> ListPosition {
+        ListPosition {
+            created_at: record.created_at,
+            id: record.id,
+        }
+    }
+
+    /// Whether `record` comes after this position in list order.
+    pub fn precedes(&self, record: &SessionRecord) -> bool {
+        (record.created_at, record.id) < (self.created_at, self.id)
+    }
 }
 
 /// What [`SessionStore::list`] returns.
@@ -60,12 +131,16 @@ pub struct ListQuery {
     pub customer_id: Option<CustomerId>,
     /// At most this many records.
     pub limit: usize,
-    /// Open sessions only, or all of them.
+    /// Which sessions, by status.
     pub filter: ListFilter,
-    /// The longest lifetime any listed session can have (at most [`MAX_TTL`]): an open-only scan
-    /// stops at the first session created this long before `now`, since none older can still be
-    /// open. The engine passes [`MAX_TTL`], because engines that share a store may be configured
-    /// with different lifetimes; a store that knows the longest lifetime it holds bounds its walk by
+    /// Only sessions after this position in list order, when set: the next page of a list whose
+    /// last item was there.
+    pub after: Option<ListPosition>,
+    /// The longest lifetime any listed session can have (at most [`MAX_TTL`]): a scan for sessions
+    /// that are not yet expired ([`ListFilter::OpenAt`], [`ListFilter::ActiveAt`]) stops at the
+    /// first session created this long before `now`, since none older can still be open. The
+    /// engine passes [`MAX_TTL`], because engines that share a store may be configured with
+    /// different lifetimes; a store that knows the longest lifetime it holds bounds its walk by
     /// that (the memory and sled stores' in-memory index does). A caller that knows every session's
     /// lifetime may pass less.
     pub max_lifetime: Duration,
@@ -79,10 +154,8 @@ impl ListQuery {
     pub fn matches(&self, record: &SessionRecord) -> bool {
         record.org_id == self.org_id
             && self.customer_id.is_none_or(|id| record.customer.id == id)
-            && match self.filter {
-                ListFilter::OpenAt(now) => record.is_open(now),
-                ListFilter::All => true,
-            }
+            && self.after.is_none_or(|after| after.precedes(record))
+            && self.filter.matches(record)
     }
 }
 

@@ -12,16 +12,27 @@
 //! which sessions have expired ([`take_expired`](SessionIndex::take_expired)).
 //!
 //! It indexes only what a record never changes after creation (organisation, customer,
-//! `created_at`, `expires_at`) and whether its link is still open, which only ever goes from open to
-//! closed. So concurrent writers may report their changes in any order: an entry is only ever
-//! removed, never brought back, and a list re-checks every candidate against the record itself.
+//! `created_at`, `expires_at`) and two states that only ever go one way: unused to used, unrevoked
+//! to revoked. So concurrent writers may report their changes in any order: an entry only ever
+//! moves forward, never back, and a list re-checks every candidate against the record itself.
 //!
 //! # Cost
 //!
-//! Per session: B-tree entries of 24 to 40 bytes (the organisation's list, the customer's list, and
-//! the open indexes while the link is open) and 24 bytes in its expiry second's list. An open-only
-//! list walks the open links newest first and stops at the first one created longer ago than the
-//! shorter of the longest lifetime indexed and the query's [`max_lifetime`](ListQuery::max_lifetime).
+//! Per session, in the organisation's index and again in its customer's: a B-tree entry of 24
+//! bytes among all sessions, one of 33 among the unrevoked (or 24 among the revoked), and one of 24
+//! among the used once its link is used; and 24 bytes in its expiry second's list. Each
+//! [`ListFilter`] walks its own entries newest first:
+//!
+//! | filter | walks | steps over |
+//! |---|---|---|
+//! | all | every session | nothing |
+//! | used, revoked | the used, the revoked | nothing |
+//! | openable, active | the unrevoked, back to `now` minus the longest lifetime | the other of the two, and the expired, of that last lifetime |
+//! | expired | the unrevoked | the live ones, all of the last lifetime |
+//!
+//! The longest lifetime is the shorter of the longest indexed and the query's
+//! [`max_lifetime`](ListQuery::max_lifetime). So every list costs O(log n + limit + the sessions
+//! created in one lifetime), and reads only the records it returns.
 //!
 //! # Examples
 //!
@@ -75,8 +86,9 @@ fn list_key(record: &SessionRecord) -> ListKey {
     (Reverse(record.created_at), Reverse(record.id))
 }
 
-fn is_open(record: &SessionRecord) -> bool {
-    record.used_at.is_none() && record.revoked_at.is_none()
+/// The one-way states a list index follows: used, revoked.
+fn states(record: &SessionRecord) -> (bool, bool) {
+    (record.used_at.is_some(), record.revoked_at.is_some())
 }
 
 /// Hashes organisation and customer ids with a keyed folded multiply, where the standard map's
@@ -222,14 +234,29 @@ impl ExpiryIndex {
     }
 }
 
-/// One list index: every session in list order, and the open ones with their expiry, so that an
-/// open-only scan can skip expired entries without touching the records.
+/// What the unrevoked index keeps of a session: enough to tell openable, active and expired apart
+/// without fetching the record.
+#[derive(Debug, Clone, Copy)]
+struct Unrevoked {
+    expires_at: Timestamp,
+    /// Only ever goes from `false` to `true`.
+    used: bool,
+}
+
+/// One list index: every session in list order, and beside it the sessions of each one-way state
+/// (unrevoked, used, revoked), so that a list by status walks only candidates.
 #[derive(Default)]
 struct ListIndex {
     all: BTreeSet<ListKey>,
-    open: BTreeMap<ListKey, Timestamp>,
-    /// The longest lifetime of any session indexed here (at most [`MAX_TTL`](portal_sessions::MAX_TTL)): an open-only scan
-    /// stops at the first entry created longer than this before `now`.
+    /// Sessions not revoked, with their expiry and whether they were used: openable, active and
+    /// expired lists walk it. Entries only ever leave (on revocation).
+    unrevoked: BTreeMap<ListKey, Unrevoked>,
+    /// Used sessions. Entries only ever arrive.
+    used: BTreeSet<ListKey>,
+    /// Revoked sessions. Entries only ever arrive.
+    revoked: BTreeSet<ListKey>,
+    /// The longest lifetime of any session indexed here (at most [`MAX_TTL`](portal_sessions::MAX_TTL)): a scan
+    /// for sessions not yet expired stops at the first entry created longer than this before `now`.
     longest_lifetime: Duration,
 }
 
@@ -237,22 +264,51 @@ impl ListIndex {
     fn insert(&mut self, record: &SessionRecord) {
         let key = list_key(record);
         self.all.insert(key);
-        let lifetime = record
-            .expires_at
-            .saturating_duration_since(record.created_at);
-        self.longest_lifetime = self.longest_lifetime.max(lifetime);
-        if record.used_at.is_none() && record.revoked_at.is_none() {
-            self.open.insert(key, record.expires_at);
+        self.longest_lifetime = self.longest_lifetime.max(record.lifetime());
+        if record.revoked_at.is_some() {
+            self.revoked.insert(key);
+        } else {
+            self.unrevoked.insert(
+                key,
+                Unrevoked {
+                    expires_at: record.expires_at,
+                    used: record.used_at.is_some(),
+                },
+            );
+        }
+        if record.used_at.is_some() {
+            self.used.insert(key);
+        }
+    }
+
+    /// Moves a stored session along its one-way states to where `after` is. Changes reported out
+    /// of order commute: each step only adds to `used` and `revoked`, and only removes from
+    /// `unrevoked` (or marks it used). A session no longer indexed (purged meanwhile) stays out.
+    fn advance(&mut self, key: ListKey, after: &SessionRecord) {
+        if !self.all.contains(&key) {
+            return;
+        }
+        if after.used_at.is_some() {
+            self.used.insert(key);
+            if let Some(entry) = self.unrevoked.get_mut(&key) {
+                entry.used = true;
+            }
+        }
+        if after.revoked_at.is_some() {
+            self.revoked.insert(key);
+            self.unrevoked.remove(&key);
         }
     }
 
     fn remove(&mut self, key: &ListKey) {
         self.all.remove(key);
-        self.open.remove(key);
+        self.unrevoked.remove(key);
+        self.used.remove(key);
+        self.revoked.remove(key);
     }
 
-    /// Up to `limit` ids after `after` (exclusive) that may match `filter`; an open-only scan looks
-    /// back at most `max_lifetime`.
+    /// Up to `limit` ids after `after` (exclusive) that may match `filter`, and the last key
+    /// looked at; a scan for sessions not yet expired looks back at most `max_lifetime`.
     fn candidates(
         &self,
         filter: ListFilter,
@@ -260,26 +316,41 @@ impl ListIndex {
         after: Option<ListKey>,
         limit: usize,
     ) -> (Vec<SessionId>, Option<ListKey>) {
-        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let range = (
+            after.map_or(Bound::Unbounded, Bound::Excluded),
+            Bound::Unbounded,
+        );
         let mut ids = Vec::with_capacity(limit);
         let mut last = None;
-        match filter {
-            ListFilter::All => {
-                for key in self.all.range((lower, Bound::Unbounded)).take(limit) {
-                    ids.push(key.1.0);
-                    last = Some(*key);
-                }
+        let mut take = |keys: &mut dyn Iterator<Item = &ListKey>| {
+            for key in keys.take(limit) {
+                ids.push(key.1.0);
+                last = Some(*key);
             }
-            ListFilter::OpenAt(now) => {
+        };
+        match filter {
+            ListFilter::All => take(&mut self.all.range(range)),
+            ListFilter::Used => take(&mut self.used.range(range)),
+            ListFilter::Revoked => take(&mut self.revoked.range(range)),
+            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) | ListFilter::ExpiredAt(now) => {
                 // Nothing created `longest_lifetime` (or the caller's bound) or longer before `now`
-                // can still be open.
-                let horizon = now.checked_sub(self.longest_lifetime.min(max_lifetime));
-                for (key, expires_at) in self.open.range((lower, Bound::Unbounded)) {
+                // can still be open or active: those scans stop there. Everything older is expired,
+                // so an expired scan steps over at most the sessions of that last lifetime.
+                let horizon = match filter {
+                    ListFilter::ExpiredAt(_) => None,
+                    _ => now.checked_sub(self.longest_lifetime.min(max_lifetime)),
+                };
+                let wanted = |entry: &Unrevoked| match filter {
+                    ListFilter::OpenAt(_) => !entry.used && entry.expires_at > now,
+                    ListFilter::ActiveAt(_) => entry.used && entry.expires_at > now,
+                    _ => entry.expires_at <= now,
+                };
+                for (key, entry) in self.unrevoked.range(range) {
                     if horizon.is_some_and(|horizon| key.0.0 <= horizon) {
                         break;
                     }
                     last = Some(*key);
-                    if *expires_at > now {
+                    if wanted(entry) {
                         ids.push(key.1.0);
                         if ids.len() == limit {
                             break;
@@ -365,18 +436,18 @@ impl SessionIndex {
             .insert(record);
     }
 
-    /// Records a change the store has just made: a link that was open and is not (redeemed or
-    /// revoked) leaves the open indexes. Nothing else a change may touch is indexed.
+    /// Records a change the store has just made: a session that became used or revoked moves to
+    /// those indexes. Nothing else a change may touch is indexed (a logout changes nothing here).
     pub fn update(&self, before: &SessionRecord, after: &SessionRecord) {
-        if !is_open(before) || is_open(after) {
+        if states(before) == states(after) {
             return;
         }
         let key = list_key(after);
         let mut orgs = self.org_shard(&after.org_id).write();
         if let Some(org) = orgs.get_mut(&after.org_id) {
-            org.sessions.open.remove(&key);
+            org.sessions.advance(key, after);
             if let Some(customer) = org.by_customer.get_mut(&after.customer.id) {
-                customer.open.remove(&key);
+                customer.advance(key, after);
             }
         }
     }
@@ -436,7 +507,9 @@ impl SessionIndex {
         mut fetch: impl FnMut(&SessionId) -> Result<Option<SessionRecord>, E>,
     ) -> Result<Vec<SessionRecord>, E> {
         let mut found = Vec::with_capacity(query.limit.min(128));
-        let mut after = None;
+        let mut after = query
+            .after
+            .map(|position| (Reverse(position.created_at), Reverse(position.id)));
         while found.len() < query.limit {
             let (ids, last) = {
                 let orgs = self.org_shard(&query.org_id).read();

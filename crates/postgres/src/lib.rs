@@ -43,7 +43,14 @@
 //! list all, customer:  Limit -> Index Scan using portal_sessions_customer_list
 //! list open:           Limit -> Index Scan using portal_sessions_open_list
 //! list open, customer: Limit -> Index Scan using portal_sessions_open_customer_list
+//! list active:         Limit -> Index Scan using portal_sessions_active_list
+//! list expired:        Limit -> Index Scan using portal_sessions_unrevoked_list
+//! list used:           Limit -> Index Scan using portal_sessions_used_list
+//! list revoked:        Limit -> Index Scan using portal_sessions_revoked_list
 //! ```
+//!
+//! Each has its `_customer_list` twin, and a page after a cursor is the same scan with the cursor
+//! as an index condition ([`PostgresStore::explain_list`] prints the plan of any list).
 //!
 //! # Statements
 //!
@@ -91,6 +98,7 @@
 
 mod clock;
 mod config;
+mod list;
 mod migrate;
 mod row;
 pub mod testing;
@@ -102,11 +110,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use portal_sessions::{
-    CasOutcome, ListFilter, ListQuery, MAX_TTL, SessionId, SessionRecord, SessionStore, StoreError,
-    Timestamp,
+    CasOutcome, ListQuery, SessionId, SessionRecord, SessionStore, StoreError, Timestamp,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
+
+use crate::list::ListStatement;
 
 pub use crate::config::{DEFAULT_SCHEMA, PostgresConfig, SchemaName};
 pub use crate::migrate::MIGRATIONS;
@@ -120,10 +129,8 @@ const PURGE_BATCH: i64 = 5_000;
 struct Statements {
     insert: String,
     get: String,
-    list_all: String,
-    list_all_customer: String,
-    list_open: String,
-    list_open_customer: String,
+    /// `"schema".portal_sessions`, for the list statements built per query.
+    table: String,
     swap: String,
     purge: String,
 }
@@ -132,26 +139,14 @@ impl Statements {
     fn new(schema: &SchemaName) -> Statements {
         let table = format!("{}.portal_sessions", schema.quoted());
         let c = row::COLUMNS;
-        let open = "used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND created_at > $3";
-        let order = "ORDER BY created_at DESC, id DESC";
         Statements {
             insert: format!(
                 "INSERT INTO {table} ({c}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 $19) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             get: format!("SELECT {c} FROM {table} WHERE id = $1"),
-            list_all: format!("SELECT {c} FROM {table} WHERE org_id = $1 {order} LIMIT $2"),
-            list_all_customer: format!(
-                "SELECT {c} FROM {table} WHERE org_id = $1 AND customer_id = $3 {order} LIMIT $2"
-            ),
-            list_open: format!(
-                "SELECT {c} FROM {table} WHERE org_id = $1 AND {open} {order} LIMIT $4"
-            ),
-            list_open_customer: format!(
-                "SELECT {c} FROM {table} WHERE org_id = $1 AND customer_id = $5 AND {open} \
-                 {order} LIMIT $4"
-            ),
             swap: format!(
                 "UPDATE {table} SET viewer_hash = $3, used_at = $4, revoked_at = $5, \
                  redeemed = $6, redeemed_ip = $7, redeemed_user_agent = $8, version = $9 \
@@ -161,6 +156,7 @@ impl Statements {
                 "DELETE FROM {table} WHERE id IN \
                  (SELECT id FROM {table} WHERE expires_at <= $1 LIMIT {PURGE_BATCH})"
             ),
+            table,
         }
     }
 }
@@ -338,6 +334,26 @@ impl PostgresStore {
         self.bounded(migrate::verify(&client, &self.schema)).await
     }
 
+    /// The plan PostgreSQL chooses for the statement that answers `query`, as `EXPLAIN` prints it,
+    /// one line per plan node: what to look at when a list is slow. Every list should read as an
+    /// `Index Scan` under a `Limit`, with no `Sort` (see the crate docs).
+    ///
+    /// # Errors
+    ///
+    /// A backend error.
+    pub async fn explain_list(&self, query: &ListQuery) -> Result<String, StoreError> {
+        let statement = ListStatement::new(&self.statements.table, row::COLUMNS, query);
+        let rows = self
+            .query_planned(&format!("EXPLAIN {}", statement.sql), &statement.params())
+            .await?;
+        let lines = rows
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| pg_error(error, &self.schema))?;
+        Ok(lines.join("\n"))
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool
             .get()
@@ -444,60 +460,16 @@ impl SessionStore for PostgresStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<SessionRecord>, StoreError> {
-        let org = *query.org_id.as_uuid();
-        let customer = query.customer_id.map(|customer| *customer.as_uuid());
-        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let rows = match (query.filter, customer) {
-            (ListFilter::All, None) => {
-                self.query(&self.statements.list_all, &[&org, &limit])
-                    .await?
-            }
-            (ListFilter::All, Some(customer)) => {
-                self.query(
-                    &self.statements.list_all_customer,
-                    &[&org, &limit, &customer],
-                )
-                .await?
-            }
-            (ListFilter::OpenAt(now), customer) => {
-                // Nothing created `max_lifetime` or longer before `now` can still be open.
-                let horizon = now
-                    .checked_sub(query.max_lifetime.min(MAX_TTL))
-                    .unwrap_or(Timestamp::UNIX_EPOCH)
-                    .to_system_time();
-                let now = now.to_system_time();
-                // Planned for these values every time (the unnamed statement of `query_typed`, in
-                // one round trip): a cached generic plan cannot see how narrow the window is, and
-                // was seen walking every unopened link of an organisation.
-                let (org, now, horizon) = (&org, &now, &horizon);
-                match customer {
-                    None => {
-                        self.query_planned(
-                            &self.statements.list_open,
-                            &[
-                                (org, Type::UUID),
-                                (now, Type::TIMESTAMPTZ),
-                                (horizon, Type::TIMESTAMPTZ),
-                                (&limit, Type::INT8),
-                            ],
-                        )
-                        .await?
-                    }
-                    Some(customer) => {
-                        self.query_planned(
-                            &self.statements.list_open_customer,
-                            &[
-                                (org, Type::UUID),
-                                (now, Type::TIMESTAMPTZ),
-                                (horizon, Type::TIMESTAMPTZ),
-                                (&limit, Type::INT8),
-                                (&customer, Type::UUID),
-                            ],
-                        )
-                        .await?
-                    }
-                }
-            }
+        let statement = ListStatement::new(&self.statements.table, row::COLUMNS, query);
+        let params = statement.params();
+        let rows = if statement.planned_per_call {
+            // Planned for these values every time (the unnamed statement of `query_typed`, in one
+            // round trip): a cached generic plan cannot see how narrow the time window is, and was
+            // seen walking every unopened link of an organisation.
+            self.query_planned(&statement.sql, &params).await?
+        } else {
+            let params: Vec<_> = params.iter().map(|(value, _)| *value).collect();
+            self.query(&statement.sql, &params).await?
         };
         rows.iter().map(row::decode).collect()
     }

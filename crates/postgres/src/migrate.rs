@@ -7,11 +7,18 @@ use crate::pg_error;
 
 /// The migrations this crate knows, in order: (version, name, SQL with `{schema}` for the quoted
 /// schema name).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "portal_sessions",
-    include_str!("../migrations/0001_portal_sessions.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "portal_sessions",
+        include_str!("../migrations/0001_portal_sessions.sql"),
+    ),
+    (
+        2,
+        "status_lists_and_locale",
+        include_str!("../migrations/0002_status_lists_and_locale.sql"),
+    ),
+];
 
 /// The advisory lock's first key: "ps" in ASCII. The second is `hashtext(schema)`, so instances
 /// migrating different schemas do not wait for each other.

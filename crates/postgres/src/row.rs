@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// The columns every SELECT returns, in the order [`decode`] reads them.
 pub(crate) const COLUMNS: &str = "id, org_id, customer_id, customer_external_id, customer_name, \
     customer_email, features, return_url, verifier_hash, viewer_hash, created_at, expires_at, \
-    used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version";
+    used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale";
 
 fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
     StoreError::corrupt(
@@ -51,6 +51,7 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
     let viewer_hash: Option<Vec<u8>> = get(row, 9, "viewer_hash")?;
     let redeemed: bool = get(row, 14, "redeemed")?;
     let version: i64 = get(row, 17, "version")?;
+    let locale: Option<String> = get(row, 18, "locale")?;
     Ok(SessionRecord {
         id: SessionId::from_bytes(bytes("id", get(row, 0, "id")?)?),
         org_id: OrgId::from_uuid(get::<Uuid>(row, 1, "org_id")?),
@@ -65,6 +66,9 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
             .and_then(Features::from_bits)
             .ok_or_else(|| corrupt("features", None))?,
         return_url: get(row, 7, "return_url")?,
+        locale: locale
+            .map(|tag| tag.parse().map_err(|_| corrupt("locale", None)))
+            .transpose()?,
         verifier_hash: SecretHash::from_bytes(bytes(
             "verifier_hash",
             get(row, 8, "verifier_hash")?,
@@ -108,6 +112,7 @@ pub(crate) struct Params {
     redeemed_ip: Option<IpAddr>,
     redeemed_user_agent: Option<String>,
     version: i64,
+    locale: Option<String>,
 }
 
 impl Params {
@@ -135,11 +140,12 @@ impl Params {
                 .and_then(|client| client.user_agent.clone()),
             version: i64::try_from(record.version)
                 .map_err(|_| StoreError::Backend("record version exceeds i64".into()))?,
+            locale: record.locale.map(|locale| locale.to_string()),
         })
     }
 
     /// All columns, for INSERT.
-    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 18] {
+    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 19] {
         [
             &self.id,
             &self.org_id,
@@ -159,6 +165,7 @@ impl Params {
             &self.redeemed_ip,
             &self.redeemed_user_agent,
             &self.version,
+            &self.locale,
         ]
     }
 

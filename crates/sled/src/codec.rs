@@ -1,18 +1,22 @@
 //! The on-disk encoding of a [`SessionRecord`]: versioned, compact, and total.
 //!
-//! Layout, format 1 (integers big-endian, `str` = u16 length + UTF-8 bytes, `opt<T>` = one tag byte
+//! Layout, format 2 (integers big-endian, `str` = u16 length + UTF-8 bytes, `opt<T>` = one tag byte
 //! 0 or 1 then `T`):
 //!
 //! ```text
-//! u8 format (= 1)
+//! u8 format (= 2)
 //! [16] session id   [16] org id   [16] customer id
 //! str external id   str name   opt<str> email
-//! u8 features   opt<str> return url
+//! u8 features   opt<str> return url   opt<str> locale (its tag, "fr-CA")
 //! [32] verifier hash   opt<[32]> viewer hash
 //! i64 created_at   i64 expires_at   opt<i64> used_at   opt<i64> revoked_at
 //! opt<redeemer>: u8 ip kind (0 none, 4, 6) + address bytes, opt<str> user agent
 //! u64 version
 //! ```
+//!
+//! Format 1 is the same without the locale; it is still read (as a session without a locale), and a
+//! record is rewritten in format 2 when it next changes. A version of this crate that knows only
+//! format 1 reads a format-2 record as corrupt.
 //!
 //! A typical record is about 200 bytes. Decoding checks every length, tag, UTF-8 string, timestamp
 //! range and the absence of trailing bytes, and reports what was wrong as a [`DecodeError`]: a
@@ -27,7 +31,9 @@ use portal_sessions::{
 };
 
 /// The format this crate writes.
-pub const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 2;
+/// The format before sessions had a locale: read, never written.
+const FORMAT_WITHOUT_LOCALE: u8 = 1;
 
 /// Why stored bytes could not be decoded. Never contains the bytes themselves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +72,8 @@ pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, DecodeError> {
     put_opt_str(&mut out, record.customer.email.as_deref(), "email")?;
     out.push(record.features.bits());
     put_opt_str(&mut out, record.return_url.as_deref(), "return url")?;
+    let locale = record.locale.map(|locale| locale.to_string());
+    put_opt_str(&mut out, locale.as_deref(), "locale")?;
     out.extend_from_slice(&record.verifier_hash.to_bytes());
     match &record.viewer_hash {
         Some(hash) => {
@@ -202,9 +210,9 @@ impl<'a> Reader<'a> {
 /// A [`DecodeError`] for any input that [`encode`] would not have produced.
 pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     let mut r = Reader { bytes };
-    match r.byte("format").map_err(|_| DecodeError::Empty)? {
-        FORMAT => {}
-        other => return Err(DecodeError::UnknownFormat(other)),
+    let format = r.byte("format").map_err(|_| DecodeError::Empty)?;
+    if format != FORMAT && format != FORMAT_WITHOUT_LOCALE {
+        return Err(DecodeError::UnknownFormat(format));
     }
     let id = SessionId::from_bytes(r.array("session id")?);
     let org_id = OrgId::from_bytes(r.array("org id")?);
@@ -217,6 +225,13 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     let features =
         Features::from_bits(r.byte("features")?).ok_or(DecodeError::Invalid("features"))?;
     let return_url = r.opt_string("return url")?;
+    let locale = if format == FORMAT {
+        r.opt_string("locale")?
+            .map(|tag| tag.parse().map_err(|_| DecodeError::Invalid("locale")))
+            .transpose()?
+    } else {
+        None
+    };
     let verifier_hash = SecretHash::from_bytes(r.array("verifier hash")?);
     let viewer_hash = if r.flag("viewer hash")? {
         Some(SecretHash::from_bytes(r.array("viewer hash")?))
@@ -249,6 +264,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         customer: Arc::new(customer),
         features,
         return_url,
+        locale,
         verifier_hash,
         viewer_hash,
         created_at,
@@ -261,6 +277,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -276,6 +293,7 @@ mod tests {
             }),
             features: Features::ALL,
             return_url: Some("https://app.test/billing".into()),
+            locale: Some("fr-CA".parse().unwrap()),
             verifier_hash: SecretHash::from_bytes([9; 32]),
             viewer_hash: Some(SecretHash::from_bytes([8; 32])),
             created_at: Timestamp::from_millis(1_778_689_800_000).unwrap_or(Timestamp::UNIX_EPOCH),
@@ -322,10 +340,35 @@ mod tests {
     }
 
     #[test]
+    fn format_one_reads_as_a_session_without_a_locale() {
+        let mut record = sample();
+        record.locale = None;
+        let mut bytes = encode(&record).unwrap_or_default();
+        // Format 1 is format 2 without the locale's tag byte, which follows the return URL.
+        let url = record.return_url.as_deref().unwrap_or_default();
+        let locale_at =
+            1 + 48 + 2 + 8 + 2 + "Acme — 株式会社".len() + 1 + 2 + 17 + 1 + 1 + 2 + url.len();
+        assert_eq!(bytes.remove(locale_at), 0);
+        bytes[0] = 1;
+        assert_eq!(decode(&bytes), Ok(record));
+    }
+
+    #[test]
+    fn a_locale_that_is_not_one_is_corrupt() {
+        let mut bytes = encode(&sample()).unwrap_or_default();
+        let at = bytes
+            .windows(5)
+            .position(|window| window == b"fr-CA")
+            .unwrap();
+        bytes[at..at + 5].copy_from_slice(b"pt-BR");
+        assert_eq!(decode(&bytes), Err(DecodeError::Invalid("locale")));
+    }
+
+    #[test]
     fn unknown_formats_are_refused() {
         let mut bytes = encode(&sample()).unwrap_or_default();
-        bytes[0] = 2;
-        assert_eq!(decode(&bytes), Err(DecodeError::UnknownFormat(2)));
+        bytes[0] = 3;
+        assert_eq!(decode(&bytes), Err(DecodeError::UnknownFormat(3)));
         assert_eq!(decode(&[]), Err(DecodeError::Empty));
     }
 }

@@ -70,6 +70,7 @@ async fn purge_then_compact_gives_space_back_and_keeps_live_records() {
             customer_id: Some(customer.id),
             limit: 100,
             filter: ListFilter::All,
+            after: None,
         })
         .await
         .unwrap_or_default();

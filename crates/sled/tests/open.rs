@@ -148,6 +148,7 @@ async fn a_corrupt_record_is_a_corrupt_error() {
         customer_id: None,
         limit: 10,
         filter: portal_sessions::ListFilter::All,
+        after: None,
     };
     // An undecodable record cannot be indexed when the store opens: it is left out of lists (and
     // logged), and reading it is the corrupt-data error above, never a panic.

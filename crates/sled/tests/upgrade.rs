@@ -130,6 +130,7 @@ fn all_of(records: &[SessionRecord]) -> ListQuery {
         customer_id: None,
         limit: 100,
         filter: ListFilter::All,
+        after: None,
         max_lifetime: MAX_TTL,
     }
 }
@@ -159,6 +160,7 @@ async fn a_previous_layout_database_is_converted_and_keeps_every_record() {
     let open = store
         .list(&ListQuery {
             filter: ListFilter::OpenAt(now),
+            after: None,
             ..all_of(&records)
         })
         .await
