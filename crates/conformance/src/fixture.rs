@@ -244,3 +244,87 @@ impl<S: SessionStore> SessionStore for LosesReplies<S> {
         self.store.clock()
     }
 }
+
+/// The store under test, except that right after the first [`list`](SessionStore::list) it is
+/// asked, it redeems the link put in [`slot`](Self::slot), directly in the store (as another
+/// instance would): a redeem that lands in the middle of whatever is listing, deterministically.
+pub struct RedeemsAfterFirstList<S> {
+    store: Arc<S>,
+    slot: std::sync::Mutex<Option<LinkToken>>,
+}
+
+impl<S> RedeemsAfterFirstList<S> {
+    /// Wraps `store`, with no link armed.
+    pub fn new(store: Arc<S>) -> RedeemsAfterFirstList<S> {
+        RedeemsAfterFirstList {
+            store,
+            slot: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Arms the wrapper: the next list is followed by a redeem of `link`.
+    pub fn arm(&self, link: LinkToken) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(link);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: SessionStore> SessionStore for RedeemsAfterFirstList<S> {
+    async fn insert(&self, record: &SessionRecord) -> Result<(), portal_sessions::StoreError> {
+        self.store.insert(record).await
+    }
+
+    async fn get(
+        &self,
+        id: &portal_sessions::SessionId,
+    ) -> Result<Option<SessionRecord>, portal_sessions::StoreError> {
+        self.store.get(id).await
+    }
+
+    async fn list(
+        &self,
+        query: &portal_sessions::ListQuery,
+    ) -> Result<Vec<SessionRecord>, portal_sessions::StoreError> {
+        let listed = self.store.list(query).await?;
+        let armed = self.slot.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(link) = armed {
+            let Some(record) = self.store.get(&link.session_id()).await? else {
+                panic!("the armed link names no session");
+            };
+            let viewer = match portal_sessions::ViewerToken::generate(record.id) {
+                Ok(viewer) => viewer,
+                Err(error) => panic!("{error}"),
+            };
+            let event = portal_sessions::Event::Redeem {
+                verifier: link.secret_hash(),
+                viewer: viewer.secret_hash(),
+                client: ClientInfo::default(),
+            };
+            let next = match record.apply(event, plus_ms(record.created_at, 1)) {
+                Ok(next) => next,
+                Err(rejection) => panic!("the armed link cannot be redeemed: {rejection}"),
+            };
+            let outcome = self.store.compare_and_swap(record.version, &next).await?;
+            assert_eq!(outcome, portal_sessions::CasOutcome::Swapped);
+        }
+        Ok(listed)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        next: &SessionRecord,
+    ) -> Result<portal_sessions::CasOutcome, portal_sessions::StoreError> {
+        self.store.compare_and_swap(expected_version, next).await
+    }
+
+    async fn purge_expired(&self, before: Timestamp) -> Result<u64, portal_sessions::StoreError> {
+        self.store.purge_expired(before).await
+    }
+
+    fn clock(&self) -> Option<Arc<dyn portal_sessions::Clock>> {
+        self.store.clock()
+    }
+}

@@ -28,10 +28,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod customers;
 pub mod fixture;
 pub mod model;
 mod suite;
 
+pub use customers::*;
 pub use suite::*;
 
 /// Runs `check` on `store` in its own task, then `teardown`, then re-raises any panic of `check`.
@@ -87,6 +89,10 @@ macro_rules! store_tests {
             list_cost_does_not_grow_with_sessions,
             random_operation_sequences_match_the_model,
             lost_write_replies_are_settled_by_reading_back,
+            engine_lists_by_status,
+            cursor_pages_list_every_session_once,
+            customer_revocation_races_redeems,
+            create_replaces_and_shortens,
         );
     };
     ($store:expr $(,)?) => {
