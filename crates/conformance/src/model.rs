@@ -10,14 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portal_sessions::{
-    ClientInfo, Clock, CreateRequest, EngineError, LinkToken, ListOptions, Rejection, SessionId,
-    SessionStore, Timestamp, ViewerToken,
+    ClientInfo, Clock, CreateRequest, CustomerRef, EngineError, InvalidRequest, LinkToken,
+    ListOptions, MIN_REQUESTED_TTL, Rejection, SessionId, SessionStore, StatusFilter, Timestamp,
+    ViewerToken,
 };
 
 use crate::fixture::EngineFixture;
 
-/// The session lifetime the model runs with: 10 seconds, so clock steps reach expiry.
-pub const MODEL_TTL: Duration = Duration::from_secs(10);
+/// The session lifetime the model runs with: two minutes, so that clock steps (up to two
+/// minutes) reach expiry and a create may ask for anything from one minute to two.
+pub const MODEL_TTL: Duration = Duration::from_secs(120);
 
 /// One operation. Indexes pick among the sessions created so far (modulo their number), so every
 /// sequence of operations is valid input.
@@ -30,6 +32,19 @@ pub enum Op {
         customer: u8,
         /// Mint for the other organisation instead.
         other_org: bool,
+        /// Ask for this lifetime in seconds (50..=129: some below the minimum, some above
+        /// [`MODEL_TTL`]).
+        lifetime: Option<u8>,
+        /// Revoke the customer's other live sessions first.
+        invalidate_existing: bool,
+    },
+    /// Revoke every live session of customer `customer % 4` of the fixture's organisation (the
+    /// fourth is one the organisation does not have), named by id or by external id.
+    RevokeCustomer {
+        /// Which customer.
+        customer: u8,
+        /// Name it by its external id.
+        by_external_id: bool,
     },
     /// Inspect session `session`'s link.
     Inspect {
@@ -66,6 +81,10 @@ pub enum Op {
         include_expired: bool,
         /// The limit, 1..=100 after `% 100 + 1`.
         limit: u8,
+        /// Only sessions of status `status % 5` (openable, active, used, expired, revoked).
+        status: Option<u8>,
+        /// Start after session `cursor` (of any organisation, purged or not).
+        cursor: Option<u8>,
     },
     /// Purge sessions that expired `grace_ms` or more ago.
     Purge {
@@ -74,7 +93,7 @@ pub enum Op {
     },
     /// Move the clock forward.
     Advance {
-        /// Milliseconds to move.
+        /// Milliseconds to move, times two (up to about two minutes).
         ms: u16,
     },
 }
@@ -101,10 +120,16 @@ impl Op {
     /// sequences have sessions to work on), `a` and `b` are its arguments. Every three bytes are an
     /// operation, which is what a fuzzer needs.
     pub fn decode(kind: u8, a: u8, b: u8) -> Op {
-        match kind % 10 {
+        match kind % 11 {
             0 | 1 => Op::Create {
                 customer: a,
                 other_org: b.is_multiple_of(5),
+                lifetime: (b % 3 == 1).then_some(50 + b % 80),
+                invalidate_existing: b % 7 == 3,
+            },
+            10 => Op::RevokeCustomer {
+                customer: a,
+                by_external_id: b.is_multiple_of(2),
             },
             2 => Op::Inspect { session: a },
             3 => Op::Redeem { session: a },
@@ -118,12 +143,14 @@ impl Op {
                 customer: b.is_multiple_of(2).then_some(a),
                 include_expired: b.is_multiple_of(3),
                 limit: b,
+                status: (b % 5 < 3).then_some(a / 7),
+                cursor: (b % 4 == 1).then_some(a / 3),
             },
             8 => Op::Purge {
-                grace_ms: u16::from_be_bytes([a, b]) % 20_000,
+                grace_ms: u16::from_be_bytes([a, b]) % 60_000,
             },
             _ => Op::Advance {
-                ms: u16::from_be_bytes([a, b]) % 12_000,
+                ms: u16::from_be_bytes([a, b]) % 60_000,
             },
         }
     }
@@ -137,6 +164,7 @@ enum Answer {
     Failed(String),
     Listed(Vec<SessionId>),
     Purged(u64),
+    Revoked(u64),
 }
 
 fn failure(error: &EngineError) -> Answer {
@@ -162,6 +190,22 @@ struct ModelSession {
 }
 
 impl ModelSession {
+    /// Whether a customer-wide revocation at `now` revokes it: openable or active.
+    fn live(&self, now: Timestamp) -> bool {
+        !self.purged && !self.revoked && now < self.expires_at
+    }
+
+    /// Whether a list with status `status` at `now` holds it.
+    fn has_status(&self, status: StatusFilter, now: Timestamp) -> bool {
+        match status {
+            StatusFilter::Openable => self.link_answer(now).is_ok(),
+            StatusFilter::Active => self.used && self.live(now),
+            StatusFilter::Used => self.used,
+            StatusFilter::Expired => !self.revoked && now >= self.expires_at,
+            StatusFilter::Revoked => self.revoked,
+        }
+    }
+
     fn link_answer(&self, now: Timestamp) -> Result<(), &'static str> {
         if self.purged {
             Err("unknown link")
@@ -216,6 +260,8 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
             Op::Create {
                 customer,
                 other_org,
+                lifetime,
+                invalidate_existing,
             } => {
                 let index = usize::from(*customer) % fx.customers.len();
                 let (org, who) = if *other_org {
@@ -223,17 +269,37 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                 } else {
                     (fx.org, &fx.customers[index])
                 };
-                match engine
-                    .create(org, CreateRequest::for_customer_id(who.id))
-                    .await
-                {
+                let lifetime = lifetime.map(|seconds| Duration::from_secs(u64::from(seconds)));
+                let mut request = CreateRequest::for_customer_id(who.id);
+                request.expires_in = lifetime;
+                request.invalidate_existing = *invalidate_existing;
+                let lifetime_ok =
+                    lifetime.is_none_or(|l| (MIN_REQUESTED_TTL..=MODEL_TTL).contains(&l));
+                let expected = if lifetime_ok {
+                    Answer::Done
+                } else {
+                    Answer::Failed(EngineError::from(InvalidRequest::Lifetime).to_string())
+                };
+                if lifetime_ok && *invalidate_existing {
+                    // The other organisation has one customer, whatever index its sessions carry.
+                    for session in model.iter_mut().filter(|s| {
+                        s.other_org == *other_org
+                            && (*other_org || s.customer == index)
+                            && s.live(now)
+                    }) {
+                        session.revoked = true;
+                    }
+                }
+                match engine.create(org, request).await {
                     Ok(created) => {
                         model.push(ModelSession {
                             id: created.record.id,
                             other_org: *other_org,
                             customer: index,
                             created_at: now,
-                            expires_at: now.checked_add(MODEL_TTL).unwrap_or(Timestamp::UNIX_EPOCH),
+                            expires_at: now
+                                .checked_add(lifetime.unwrap_or(MODEL_TTL))
+                                .unwrap_or(Timestamp::UNIX_EPOCH),
                             used: false,
                             revoked: false,
                             viewer_live: false,
@@ -244,10 +310,42 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                         let stored = (created.record.created_at, created.record.expires_at);
                         let last = &model[model.len() - 1];
                         assert_eq!(stored, (last.created_at, last.expires_at), "step {step}");
-                        (Answer::Done, Answer::Done)
+                        (Answer::Done, expected)
                     }
-                    Err(error) => (failure(&error), Answer::Done),
+                    Err(error) => (failure(&error), expected),
                 }
+            }
+            Op::RevokeCustomer {
+                customer,
+                by_external_id,
+            } => {
+                let index = usize::from(*customer) % (fx.customers.len() + 1);
+                let known = fx.customers.get(index);
+                let by = match (known, by_external_id) {
+                    (Some(who), false) => CustomerRef::Id(who.id),
+                    (Some(who), true) => CustomerRef::ExternalId(who.external_id.clone()),
+                    (None, false) => CustomerRef::Id(fx.other_customer.id),
+                    (None, true) => CustomerRef::ExternalId("nobody-in-the-model".into()),
+                };
+                let expected = match known {
+                    None => Answer::Failed(EngineError::CustomerNotFound.to_string()),
+                    Some(_) => {
+                        let mut revoked = 0;
+                        for session in model
+                            .iter_mut()
+                            .filter(|s| !s.other_org && s.customer == index && s.live(now))
+                        {
+                            session.revoked = true;
+                            revoked += 1;
+                        }
+                        Answer::Revoked(revoked)
+                    }
+                };
+                let actual = match engine.revoke_customer(fx.org, by).await {
+                    Ok(revoked) => Answer::Revoked(revoked),
+                    Err(error) => failure(&error),
+                };
+                (actual, expected)
             }
             Op::Inspect { session } => match pick(*session) {
                 None => (Answer::Skipped, Answer::Skipped),
@@ -329,29 +427,51 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                 customer,
                 include_expired,
                 limit,
+                status,
+                cursor,
             } => {
+                const STATUSES: [StatusFilter; 5] = [
+                    StatusFilter::Openable,
+                    StatusFilter::Active,
+                    StatusFilter::Used,
+                    StatusFilter::Expired,
+                    StatusFilter::Revoked,
+                ];
                 let limit = usize::from(*limit) % 100 + 1;
                 let customer = customer.map(|c| usize::from(c) % fx.customers.len());
+                let status = status.map(|s| STATUSES[usize::from(s) % STATUSES.len()]);
+                let cursor = cursor.and_then(pick).map(|i| &model[i]);
                 let options = ListOptions {
                     customer_id: customer.map(|c| fx.customers[c].id),
                     limit,
                     include_expired: *include_expired,
+                    status,
+                    starting_after: cursor.map(|s| s.id),
                     ..ListOptions::default()
                 };
                 let actual = match engine.list(fx.org, options).await {
                     Ok(records) => Answer::Listed(records.iter().map(|r| r.id).collect()),
                     Err(error) => failure(&error),
                 };
-                let mut expected: Vec<&ModelSession> = model
-                    .iter()
-                    .filter(|s| !s.purged && !s.other_org)
-                    .filter(|s| customer.is_none_or(|c| s.customer == c))
-                    .filter(|s| *include_expired || s.link_answer(now).is_ok())
-                    .collect();
-                expected
-                    .sort_by_key(|s| (std::cmp::Reverse(s.created_at), std::cmp::Reverse(s.id)));
-                let expected = expected.iter().take(limit).map(|s| s.id).collect();
-                (actual, Answer::Listed(expected))
+                let order =
+                    |s: &ModelSession| (std::cmp::Reverse(s.created_at), std::cmp::Reverse(s.id));
+                let expected = if cursor.is_some_and(|c| c.purged || c.other_org) {
+                    Answer::Failed(EngineError::from(InvalidRequest::StartingAfter).to_string())
+                } else {
+                    let mut expected: Vec<&ModelSession> = model
+                        .iter()
+                        .filter(|s| !s.purged && !s.other_org)
+                        .filter(|s| customer.is_none_or(|c| s.customer == c))
+                        .filter(|s| match status {
+                            Some(status) => s.has_status(status, now),
+                            None => *include_expired || s.link_answer(now).is_ok(),
+                        })
+                        .filter(|s| cursor.is_none_or(|c| order(s) > order(c)))
+                        .collect();
+                    expected.sort_by_key(|s| order(s));
+                    Answer::Listed(expected.iter().take(limit).map(|s| s.id).collect())
+                };
+                (actual, expected)
             }
             Op::Purge { grace_ms } => {
                 let grace = Duration::from_millis(u64::from(*grace_ms));
@@ -370,7 +490,7 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                 (actual, Answer::Purged(count))
             }
             Op::Advance { ms } => {
-                fx.clock.advance(Duration::from_millis(u64::from(*ms)));
+                fx.clock.advance(Duration::from_millis(u64::from(*ms) * 2));
                 (Answer::Done, Answer::Done)
             }
         };

@@ -38,7 +38,7 @@ pub(crate) fn engine_ok<T>(what: &str, result: Result<T, EngineError>) -> T {
 }
 
 /// Every field of a record survives insert, get and compare-and-swap exactly: unicode names, a
-/// missing email, IPv4 and IPv6 redeemers, every feature subset, and timestamps to the millisecond
+/// missing email, locales with and without a region, IPv4 and IPv6 redeemers, every feature subset, and timestamps to the millisecond
 /// (including ones before 1970 and at the ends of a second).
 pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
     let org = new_org();
@@ -61,6 +61,9 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
             Features::from_bits(u8::try_from(i * 3 % 16).unwrap_or(0)).unwrap_or(Features::ALL);
         record.return_url =
             (i % 2 == 0).then(|| format!("https://app.example.test/billing?i={i}&x=%C3%A9"));
+        record.locale = ["fr-CA", "es-419", "de", "en-GB"]
+            .get(i)
+            .map(|tag| tag.parse().unwrap_or_else(|error| panic!("{error}")));
         must("insert", store.insert(&record).await).await;
         expected.push(record);
     }

@@ -9,19 +9,43 @@ use proptest::prelude::*;
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (any::<u8>(), prop::bool::weighted(0.2))
-            .prop_map(|(customer, other_org)| Op::Create { customer, other_org }),
+        3 => (
+            any::<u8>(),
+            prop::bool::weighted(0.2),
+            prop::option::weighted(0.3, 50u8..130),
+            prop::bool::weighted(0.15),
+        )
+            .prop_map(|(customer, other_org, lifetime, invalidate_existing)| Op::Create {
+                customer,
+                other_org,
+                lifetime,
+                invalidate_existing,
+            }),
+        1 => (any::<u8>(), any::<bool>()).prop_map(|(customer, by_external_id)| {
+            Op::RevokeCustomer { customer, by_external_id }
+        }),
         1 => any::<u8>().prop_map(|session| Op::Inspect { session }),
         2 => any::<u8>().prop_map(|session| Op::Redeem { session }),
         1 => (any::<u8>(), prop::bool::weighted(0.2))
             .prop_map(|(session, wrong_org)| Op::Revoke { session, wrong_org }),
         2 => any::<u8>().prop_map(|session| Op::Authenticate { session }),
         1 => any::<u8>().prop_map(|session| Op::Logout { session }),
-        2 => (prop::option::of(any::<u8>()), any::<bool>(), any::<u8>()).prop_map(
-            |(customer, include_expired, limit)| Op::List { customer, include_expired, limit }
-        ),
-        1 => (0u16..20_000).prop_map(|grace_ms| Op::Purge { grace_ms }),
-        2 => prop_oneof![0u16..5, 0u16..12_000].prop_map(|ms| Op::Advance { ms }),
+        2 => (
+            prop::option::of(any::<u8>()),
+            any::<bool>(),
+            any::<u8>(),
+            prop::option::weighted(0.5, any::<u8>()),
+            prop::option::weighted(0.3, any::<u8>()),
+        )
+            .prop_map(|(customer, include_expired, limit, status, cursor)| Op::List {
+                customer,
+                include_expired,
+                limit,
+                status,
+                cursor,
+            }),
+        1 => (0u16..60_000).prop_map(|grace_ms| Op::Purge { grace_ms }),
+        2 => prop_oneof![0u16..5, 0u16..60_000].prop_map(|ms| Op::Advance { ms }),
     ]
 }
 
