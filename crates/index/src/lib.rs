@@ -32,7 +32,8 @@
 //!
 //! The longest lifetime is the shorter of the longest indexed and the query's
 //! [`max_lifetime`](ListQuery::max_lifetime). So every list costs O(log n + limit + the sessions
-//! created in one lifetime), and reads only the records it returns.
+//! created in one lifetime) in memory, and fetches from the store only the records it returns (and
+//! any that changed since the index was read, which it then drops).
 //!
 //! # Examples
 //!
