@@ -2,9 +2,10 @@
 
 use std::fmt::Write as _;
 
-use portal_sessions::{Feature, Features, SessionView};
+use portal_sessions::{Feature, Features, Locale, SessionView};
 
 use crate::data::{Branding, CustomerBilling};
+use crate::text::{Speech, fill};
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -76,13 +77,16 @@ pub(crate) struct Chrome<'a> {
 
 impl Chrome<'_> {
     /// "Back to Demo Co", as a link to the return URL, or nothing.
-    fn back_link(&self) -> String {
+    fn back_link(&self, speech: &Speech) -> String {
         let Some(url) = self.return_url else {
             return String::new();
         };
+        let texts = speech.texts;
         let label = match self.branding {
-            Some(branding) if !branding.name.is_empty() => format!("Back to {}", branding.name),
-            _ => "Back".to_owned(),
+            Some(branding) if !branding.name.is_empty() => {
+                fill(texts.back_to, &[("org", &branding.name)])
+            }
+            _ => texts.back.to_owned(),
         };
         format!(
             "<p class=\"back\"><a href=\"{}\" rel=\"noreferrer\">{}</a></p>",
@@ -98,6 +102,8 @@ impl Chrome<'_> {
 #[derive(Debug)]
 pub(crate) struct Page {
     pub(crate) html: String,
+    /// The locale the page is written in: its `Content-Language`.
+    pub(crate) locale: Locale,
     /// `None` only when the operating system's randomness failed: then no inline code runs.
     pub(crate) nonce: Option<String>,
 }
@@ -134,6 +140,7 @@ fn nonce_attribute(nonce: Option<&str>) -> String {
 fn layout(
     title: &str,
     chrome: &Chrome<'_>,
+    speech: &Speech,
     body: &str,
     footer: &str,
     nonce: Option<String>,
@@ -143,130 +150,72 @@ fn layout(
     let org = branding
         .map(|b| b.name.as_str())
         .filter(|name| !name.is_empty())
-        .unwrap_or("Billing portal");
+        .unwrap_or(speech.texts.billing_portal);
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
         .filter(|url| url.starts_with("https://"))
         .map(|url| format!("<img src=\"{}\" alt=\"\">", escape(url)))
         .unwrap_or_default();
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title} · {org}</title>\
          <style{nonce_attribute}>:root{{--accent:{accent}}}{STYLE}</style></head><body>\
          <header><div class=\"inner\">{logo}<span class=\"org\">{org}</span>\
-         <span class=\"tag\">Secure billing portal</span></div></header>\
+         <span class=\"tag\">{tag}</span></div></header>\
          <main>{body}</main>{footer}</body></html>",
+        lang = speech.locale,
         title = escape(title),
         org = escape(org),
+        tag = escape(speech.texts.secure_billing_portal),
         accent = accent(branding),
     );
-    Page { html, nonce }
+    Page {
+        html,
+        locale: speech.locale,
+        nonce,
+    }
 }
 
 /// A page with one message: link errors, "session ended", "signed out".
-pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>) -> Page {
+pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Speech) -> Page {
     let body = format!(
         "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
         escape(title),
         escape(text),
-        chrome.back_link()
+        chrome.back_link(speech)
     );
-    layout(title, chrome, &body, "", nonce())
+    layout(title, chrome, speech, &body, "", nonce())
 }
 
 /// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
 /// a visible button for browsers without script. Opening it does not consume the link, so mail
 /// scanners that prefetch links leave it usable.
-pub(crate) fn interstitial(chrome: &Chrome<'_>, lifetime: &str) -> Page {
+pub(crate) fn interstitial(chrome: &Chrome<'_>, speech: &Speech, lifetime: &str) -> Page {
     let nonce = nonce();
+    let texts = speech.texts;
     let body = format!(
-        "<div class=\"card center\"><h1>Opening your billing portal…</h1>\
-         <p class=\"muted\">This link works once and signs you in for up to {}.</p>\
-         <form method=\"post\" id=\"open\"><button type=\"submit\">Open my billing portal</button></form>\
+        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>\
+         <form method=\"post\" id=\"open\"><button type=\"submit\">{}</button></form>\
          <script{}>document.getElementById('open').submit()</script></div>",
-        escape(lifetime),
+        escape(texts.opening),
+        escape(&fill(texts.open_text, &[("lifetime", lifetime)])),
+        escape(texts.open_button),
         nonce_attribute(nonce.as_deref())
     );
-    layout("Open your billing portal", chrome, &body, "", nonce)
+    layout(texts.open_title, chrome, speech, &body, "", nonce)
 }
 
-/// A lifetime as people say it: `1 hour`, `10 minutes`, `1 hour and 30 minutes`.
-pub(crate) fn lifetime(duration: std::time::Duration) -> String {
-    let total = duration.as_secs();
-    let parts: Vec<String> = [
-        (total / 3_600, "hour"),
-        (total % 3_600 / 60, "minute"),
-        (total % 60, "second"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, unit)| format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
-    .collect();
-    match parts.as_slice() {
-        [] => "less than a second".to_owned(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// An instant as people read it: `25 Nov 2026, 04:06 UTC`.
-pub(crate) fn human_time(time: portal_sessions::Timestamp) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // Timestamp's Display is fixed-width: YYYY-MM-DDTHH:MM:SS.mmmZ.
-    let text = time.to_string();
-    let month = text
-        .get(5..7)
-        .and_then(|m| m.parse::<usize>().ok())
-        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
-        .copied()
-        .unwrap_or("?");
-    format!(
-        "{} {month} {}, {} UTC",
-        text.get(8..10).unwrap_or("?").trim_start_matches('0'),
-        text.get(0..4).unwrap_or("?"),
-        text.get(11..16).unwrap_or("?")
-    )
-}
-
-/// `n` with thousands separators: `1,234,567`.
-pub(crate) fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-/// `cents` of `currency`, written for people: `$1,234.50`, `€9.00`, `1,000.00 SEK`.
-pub(crate) fn money(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let magnitude = cents.unsigned_abs();
-    let whole = i64::try_from(magnitude / 100).unwrap_or(i64::MAX);
-    let amount = format!("{}.{:02}", grouped(whole), magnitude % 100);
-    match currency.to_ascii_uppercase().as_str() {
-        "USD" => format!("{sign}${amount}"),
-        "EUR" => format!("{sign}€{amount}"),
-        "GBP" => format!("{sign}£{amount}"),
-        other => format!("{sign}{amount} {}", escape(other)),
-    }
-}
-
-fn pill(status: &str) -> String {
+/// A status pill: coloured by the status as given, labelled in the page's language.
+fn pill(status: &str, speech: &Speech) -> String {
     let class: String = status
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    format!("<span class=\"pill {class}\">{}</span>", escape(status))
+    format!(
+        "<span class=\"pill {class}\">{}</span>",
+        escape(speech.status(status))
+    )
 }
 
 /// What the portal page shows besides the billing data.
@@ -275,7 +224,7 @@ pub(crate) struct PortalPage<'a> {
     pub(crate) session: &'a SessionView,
     /// The sections to show: the session's features, or all four.
     pub(crate) sections: Features,
-    /// The configured session lifetime, in words.
+    /// The session's lifetime, in words.
     pub(crate) lifetime: &'a str,
     /// Where the sign-out form posts.
     pub(crate) logout_path: &'a str,
@@ -285,99 +234,137 @@ pub(crate) struct PortalPage<'a> {
 pub(crate) fn portal(
     page: &PortalPage<'_>,
     chrome: &Chrome<'_>,
+    speech: &Speech,
     billing: &CustomerBilling,
 ) -> Page {
+    let texts = speech.texts;
     let session = page.session;
     let customer = &session.customer;
+    let org = chrome
+        .branding
+        .map(|b| b.name.as_str())
+        .filter(|name| !name.is_empty())
+        .unwrap_or(texts.portal_intro_us);
+    let intro = fill(
+        texts.portal_intro,
+        &[("org", org), ("time", &speech.instant(session.expires_at))],
+    );
     let mut body = String::new();
     let _ = write!(
         body,
-        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">Your billing with {}. \
-         For your security this page signs you out at {}.</p>{}</div>",
+        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
         escape(&customer.name),
-        escape(
-            chrome
-                .branding
-                .map(|b| b.name.as_str())
-                .filter(|name| !name.is_empty())
-                .unwrap_or("us")
-        ),
-        human_time(session.expires_at),
-        chrome.back_link()
+        escape(&intro),
+        chrome.back_link(speech)
     );
 
     if page.sections.contains(Feature::Subscriptions) {
-        subscription_card(&mut body, billing);
+        subscription_card(&mut body, billing, speech);
     }
     if page.sections.contains(Feature::Invoices) {
-        invoices_card(&mut body, billing);
+        invoices_card(&mut body, billing, speech);
     }
     if page.sections.contains(Feature::Usage) {
-        usage_card(&mut body, billing);
+        usage_card(&mut body, billing, speech);
     }
     if page.sections.contains(Feature::Profile) {
         let _ = write!(
             body,
-            "<div class=\"card\" id=\"profile\"><h2>Profile</h2><dl><dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd>\
-             <dt>Customer ID</dt><dd>{}</dd></dl></div>",
+            "<div class=\"card\" id=\"profile\"><h2>{}</h2><dl><dt>{}</dt><dd>{}</dd>\
+             <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></div>",
+            escape(texts.profile),
+            escape(texts.name),
             escape(&customer.name),
+            escape(texts.email),
             customer
                 .email
                 .as_deref()
                 .map(escape)
-                .unwrap_or_else(|| "<span class=\"muted\">none on file</span>".to_owned()),
+                .unwrap_or_else(|| format!(
+                    "<span class=\"muted\">{}</span>",
+                    escape(texts.none_on_file)
+                )),
+            escape(texts.customer_id),
             escape(&customer.external_id)
         );
     }
     let footer = format!(
-        "<footer><span>Links to this portal work once and expire after {}.</span>\
-         <form method=\"post\" action=\"{}\"><button type=\"submit\">Sign out</button></form></footer>",
-        escape(page.lifetime),
-        escape(page.logout_path)
+        "<footer><span>{}</span><form method=\"post\" action=\"{}\">\
+         <button type=\"submit\">{}</button></form></footer>",
+        escape(&fill(texts.portal_footer, &[("lifetime", page.lifetime)])),
+        escape(page.logout_path),
+        escape(texts.sign_out)
     );
-    layout("Billing", chrome, &body, &footer, nonce())
+    layout(texts.portal_title, chrome, speech, &body, &footer, nonce())
 }
 
-fn subscription_card(body: &mut String, billing: &CustomerBilling) {
-    body.push_str("<div class=\"card\" id=\"subscription\"><h2>Subscription</h2>");
+fn subscription_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+    let texts = speech.texts;
+    let _ = write!(
+        body,
+        "<div class=\"card\" id=\"subscription\"><h2>{}</h2>",
+        escape(texts.subscription)
+    );
     match &billing.subscription {
         Some(sub) => {
             let _ = write!(
                 body,
                 "<p><span class=\"big\">{}</span> <span class=\"muted\">/ {}</span></p>\
-                 <dl><dt>Plan</dt><dd>{}</dd><dt>Status</dt><dd>{}</dd>{}</dl>",
-                money(sub.amount_cents, &sub.currency),
-                escape(&sub.interval),
+                 <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>{}</dl>",
+                escape(&speech.money(sub.amount_cents, &sub.currency)),
+                escape(speech.interval(&sub.interval)),
+                escape(texts.plan),
                 escape(&sub.plan),
-                pill(&sub.status),
+                escape(texts.status),
+                pill(&sub.status, speech),
                 sub.renews_on
                     .as_deref()
-                    .map(|date| format!("<dt>Renews on</dt><dd>{}</dd>", escape(date)))
+                    .map(|date| format!(
+                        "<dt>{}</dt><dd>{}</dd>",
+                        escape(texts.renews_on),
+                        escape(&speech.date(date))
+                    ))
                     .unwrap_or_default()
             );
         }
-        None => body.push_str("<p class=\"muted\">No active subscription.</p>"),
+        None => {
+            let _ = write!(
+                body,
+                "<p class=\"muted\">{}</p>",
+                escape(texts.no_subscription)
+            );
+        }
     }
     body.push_str("</div>");
 }
 
-fn invoices_card(body: &mut String, billing: &CustomerBilling) {
-    body.push_str("<div class=\"card\" id=\"invoices\"><h2>Invoices</h2>");
+fn invoices_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+    let texts = speech.texts;
+    let _ = write!(
+        body,
+        "<div class=\"card\" id=\"invoices\"><h2>{}</h2>",
+        escape(texts.invoices)
+    );
     if billing.invoices.is_empty() {
-        body.push_str("<p class=\"muted\">No invoices yet.</p>");
+        let _ = write!(body, "<p class=\"muted\">{}</p>", escape(texts.no_invoices));
     } else {
-        body.push_str(
-            "<table><thead><tr><th>Invoice</th><th class=\"hide-sm\">Date</th>\
-             <th>Status</th><th class=\"num\">Amount</th></tr></thead><tbody>",
+        let _ = write!(
+            body,
+            "<table><thead><tr><th>{}</th><th class=\"hide-sm\">{}</th>\
+             <th>{}</th><th class=\"num\">{}</th></tr></thead><tbody>",
+            escape(texts.invoice),
+            escape(texts.date),
+            escape(texts.status),
+            escape(texts.amount)
         );
         for invoice in &billing.invoices {
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                 escape(&invoice.number),
-                escape(&invoice.issued_on),
-                pill(&invoice.status),
-                money(invoice.amount_cents, &invoice.currency)
+                escape(&speech.date(&invoice.issued_on)),
+                pill(&invoice.status, speech),
+                escape(&speech.money(invoice.amount_cents, &invoice.currency))
             );
         }
         body.push_str("</tbody></table>");
@@ -385,14 +372,23 @@ fn invoices_card(body: &mut String, billing: &CustomerBilling) {
     body.push_str("</div>");
 }
 
-fn usage_card(body: &mut String, billing: &CustomerBilling) {
-    body.push_str("<div class=\"card\" id=\"usage\"><h2>Usage</h2>");
+fn usage_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+    let texts = speech.texts;
+    let _ = write!(
+        body,
+        "<div class=\"card\" id=\"usage\"><h2>{}</h2>",
+        escape(texts.usage)
+    );
     if billing.usage.is_empty() {
-        body.push_str("<p class=\"muted\">No metered usage this period.</p>");
+        let _ = write!(body, "<p class=\"muted\">{}</p>", escape(texts.no_usage));
     } else {
-        body.push_str(
-            "<table><thead><tr><th>Metric</th><th class=\"hide-sm\">Period</th>\
-             <th class=\"num\">Quantity</th></tr></thead><tbody>",
+        let _ = write!(
+            body,
+            "<table><thead><tr><th>{}</th><th class=\"hide-sm\">{}</th>\
+             <th class=\"num\">{}</th></tr></thead><tbody>",
+            escape(texts.metric),
+            escape(texts.period),
+            escape(texts.quantity)
         );
         for line in &billing.usage {
             let _ = write!(
@@ -400,7 +396,7 @@ fn usage_card(body: &mut String, billing: &CustomerBilling) {
                 "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td class=\"num\">{} {}</td></tr>",
                 escape(&line.metric),
                 escape(&line.period),
-                grouped(line.quantity),
+                escape(&speech.number(line.quantity)),
                 escape(&line.unit)
             );
         }
@@ -422,37 +418,6 @@ mod tests {
     }
 
     #[test]
-    fn times_read_like_dates() {
-        let t = portal_sessions::Timestamp::parse_rfc3339("2026-11-05T04:06:20.905Z");
-        assert_eq!(t.map(human_time).as_deref(), Some("5 Nov 2026, 04:06 UTC"));
-    }
-
-    #[test]
-    fn lifetimes_read_like_speech() {
-        use std::time::Duration;
-        assert_eq!(lifetime(Duration::from_secs(3_600)), "1 hour");
-        assert_eq!(lifetime(Duration::from_secs(600)), "10 minutes");
-        assert_eq!(
-            lifetime(Duration::from_secs(5_400)),
-            "1 hour and 30 minutes"
-        );
-        assert_eq!(lifetime(Duration::from_secs(86_400)), "24 hours");
-        assert_eq!(
-            lifetime(Duration::from_secs(3_661)),
-            "1 hour, 1 minute and 1 second"
-        );
-        assert_eq!(lifetime(Duration::from_secs(1)), "1 second");
-    }
-
-    #[test]
-    fn money_is_grouped_and_signed() {
-        assert_eq!(money(12_345_678, "usd"), "$123,456.78");
-        assert_eq!(money(-5, "EUR"), "-€0.05");
-        assert_eq!(money(100_000, "SEK"), "1,000.00 SEK");
-        assert_eq!(money(0, "GBP"), "£0.00");
-    }
-
-    #[test]
     fn only_a_hex_colour_reaches_the_stylesheet() {
         let evil = Branding {
             name: "x".into(),
@@ -464,7 +429,7 @@ mod tests {
             branding: Some(&evil),
             return_url: None,
         };
-        let page = layout("t", &chrome, "", "", nonce()).html;
+        let page = layout("t", &chrome, &Speech::new(Locale::ENGLISH), "", "", nonce()).html;
         assert!(!page.contains("<script>") && !page.contains("javascript:"));
     }
 }

@@ -77,6 +77,14 @@
 //! `host_app` example is a complete host service (`cargo run -p portal-sessions-axum --example
 //! host_app`).
 //!
+//! # Languages
+//!
+//! Pages speak English, French, German or Spanish: the session's `locale` (set when it is minted),
+//! else what the browser's `Accept-Language` asks for, else [`PortalService::default_locale`].
+//! Amounts, quantities and dates are written for the locale and its region, from glibc's locale
+//! data (the `pure-rust-locales` crate); each page says its language in `<html lang>` and
+//! `Content-Language`, with `Vary: Accept-Language`.
+//!
 //! # Security
 //!
 //! Each client may fail 20 times a minute at each of three things: opening a link (a malformed or
@@ -112,6 +120,7 @@ mod mount;
 mod pages;
 #[cfg(feature = "suite")]
 pub mod suite;
+mod text;
 mod viewer;
 
 use std::sync::Arc;
@@ -122,7 +131,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use portal_sessions::{Engine, SessionStore, ViewerToken};
+use portal_sessions::{Engine, Locale, SessionStore, ViewerToken};
 
 pub use crate::api::MAX_BODY_BYTES;
 pub use crate::auth::{ApiAuth, AuthError, KeyLookup, StaticApiKeys, api_key};
@@ -159,6 +168,8 @@ pub(crate) struct Shared<S> {
     secure: bool,
     limits: Arc<Limits>,
     show_all_sections: bool,
+    /// What a page speaks when neither its session nor the browser says.
+    default_locale: Locale,
 }
 
 /// The failed-attempt limits, and who is a trusted proxy.
@@ -231,6 +242,7 @@ impl<S> Clone for Shared<S> {
             secure: self.secure,
             limits: Arc::clone(&self.limits),
             show_all_sections: self.show_all_sections,
+            default_locale: self.default_locale,
         }
     }
 }
@@ -288,9 +300,25 @@ impl<S: SessionStore> Shared<S> {
         }
     }
 
-    /// The configured session lifetime, in words.
-    fn lifetime(&self) -> String {
-        html::lifetime(self.engine.ttl())
+    /// A session's lifetime in words: the one it was minted with, or the configured one when the
+    /// page knows no session.
+    fn lifetime(&self, speech: &text::Speech, session: Option<std::time::Duration>) -> String {
+        speech.lifetime(session.unwrap_or(self.engine.ttl()))
+    }
+
+    /// How a page speaks: in the locale of the session it is about, else in the best language the
+    /// request's `Accept-Language` asks for, else in the service's default.
+    fn speech(&self, session: Option<Locale>, headers: &HeaderMap) -> text::Speech {
+        let locale = session
+            .or_else(|| {
+                headers
+                    .get_all(header::ACCEPT_LANGUAGE)
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+                    .find_map(Locale::negotiate)
+            })
+            .unwrap_or(self.default_locale);
+        text::Speech::new(locale)
     }
 }
 
@@ -344,6 +372,7 @@ impl<S: SessionStore> PortalService<S> {
                 secure: false,
                 limits: Arc::new(Limits::new(LimitSettings::default())),
                 show_all_sections: false,
+                default_locale: Locale::ENGLISH,
             },
         }
     }
@@ -405,6 +434,19 @@ impl<S: SessionStore> PortalService<S> {
     /// first version did). Off by default: the portal shows the session's features only.
     pub fn show_all_sections(mut self, all: bool) -> PortalService<S> {
         self.shared.show_all_sections = all;
+        self
+    }
+
+    /// The locale of a page that knows no better: [`Locale::ENGLISH`] by default.
+    ///
+    /// A page speaks the `locale` of the session it is about (the portal, the link page, the pages
+    /// of a used, expired or revoked link, "session ended" for a genuine cookie, "signed out").
+    /// When the session has none, or the page knows no session (an unknown link, a 429), it speaks
+    /// the best language the browser's `Accept-Language` asks for ([`Locale::negotiate`]), region
+    /// included, and only when that names none of the four this one. Amounts and dates follow the
+    /// locale's region where glibc's locale data has it (`fr-CA`, `de-CH`).
+    pub fn default_locale(mut self, locale: Locale) -> PortalService<S> {
+        self.shared.default_locale = locale;
         self
     }
 

@@ -17,22 +17,29 @@ use crate::error::{is_transient, log_failure};
 use crate::html::{self, Chrome};
 use crate::limit::OverLimit;
 use crate::mount::Mount;
+use crate::text::{Speech, fill};
 use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 use crate::{Limits, Shared, ViewerCookie, html::PortalPage};
 
-/// A rendered page, with the Content-Security-Policy that allows its own inline code and no other.
+/// A rendered page, with the Content-Security-Policy that allows its own inline code and no other,
+/// and the language it is written in (`Content-Language`; `Vary: Accept-Language`, since a page
+/// without a session's locale follows that header).
 fn page(status: StatusCode, rendered: html::Page) -> Response {
     let policy = rendered.content_security_policy();
+    let language = rendered.locale.to_string();
     let mut response = (status, Html(rendered.html)).into_response();
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&policy) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
+    if let Ok(value) = HeaderValue::from_str(&language) {
+        headers.insert(header::CONTENT_LANGUAGE, value);
+    }
+    headers.append(header::VARY, HeaderValue::from_static("accept-language"));
     response
 }
 
-fn redirect(location: &str) -> Response {
+fn redirect(location: &str, speech: &Speech) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     match HeaderValue::from_str(location) {
         Ok(value) => {
@@ -42,7 +49,7 @@ fn redirect(location: &str) -> Response {
         // Cannot happen: a mount is made of URL-safe characters. Said plainly if it ever does.
         Err(_) => {
             tracing::error!("a redirect target is not a valid header value");
-            something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR)
+            something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, speech)
         }
     }
 }
@@ -61,23 +68,20 @@ fn set_cookie(response: &mut Response, cookie: &str) -> bool {
     }
 }
 
-fn failure_page(error: &EngineError) -> Response {
+fn failure_page(error: &EngineError, speech: &Speech) -> Response {
     log_failure(error);
     let status = match error {
         EngineError::Store(store) if is_transient(store) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    something_went_wrong(status)
+    something_went_wrong(status, speech)
 }
 
-fn something_went_wrong(status: StatusCode) -> Response {
+fn something_went_wrong(status: StatusCode, speech: &Speech) -> Response {
+    let message = &speech.texts.something_went_wrong;
     page(
         status,
-        html::message(
-            "Something went wrong",
-            "We could not open your billing portal just now. Please try again in a moment.",
-            &Chrome::default(),
-        ),
+        html::message(message.title, message.text, &Chrome::default(), speech),
     )
 }
 
@@ -92,14 +96,11 @@ fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, Eng
 }
 
 /// The 429 page of a client past a limit.
-fn too_many(over: OverLimit) -> Response {
+fn too_many(over: OverLimit, speech: &Speech) -> Response {
+    let message = &speech.texts.too_many_attempts;
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
-        html::message(
-            "Too many attempts",
-            "Too many invalid links or sessions were tried from your network. Please wait a minute and try again.",
-            &Chrome::default(),
-        ),
+        html::message(message.title, message.text, &Chrome::default(), speech),
     );
     if let Ok(value) = HeaderValue::from_str(&over.retry_after.as_secs().to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -153,6 +154,7 @@ impl<S: SessionStore> Shared<S> {
         &self,
         client: Option<IpAddr>,
         outcome: &Result<T, EngineError>,
+        headers: &HeaderMap,
     ) -> Option<Response> {
         if !matches!(
             outcome,
@@ -160,20 +162,22 @@ impl<S: SessionStore> Shared<S> {
         ) {
             return None;
         }
-        Limits::fail(self.limits.links.as_ref(), "link", client).map(too_many)
+        Limits::fail(self.limits.links.as_ref(), "link", client)
+            .map(|over| too_many(over, &self.speech(None, headers)))
     }
 
     /// A viewer cookie that is present but opens nothing of its own (forged, or not a token) counts
     /// against the client: `Some(429)` once past the limit.
-    fn cookie_failure(&self, client: Option<IpAddr>) -> Option<Response> {
-        Limits::fail(self.limits.cookies.as_ref(), "viewer cookie", client).map(too_many)
+    fn cookie_failure(&self, client: Option<IpAddr>, headers: &HeaderMap) -> Option<Response> {
+        Limits::fail(self.limits.cookies.as_ref(), "viewer cookie", client)
+            .map(|over| too_many(over, &self.speech(None, headers)))
     }
 
     /// The answer to a link that did not open (or `error` was not about the link: a failure page).
     ///
     /// A used link opened in the browser that holds the live portal cookie of that same session goes
     /// to the portal: the customer clicked the email link again. A genuine link's refusal page is
-    /// branded with its organisation.
+    /// branded with its organisation and speaks its session's locale.
     async fn link_refusal(
         &self,
         error: EngineError,
@@ -181,45 +185,47 @@ impl<S: SessionStore> Shared<S> {
         headers: &HeaderMap,
         mount: &Mount,
     ) -> Response {
-        let (status, title, text) = match error {
-            EngineError::LinkMalformed(_) | EngineError::LinkUnknown => (
-                StatusCode::NOT_FOUND,
-                "Invalid link",
-                "This link is not valid. Ask for a new link to your billing portal.".to_owned(),
-            ),
-            EngineError::LinkUsed => (
-                StatusCode::GONE,
-                "Link already used",
-                "This link has already been used. Links to the billing portal work once: ask for a new one."
-                    .to_owned(),
-            ),
+        let status = match error {
+            EngineError::LinkMalformed(_) | EngineError::LinkUnknown => StatusCode::NOT_FOUND,
+            EngineError::LinkUsed | EngineError::LinkExpired | EngineError::LinkRevoked => {
+                StatusCode::GONE
+            }
+            other => return failure_page(&other, &self.speech(None, headers)),
+        };
+        let record = match link.filter(|_| status == StatusCode::GONE) {
+            None => None,
+            Some(link) => {
+                if matches!(error, EngineError::LinkUsed)
+                    && self.holds_live_portal(link, headers).await
+                {
+                    return redirect(&mount.path("/portal"), &self.speech(None, headers));
+                }
+                match self.engine.link_session(link).await {
+                    Ok(record) => record,
+                    Err(error) => return failure_page(&error, &self.speech(None, headers)),
+                }
+            }
+        };
+        let speech = self.speech(record.as_ref().and_then(|record| record.locale), headers);
+        let texts = speech.texts;
+        let (title, text) = match error {
+            EngineError::LinkUsed => (texts.link_used.title, texts.link_used.text.to_owned()),
             EngineError::LinkExpired => (
-                StatusCode::GONE,
-                "Link expired",
-                format!(
-                    "This link has expired. Links to the billing portal work for {}: ask for a new one.",
-                    self.lifetime()
+                texts.link_expired.title,
+                fill(
+                    texts.link_expired.text,
+                    &[(
+                        "lifetime",
+                        &self.lifetime(&speech, record.as_ref().map(SessionRecord::lifetime)),
+                    )],
                 ),
             ),
-            EngineError::LinkRevoked => (
-                StatusCode::GONE,
-                "Link revoked",
-                "This link was revoked and no longer works. Ask for a new link if you still need one."
-                    .to_owned(),
-            ),
-            other => return failure_page(&other),
+            EngineError::LinkRevoked => {
+                (texts.link_revoked.title, texts.link_revoked.text.to_owned())
+            }
+            _ => (texts.invalid_link.title, texts.invalid_link.text.to_owned()),
         };
-        let Some(link) = link.filter(|_| status == StatusCode::GONE) else {
-            return page(status, html::message(title, &text, &Chrome::default()));
-        };
-        if matches!(error, EngineError::LinkUsed) && self.holds_live_portal(link, headers).await {
-            return redirect(&mount.path("/portal"));
-        }
-        let record = match self.engine.link_session(link).await {
-            Ok(record) => record,
-            Err(error) => return failure_page(&error),
-        };
-        self.message_page(status, title, &text, record.as_ref())
+        self.message_page(status, title, &text, record.as_ref(), &speech)
             .await
     }
 
@@ -238,6 +244,7 @@ impl<S: SessionStore> Shared<S> {
         title: &str,
         text: &str,
         session: Option<&SessionRecord>,
+        speech: &Speech,
     ) -> Response {
         let branding = match session {
             Some(record) => self.branding(record.org_id).await,
@@ -247,17 +254,26 @@ impl<S: SessionStore> Shared<S> {
             branding: branding.as_ref(),
             return_url: session.and_then(|record| record.return_url.as_deref()),
         };
-        page(status, html::message(title, text, &chrome))
+        page(status, html::message(title, text, &chrome, speech))
     }
 
-    /// The "session ended" page (401), with the cookie cleared.
-    async fn session_ended(&self, session: Option<&SessionRecord>, mount: &Mount) -> Response {
+    /// The "session ended" page (401), with the cookie cleared: in the locale of the session the
+    /// cookie was genuinely for, else as the browser asks.
+    async fn session_ended(
+        &self,
+        session: Option<&SessionRecord>,
+        mount: &Mount,
+        headers: &HeaderMap,
+    ) -> Response {
+        let speech = self.speech(session.and_then(|record| record.locale), headers);
+        let message = &speech.texts.session_ended;
         let mut response = self
             .message_page(
                 StatusCode::UNAUTHORIZED,
-                "Session ended",
-                "Your billing portal session has ended. To see your billing again, ask for a new link.",
+                message.title,
+                message.text,
                 session,
+                &speech,
             )
             .await;
         set_cookie(&mut response, &self.cookie(mount, "", 0));
@@ -268,15 +284,16 @@ impl<S: SessionStore> Shared<S> {
 #[async_trait::async_trait]
 impl<S: SessionStore> ViewerSource for Shared<S> {
     async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response> {
-        let token = match self.viewer_cookie(&parts.headers) {
+        let headers = &parts.headers;
+        let token = match self.viewer_cookie(headers) {
             ViewerCookie::Token(token) => token,
-            ViewerCookie::Missing => return Err(self.session_ended(None, &mount).await),
+            ViewerCookie::Missing => return Err(self.session_ended(None, &mount, headers).await),
             ViewerCookie::Malformed => {
                 let client = self.limits.proxies.client_of(parts);
-                if let Some(refused) = self.cookie_failure(client) {
+                if let Some(refused) = self.cookie_failure(client, headers) {
                     return Err(refused);
                 }
-                return Err(self.session_ended(None, &mount).await);
+                return Err(self.session_ended(None, &mount, headers).await);
             }
         };
         match self.engine.authenticate(&token).await {
@@ -284,17 +301,17 @@ impl<S: SessionStore> ViewerSource for Shared<S> {
             Err(EngineError::ViewerRejected(rejection)) => {
                 if rejection == Rejection::WrongSecret {
                     let client = self.limits.proxies.client_of(parts);
-                    if let Some(refused) = self.cookie_failure(client) {
+                    if let Some(refused) = self.cookie_failure(client, headers) {
                         return Err(refused);
                     }
                 }
                 let genuine = match self.engine.viewer_session(&token).await {
                     Ok(genuine) => genuine,
-                    Err(error) => return Err(failure_page(&error)),
+                    Err(error) => return Err(failure_page(&error, &self.speech(None, headers))),
                 };
-                Err(self.session_ended(genuine.as_ref(), &mount).await)
+                Err(self.session_ended(genuine.as_ref(), &mount, headers).await)
             }
-            Err(error) => Err(failure_page(&error)),
+            Err(error) => Err(failure_page(&error, &self.speech(None, headers))),
         }
     }
 }
@@ -320,7 +337,8 @@ pub(crate) async fn open_link<S: SessionStore>(
         }
         Err(malformed) => (None, Err(malformed)),
     };
-    if let Some(limited) = shared.link_failure(shared.limits.proxies.client_of(&parts), &outcome) {
+    let client = shared.limits.proxies.client_of(&parts);
+    if let Some(limited) = shared.link_failure(client, &outcome, &parts.headers) {
         return limited;
     }
     match outcome {
@@ -330,9 +348,14 @@ pub(crate) async fn open_link<S: SessionStore>(
                 branding: branding.as_ref(),
                 return_url: None,
             };
+            let speech = shared.speech(record.locale, &parts.headers);
             page(
                 StatusCode::OK,
-                html::interstitial(&chrome, &shared.lifetime()),
+                html::interstitial(
+                    &chrome,
+                    &speech,
+                    &shared.lifetime(&speech, Some(record.lifetime())),
+                ),
             )
         }
         Err(error) => {
@@ -344,14 +367,11 @@ pub(crate) async fn open_link<S: SessionStore>(
 }
 
 /// The answer to a cross-site `POST`: 403, nothing changed.
-fn cross_site_refused() -> Response {
+fn cross_site_refused(speech: &Speech) -> Response {
+    let message = &speech.texts.request_refused;
     page(
         StatusCode::FORBIDDEN,
-        html::message(
-            "Request refused",
-            "This request came from another website, so it was not carried out. Open your link directly.",
-            &Chrome::default(),
-        ),
+        html::message(message.title, message.text, &Chrome::default(), speech),
     )
 }
 
@@ -364,7 +384,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
 ) -> Response {
     let (parts, _) = request.into_parts();
     if shared.is_cross_site(&parts.headers) {
-        return cross_site_refused();
+        return cross_site_refused(&shared.speech(None, &parts.headers));
     }
     let client_ip = shared.limits.proxies.client_of(&parts);
     let agent = parts
@@ -379,7 +399,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
         }
         Err(malformed) => (None, Err(malformed)),
     };
-    if let Some(limited) = shared.link_failure(client_ip, &outcome) {
+    if let Some(limited) = shared.link_failure(client_ip, &outcome, &parts.headers) {
         return limited;
     }
     match outcome {
@@ -391,9 +411,10 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                 .as_secs()
                 .max(1);
             let cookie = shared.cookie(&mount, &redemption.viewer.expose_secret(), seconds);
-            let mut response = redirect(&mount.path("/portal"));
+            let speech = shared.speech(redemption.record.locale, &parts.headers);
+            let mut response = redirect(&mount.path("/portal"), &speech);
             if !set_cookie(&mut response, &cookie) {
-                return something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR);
+                return something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, &speech);
             }
             response
         }
@@ -408,6 +429,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
 /// The portal, for the holder of a valid viewer cookie.
 pub(crate) async fn portal<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
     viewer: Result<Viewer, crate::ViewerRejection>,
 ) -> Response {
     let viewer = match viewer {
@@ -415,6 +437,7 @@ pub(crate) async fn portal<S: SessionStore>(
         Err(rejection) => return rejection.into_response(),
     };
     let session = viewer.session();
+    let speech = shared.speech(session.locale, &headers);
     let branding = shared.branding(session.org_id).await;
     let chrome = Chrome {
         branding: branding.as_ref(),
@@ -430,20 +453,27 @@ pub(crate) async fn portal<S: SessionStore>(
             let portal = PortalPage {
                 session,
                 sections,
-                lifetime: &shared.lifetime(),
+                lifetime: &shared.lifetime(
+                    &speech,
+                    Some(
+                        session
+                            .expires_at
+                            .saturating_duration_since(session.created_at),
+                    ),
+                ),
                 logout_path: &format!("{}/logout", viewer.portal_path()),
             };
-            page(StatusCode::OK, html::portal(&portal, &chrome, &billing))
+            page(
+                StatusCode::OK,
+                html::portal(&portal, &chrome, &speech, &billing),
+            )
         }
         Err(error) => {
             log_failure(&error);
+            let message = &speech.texts.billing_unavailable;
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                html::message(
-                    "Billing data unavailable",
-                    "We could not load your billing data just now. Please try again in a moment.",
-                    &chrome,
-                ),
+                html::message(message.title, message.text, &chrome, &speech),
             )
         }
     }
@@ -456,8 +486,9 @@ pub(crate) async fn logout<S: SessionStore>(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if shared.is_cross_site(&parts.headers) {
-        return cross_site_refused();
+    let headers = &parts.headers;
+    if shared.is_cross_site(headers) {
+        return cross_site_refused(&shared.speech(None, headers));
     }
     let mut ended = None;
     let failed = match shared.viewer_cookie(&parts.headers) {
@@ -470,23 +501,27 @@ pub(crate) async fn logout<S: SessionStore>(
                     false
                 }
                 Err(EngineError::ViewerRejected(_)) => false,
-                Err(error) => return failure_page(&error),
+                Err(error) => return failure_page(&error, &shared.speech(None, headers)),
             },
             Err(EngineError::ViewerRejected(rejection)) => rejection == Rejection::WrongSecret,
-            Err(error) => return failure_page(&error),
+            Err(error) => return failure_page(&error, &shared.speech(None, headers)),
         },
     };
     if failed {
-        if let Some(refused) = shared.cookie_failure(shared.limits.proxies.client_of(&parts)) {
+        let client = shared.limits.proxies.client_of(&parts);
+        if let Some(refused) = shared.cookie_failure(client, headers) {
             return refused;
         }
     }
+    let speech = shared.speech(ended.as_ref().and_then(|record| record.locale), headers);
+    let message = &speech.texts.signed_out;
     let mut response = shared
         .message_page(
             StatusCode::OK,
-            "Signed out",
-            "You are signed out of your billing portal. To see your billing again, ask for a new link.",
+            message.title,
+            message.text,
             ended.as_ref(),
+            &speech,
         )
         .await;
     set_cookie(&mut response, &shared.cookie(&mount, "", 0));

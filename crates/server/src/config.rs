@@ -9,6 +9,9 @@
 //!                                         # a session's features say (the reference's v1)
 //! trusted_proxies = ["10.0.0.0/8"]        # CIDRs whose X-Forwarded-For / Forwarded is believed;
 //!                                         # empty (the default): the peer address is the client
+//! default_locale = "en"                   # en, fr, de or es, optionally with a region (fr-CA):
+//!                                         # the pages' language when neither the session's
+//!                                         # locale nor the browser's Accept-Language names one
 //!
 //! [limits]                                # failed attempts per client (IPv4 address, IPv6 /64)
 //! enabled = true                          # false turns every limit off
@@ -75,7 +78,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use portal_sessions::{CustomerId, CustomerSnapshot, OrgId};
+use portal_sessions::{CustomerId, CustomerSnapshot, Locale, OrgId};
 use portal_sessions_axum::{
     AttemptLimit, Branding, CustomerBilling, Invoice, Subscription, UsageLine,
 };
@@ -108,6 +111,7 @@ struct RawConfig {
     show_all_sections: Option<bool>,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    default_locale: Option<String>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -331,6 +335,8 @@ pub struct Config {
     pub show_all_sections: bool,
     /// The reverse proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The pages' language when neither a session nor the browser names one.
+    pub default_locale: Locale,
     /// The failed-attempt limits.
     pub limits: Limits,
     /// The connection limits.
@@ -671,6 +677,15 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
             })?;
         trusted_proxies.push(network);
     }
+    let default_locale = match raw.default_locale.as_deref() {
+        None => Locale::ENGLISH,
+        Some(text) => text.parse().map_err(|_| {
+            check.error(
+                "default_locale",
+                "must be en, fr, de or es, optionally with a region such as fr-CA",
+            )
+        })?,
+    };
     let limits = check.limits(&raw.limits)?;
     let http = check.http(&raw.http)?;
     let postgres = check.postgres(&raw.postgres, &store)?;
@@ -796,6 +811,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
         session_ttl: Duration::from_secs(ttl.unsigned_abs()),
         show_all_sections: raw.show_all_sections.unwrap_or(false),
         trusted_proxies,
+        default_locale,
         limits,
         http,
         postgres,
@@ -844,6 +860,15 @@ mod tests {
     }
 
     #[test]
+    fn the_default_locale_is_english_unless_configured() {
+        let config = parse("<demo>", DEMO).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.default_locale, Locale::ENGLISH);
+        let text = format!("default_locale = \"de-ch\"\n{DEMO}");
+        let config = parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.default_locale.to_string(), "de-CH");
+    }
+
+    #[test]
     fn every_mistake_names_its_key() {
         let cases: &[(&str, &str, &str)] = &[
             ("listen = \"nowhere\"", "listen", "address"),
@@ -857,6 +882,12 @@ mod tests {
             ("store = \"sled:\"", "store", "path"),
             ("public_url = \"ftp://x\"", "public_url", "http"),
             ("colour = \"red\"", "line 1", "unknown field"),
+            ("default_locale = \"pt-BR\"", "default_locale", "fr-CA"),
+            (
+                "default_locale = \"fr_CA\"",
+                "default_locale",
+                "en, fr, de or es",
+            ),
             (
                 "session_ttl_seconds = \"an hour\"",
                 "line 1",

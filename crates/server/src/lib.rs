@@ -307,6 +307,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     let app = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
         .show_all_sections(config.show_all_sections)
+        .default_locale(config.default_locale)
         .trusted_proxies(config.trusted_proxies.iter().copied())
         .link_attempt_limit(config.limits.links)
         .cookie_attempt_limit(config.limits.cookies)

@@ -429,3 +429,145 @@ fn a_host_app_with_the_portal_nested_under_billing() {
     drop(driver);
     drop(host);
 }
+
+impl Driver {
+    /// The page's visible text, its no-break spaces (U+00A0, U+202F) read as spaces.
+    fn visible_text(&self) -> String {
+        let body = self.command(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": "body"}),
+        );
+        let id = body["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.command("GET", &format!("/element/{id}/text"), json!({}))
+            .as_str()
+            .unwrap_or_default()
+            .replace(['\u{a0}', '\u{202f}'], " ")
+    }
+}
+
+/// Mints a session of the test configuration's customer in `locale` through the API.
+fn mint_in(port: u16, locale: &str) -> (String, String) {
+    let created = http(
+        port,
+        "POST",
+        "/v1/portal-sessions",
+        &[("x-api-key", KEY), ("Content-Type", "application/json")],
+        &format!(r#"{{"customerExternalId":"cust-1","locale":"{locale}"}}"#),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created = created.json();
+    assert_eq!(created["locale"].as_str(), Some(locale));
+    (
+        created["url"].as_str().unwrap_or_default().to_owned(),
+        created["id"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Sessions minted in French and in German show their portal in that language, with amounts, dates
+/// and quantities written for it, whatever language the browser asks for; a revoked one ends in its
+/// language too.
+#[test]
+fn a_french_and_a_german_customer_read_their_portal_in_their_language() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = start(&[], dir.path());
+    let port = server.port;
+    let shots = screenshots_dir();
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch(profile.path());
+
+    let (french, _) = mint_in(port, "fr");
+    driver.go(&french);
+    // The interstitial submits itself, in French; the portal follows.
+    let source = driver.wait_for("INV-BIN-1");
+    assert!(source.contains("<html lang=\"fr\">"), "{source}");
+    assert_eq!(
+        driver.current_url(),
+        format!("http://127.0.0.1:{port}/portal")
+    );
+    let text = driver.visible_text();
+    for shown in [
+        "Portail de facturation sécurisé",
+        "Votre facturation chez Binary Test Co.",
+        "Abonnement",
+        "129,00 € / mois",
+        "Renouvellement le",
+        "1 décembre 2026",
+        "Factures",
+        "Montant",
+        "1 novembre 2026",
+        "142,30 €",
+        "12,50 €",
+        "à payer",
+        "payée",
+        "Consommation",
+        "1 204 511 messages",
+        "expirent au bout de 10 minutes",
+        "Se déconnecter",
+    ] {
+        assert!(
+            text.contains(shown),
+            "{shown:?} not shown on the French portal:\n{text}"
+        );
+    }
+    driver.screenshot(&shots.join("portal-fr.png"));
+
+    let (german, german_id) = mint_in(port, "de");
+    driver.go(&german);
+    let source = driver.wait_for("<h2>Rechnungen</h2>");
+    assert!(source.contains("<html lang=\"de\">"), "{source}");
+    let text = driver.visible_text();
+    for shown in [
+        "Sicheres Abrechnungsportal",
+        "Ihre Abrechnung bei Binary Test Co.",
+        "129,00 € / Monat",
+        "Verlängerung am",
+        "1. Dezember 2026",
+        "Rechnungen",
+        "Betrag",
+        "1. November 2026",
+        "142,30 €",
+        "offen",
+        "bezahlt",
+        "Nutzung",
+        "1.204.511 messages",
+        "laufen nach 10 Minuten ab",
+        "Abmelden",
+    ] {
+        assert!(
+            text.contains(shown),
+            "{shown:?} not shown on the German portal:\n{text}"
+        );
+    }
+    driver.screenshot(&shots.join("portal-de.png"));
+
+    // Revoked through the API: the German session ends in German.
+    let revoked = http(
+        port,
+        "DELETE",
+        &format!("/v1/portal-sessions/{german_id}"),
+        &[("x-api-key", KEY)],
+        "",
+    );
+    assert_eq!(revoked.status, 204);
+    driver.command("POST", "/refresh", json!({}));
+    driver.wait_for("Sitzung beendet");
+    let text = driver.visible_text();
+    assert!(
+        text.contains("Ihre Sitzung im Abrechnungsportal ist beendet") && !text.contains("INV-BIN"),
+        "{text}"
+    );
+    driver.screenshot(&shots.join("session-ended-de.png"));
+
+    // The French link, opened again, is used: said in French.
+    driver.go(&french);
+    driver.wait_for("Lien déjà utilisé");
+    drop(driver);
+    drop(server);
+}

@@ -1,0 +1,123 @@
+//! Spanish, addressing the customer as «usted», in wording shared by Spain and Latin America.
+
+use super::{Message, Statuses, Texts, Unit};
+
+/// Every Spanish text of the pages.
+pub(crate) static TEXTS: Texts = Texts {
+    billing_portal: "Portal de facturación",
+    secure_billing_portal: "Portal de facturación seguro",
+    back: "Volver",
+    back_to: "Volver a {org}",
+
+    open_title: "Abra su portal de facturación",
+    opening: "Abriendo su portal de facturación…",
+    open_text: "Este enlace solo funciona una vez y le da acceso durante un máximo de {lifetime}.",
+    open_button: "Abrir mi portal de facturación",
+
+    invalid_link: Message {
+        title: "Enlace no válido",
+        text: "Este enlace no es válido. Solicite un nuevo enlace a su portal de facturación.",
+    },
+    link_used: Message {
+        title: "Enlace ya utilizado",
+        text: "Este enlace ya se ha utilizado. Los enlaces al portal de facturación solo \
+               funcionan una vez: solicite uno nuevo.",
+    },
+    link_expired: Message {
+        title: "Enlace caducado",
+        text: "Este enlace ha caducado. Los enlaces al portal de facturación son válidos durante \
+               {lifetime}: solicite uno nuevo.",
+    },
+    link_revoked: Message {
+        title: "Enlace revocado",
+        text: "Este enlace se ha revocado y ya no funciona. Solicite un nuevo enlace si todavía lo \
+               necesita.",
+    },
+    session_ended: Message {
+        title: "Sesión finalizada",
+        text: "Su sesión del portal de facturación ha finalizado. Para volver a ver su \
+               facturación, solicite un nuevo enlace.",
+    },
+    signed_out: Message {
+        title: "Sesión cerrada",
+        text: "Ha cerrado la sesión de su portal de facturación. Para volver a ver su \
+               facturación, solicite un nuevo enlace.",
+    },
+    billing_unavailable: Message {
+        title: "Datos de facturación no disponibles",
+        text: "No hemos podido cargar sus datos de facturación en este momento. Vuelva a \
+               intentarlo dentro de un momento.",
+    },
+    something_went_wrong: Message {
+        title: "Algo ha salido mal",
+        text: "No hemos podido abrir su portal de facturación en este momento. Vuelva a \
+               intentarlo dentro de un momento.",
+    },
+    too_many_attempts: Message {
+        title: "Demasiados intentos",
+        text: "Se han probado demasiados enlaces o sesiones no válidos desde su red. Espere un \
+               minuto y vuelva a intentarlo.",
+    },
+    request_refused: Message {
+        title: "Solicitud rechazada",
+        text: "Esta solicitud procedía de otro sitio web, por lo que no se ha llevado a cabo. \
+               Abra su enlace directamente.",
+    },
+
+    portal_title: "Facturación",
+    portal_intro: "Su facturación con {org}. Por su seguridad, esta página cerrará su sesión el \
+                   {time}.",
+    portal_intro_us: "nosotros",
+    subscription: "Suscripción",
+    plan: "Plan",
+    status: "Estado",
+    renews_on: "Se renueva el",
+    no_subscription: "No hay ninguna suscripción activa.",
+    per_month: "mes",
+    per_year: "año",
+    invoices: "Facturas",
+    invoice: "Factura",
+    date: "Fecha",
+    amount: "Importe",
+    no_invoices: "Todavía no hay facturas.",
+    usage: "Consumo",
+    metric: "Métrica",
+    period: "Período",
+    quantity: "Cantidad",
+    no_usage: "No hay consumo medido en este período.",
+    profile: "Perfil",
+    name: "Nombre",
+    email: "Correo electrónico",
+    customer_id: "ID de cliente",
+    none_on_file: "no registrado",
+    portal_footer: "Los enlaces a este portal solo funcionan una vez y caducan al cabo de \
+                    {lifetime}.",
+    sign_out: "Cerrar sesión",
+    statuses: Statuses {
+        paid: "pagada",
+        open: "pendiente",
+        void: "anulada",
+        active: "activa",
+        trialing: "en prueba",
+        past_due: "pago atrasado",
+        canceled: "cancelada",
+    },
+
+    hour: Unit {
+        one: "hora",
+        many: "horas",
+    },
+    minute: Unit {
+        one: "minuto",
+        many: "minutos",
+    },
+    second: Unit {
+        one: "segundo",
+        many: "segundos",
+    },
+    and: "y",
+    less_than_a_second: "menos de un segundo",
+
+    date_pattern: "{d} de {B} de {Y}",
+    instant: "{date}, {time} UTC",
+};
