@@ -72,6 +72,7 @@ fn expired_session(now: Timestamp, i: u64, n: u64) -> SessionRecord {
         },
         used_at: None,
         revoked_at: None,
+        logged_out_at: None,
         redeemed_by: None,
         version: 0,
     }

@@ -157,6 +157,7 @@ fn main() {
         expires_at: Timestamp::from_millis(now.as_millis() + 3_600_000).unwrap_or(now),
         used_at: None,
         revoked_at: None,
+        logged_out_at: None,
         redeemed_by: None,
         version: 0,
     };

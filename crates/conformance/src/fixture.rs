@@ -70,6 +70,7 @@ pub fn issued_record(
         expires_at: plus_ms(created_at, 3_600_000),
         used_at: None,
         revoked_at: None,
+        logged_out_at: None,
         redeemed_by: None,
         version: 0,
     };
@@ -246,7 +247,7 @@ impl<S: SessionStore> SessionStore for LosesReplies<S> {
 }
 
 /// The store under test, except that right after the first [`list`](SessionStore::list) it is
-/// asked, it redeems the link put in [`slot`](Self::slot), directly in the store (as another
+/// asked, it redeems the link given to [`arm`](Self::arm), directly in the store (as another
 /// instance would): a redeem that lands in the middle of whatever is listing, deterministically.
 pub struct RedeemsAfterFirstList<S> {
     store: Arc<S>,

@@ -397,6 +397,7 @@ pub async fn list_orders_limits_filters_and_isolates<S: SessionStore>(store: Arc
         ListFilter::All,
         ListFilter::OpenAt(now),
         ListFilter::ActiveAt(now),
+        ListFilter::LiveAt(now),
         ListFilter::ExpiredAt(now),
         ListFilter::Used,
         ListFilter::Revoked,

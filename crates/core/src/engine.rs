@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::directory::{CustomerDirectory, DirectoryError};
+use crate::event::EventListener;
 use crate::id::{OrgId, SessionId};
 use crate::record::{ClientInfo, CustomerSnapshot, Event, Rejection, SessionRecord};
 use crate::request::{
@@ -121,6 +122,32 @@ pub struct CreatedSession {
 /// How many sessions one page of a customer-wide revocation reads.
 const REVOKE_PAGE: usize = MAX_LIST_LIMIT;
 
+/// How many locks order the announcements of an engine with a listener (see [`Announcer`]).
+const ANNOUNCE_STRIPES: usize = 64;
+
+/// What an engine with an [`EventListener`] keeps: the listener, and striped locks that make one
+/// session's commit and its announcement one step, so that two changes of one session are
+/// announced in the order they were committed.
+struct Announcer {
+    listener: Arc<dyn EventListener>,
+    stripes: Box<[tokio::sync::Mutex<()>]>,
+}
+
+impl Announcer {
+    fn stripe(&self, id: &SessionId) -> &tokio::sync::Mutex<()> {
+        // The selector is uniformly random: any byte of it spreads sessions evenly.
+        &self.stripes[usize::from(id.as_bytes()[0]) % self.stripes.len()]
+    }
+
+    /// Announces the events `after` has and `before` had not.
+    fn announce(&self, before: Option<&SessionRecord>, after: &SessionRecord) {
+        let had = before.map(SessionRecord::event_kinds).unwrap_or_default();
+        for event in after.events().filter(|event| !had.contains(event.kind)) {
+            self.listener.on_event(&event);
+        }
+    }
+}
+
 /// A redeemed link: the record as it now is, and the viewer token for the portal cookie.
 #[derive(Debug)]
 pub struct Redemption {
@@ -186,12 +213,14 @@ pub struct Engine<S> {
     directory: Arc<dyn CustomerDirectory>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
+    announcer: Option<Announcer>,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("ttl", &self.ttl)
+            .field("listening", &self.announcer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -207,7 +236,50 @@ impl<S: SessionStore> Engine<S> {
             directory: Arc::new(directory),
             clock,
             ttl: DEFAULT_TTL,
+            announcer: None,
         }
+    }
+
+    /// The same engine announcing every change it commits to `listener`, in process (see
+    /// [`EventListener`] for the guarantees). Without one, the engine does no work for events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use portal_sessions::*;
+    /// use portal_sessions_memory::MemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let org = OrgId::from_bytes([1; 16]);
+    /// let mut customers = StaticDirectory::default();
+    /// customers.insert(org, CustomerSnapshot {
+    ///     id: CustomerId::from_bytes([2; 16]),
+    ///     external_id: "acme-001".into(),
+    ///     name: "Acme Corp".into(),
+    ///     email: None,
+    /// })?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let engine = Engine::new(MemoryStore::new(), customers).with_listener(move |event: &SessionEvent| {
+    ///     log.lock().unwrap().push(event.kind);
+    /// });
+    /// let created = engine.create(org, CreateRequest::for_external_id("acme-001")).await?;
+    /// engine.redeem(&created.link, ClientInfo::default()).await?;
+    /// engine.revoke(org, &created.record.id).await?;
+    /// assert_eq!(*seen.lock().unwrap(), [EventKind::Created, EventKind::Redeemed, EventKind::Revoked]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_listener(mut self, listener: impl EventListener) -> Engine<S> {
+        self.announcer = Some(Announcer {
+            listener: Arc::new(listener),
+            stripes: (0..ANNOUNCE_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        });
+        self
     }
 
     /// The same engine reading time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
@@ -318,8 +390,14 @@ impl<S: SessionStore> Engine<S> {
             expires_at,
             used_at: None,
             revoked_at: None,
+            logged_out_at: None,
             redeemed_by: None,
             version: 0,
+        };
+        // With a listener, the insert and its announcement are one step for this session.
+        let _announcing = match &self.announcer {
+            Some(announcer) => Some(announcer.stripe(&record.id).lock().await),
+            None => None,
         };
         if let Err(error) = self.store.insert(&record).await {
             // The insert may have committed with its reply lost: the verifier hash, which only this
@@ -329,6 +407,9 @@ impl<S: SessionStore> Engine<S> {
                 return Err(error.into());
             }
             tracing::info!(session = %record.id, "a create's lost reply was settled by reading back");
+        }
+        if let Some(announcer) = &self.announcer {
+            announcer.announce(None, &record);
         }
         tracing::info!(session = %record.id, org = %org, customer = %record.customer.id, "portal session created");
         Ok(CreatedSession {
@@ -524,43 +605,42 @@ impl<S: SessionStore> Engine<S> {
         self.revoke_live_sessions(org, id).await
     }
 
-    /// Revokes the live sessions of `customer`, one compare-and-swap each: first every link that
-    /// can be opened, then every open portal. In that order nothing escapes: a link redeemed
-    /// before the first pass reaches it is found by the second, and one that the first pass
-    /// revokes cannot be redeemed after. Each pass pages by position, so sessions minted meanwhile
-    /// (newer than the first page) do not keep it going.
+    /// Revokes the live sessions of `customer`, one compare-and-swap each, walking
+    /// [`ListFilter::LiveAt`]: every session not revoked and not expired, whether its link was
+    /// used or not, so that a redeem racing the walk cannot move a session out of what it walks
+    /// (a walk of openable links, then of open portals, would miss a link redeemed between the two
+    /// in a store whose index lags its records). It pages by position, so sessions minted
+    /// meanwhile (newer than the first page) do not keep it going.
     async fn revoke_live_sessions(
         &self,
         org: OrgId,
         customer: crate::id::CustomerId,
     ) -> Result<u64, EngineError> {
         let mut revoked = 0;
-        for open_at in [ListFilter::OpenAt, ListFilter::ActiveAt] {
-            let mut after = None;
-            loop {
-                let page = self
-                    .store
-                    .list(&ListQuery {
-                        org_id: org,
-                        customer_id: Some(customer),
-                        limit: REVOKE_PAGE,
-                        filter: open_at(self.clock.now()),
-                        after,
-                        max_lifetime: MAX_TTL,
-                    })
-                    .await?;
-                let Some(last) = page.last() else {
-                    break;
-                };
-                after = Some(ListPosition::of(last));
-                for session in &page {
-                    if self.revoke_record(org, &session.id, true).await?.1 {
-                        revoked += 1;
-                    }
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list(&ListQuery {
+                    org_id: org,
+                    customer_id: Some(customer),
+                    limit: REVOKE_PAGE,
+                    filter: ListFilter::LiveAt(self.clock.now()),
+                    after,
+                    max_lifetime: MAX_TTL,
+                })
+                .await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(ListPosition::of(last));
+            for session in &page {
+                if self.revoke_record(org, &session.id, true).await?.1 {
+                    revoked += 1;
                 }
-                if page.len() < REVOKE_PAGE {
-                    break;
-                }
+            }
+            if page.len() < REVOKE_PAGE {
+                break;
             }
         }
         tracing::info!(org = %org, customer = %customer, revoked, "a customer's live portal sessions revoked");
@@ -810,8 +890,19 @@ impl<S: SessionStore> Engine<S> {
             let Some(next) = decide(&current)? else {
                 return Ok(current);
             };
+            // With a listener, the swap and its announcement are one step for this session, so a
+            // later change of it is announced after this one.
+            let _announcing = match &self.announcer {
+                Some(announcer) => Some(announcer.stripe(id).lock().await),
+                None => None,
+            };
             match self.store.compare_and_swap(current.version, &next).await {
-                Ok(CasOutcome::Swapped) => return Ok(next),
+                Ok(CasOutcome::Swapped) => {
+                    if let Some(announcer) = &self.announcer {
+                        announcer.announce(Some(&current), &next);
+                    }
+                    return Ok(next);
+                }
                 Ok(CasOutcome::Conflict) => {
                     tracing::debug!(session = %id, "lost a compare-and-swap race, re-reading");
                 }
@@ -819,6 +910,9 @@ impl<S: SessionStore> Engine<S> {
                     return match self.read_back(id, &error).await {
                         Some(stored) if stored.version > current.version && settled(&stored) => {
                             tracing::info!(session = %id, "a change's lost reply was settled by reading back");
+                            if let Some(announcer) = &self.announcer {
+                                announcer.announce(Some(&current), &stored);
+                            }
                             Ok(stored)
                         }
                         _ => Err(error.into()),

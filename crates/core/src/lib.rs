@@ -67,7 +67,9 @@ mod clock;
 mod directory;
 mod engine;
 mod error_chain;
+mod event;
 mod feature;
+pub mod feed;
 mod id;
 mod locale;
 mod record;
@@ -87,7 +89,9 @@ pub use engine::{
     CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, MIN_TTL, Redemption,
 };
 pub use error_chain::ErrorChain;
+pub use event::{EventKind, EventKinds, EventListener, SessionEvent};
 pub use feature::{Feature, Features, UnknownFeature};
+pub use feed::{Claim, EventFeed, Undelivered};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
 pub use locale::{InvalidLocale, Language, Locale, MAX_LOCALE_BYTES, Region};
 pub use record::{

@@ -79,8 +79,8 @@ impl ClientInfo {
 /// The fields are public so that a store can take a record apart and put it back together; only
 /// [`SessionRecord::apply`] should ever produce a changed record. Fields that never change after
 /// creation: `id`, `org_id`, `customer`, `features`, `return_url`, `locale`, `verifier_hash`,
-/// `created_at`, `expires_at` (stores may index them). Fields that [`apply`](Self::apply) changes: `viewer_hash`,
-/// `used_at`, `revoked_at`, `redeemed_by`, `version`.
+/// `created_at`, `expires_at` (stores may index them). Fields that [`apply`](Self::apply) changes:
+/// `viewer_hash`, `used_at`, `logged_out_at`, `revoked_at`, `redeemed_by`, `version`.
 ///
 /// # Memory
 ///
@@ -115,6 +115,9 @@ pub struct SessionRecord {
     pub used_at: Option<Timestamp>,
     /// When the session was revoked.
     pub revoked_at: Option<Timestamp>,
+    /// When the portal opened with the link was signed out of (at most once: a logout clears the
+    /// viewer, and a link is redeemed only once).
+    pub logged_out_at: Option<Timestamp>,
     /// Who redeemed the link.
     pub redeemed_by: Option<ClientInfo>,
     /// Bumped by one on every change; the store's compare-and-swap guards on it.
@@ -330,7 +333,7 @@ impl SessionRecord {
     /// #         features: Features::ALL, return_url: None, locale: None, verifier_hash: token.secret_hash(),
     /// #         viewer_hash: None, created_at: now,
     /// #         expires_at: now.checked_add(std::time::Duration::from_secs(3600)).unwrap(),
-    /// #         used_at: None, revoked_at: None, redeemed_by: None, version: 0 }
+    /// #         used_at: None, revoked_at: None, logged_out_at: None, redeemed_by: None, version: 0 }
     /// # }
     /// let now = Timestamp::from_millis(1_778_693_400_000).unwrap();
     /// let issued = record(now);
@@ -361,6 +364,7 @@ impl SessionRecord {
             Event::Logout { viewer } => {
                 self.check_viewer(&viewer, now)?;
                 next.viewer_hash = None;
+                next.logged_out_at = Some(now);
             }
         }
         next.version = self.version + 1;
@@ -402,6 +406,7 @@ mod tests {
             expires_at: at(t0, 3_600_000),
             used_at: None,
             revoked_at: None,
+            logged_out_at: None,
             redeemed_by: None,
             version: 0,
         };
@@ -508,6 +513,7 @@ mod tests {
             Err(Rejection::WrongSecret)
         );
         assert_eq!(out.used_at, active.used_at);
+        assert_eq!(out.logged_out_at, Some(f.t0));
         assert_eq!(
             f.record.check_viewer(&v.secret_hash(), f.t0),
             Err(Rejection::WrongSecret),

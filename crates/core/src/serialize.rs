@@ -241,6 +241,7 @@ mod tests {
             expires_at: now.checked_add(std::time::Duration::from_secs(60)).unwrap(),
             used_at: None,
             revoked_at: None,
+            logged_out_at: None,
             redeemed_by: Some(ClientInfo::new(Some([192, 0, 2, 1].into()), Some("ua"))),
             version: 3,
         };

@@ -61,6 +61,11 @@ pub enum ListFilter {
     /// Sessions whose link was used and whose portal is still open at the given instant
     /// ([`Status::Active`]): used, not revoked, and `expires_at` after it.
     ActiveAt(Timestamp),
+    /// Sessions that still grant something at the given instant ([`Status::Issued`] or
+    /// [`Status::Active`]): not revoked, and `expires_at` after it. What a customer-wide
+    /// revocation walks: a session's `used_at` may change while the walk runs, its revocation is
+    /// the walk's own doing.
+    LiveAt(Timestamp),
     /// Sessions expired at the given instant without having been revoked ([`Status::Expired`]):
     /// not revoked, and `expires_at` at or before it.
     ExpiredAt(Timestamp),
@@ -77,6 +82,7 @@ impl ListFilter {
             ListFilter::All => true,
             ListFilter::OpenAt(now) => record.status(now) == Status::Issued,
             ListFilter::ActiveAt(now) => record.status(now) == Status::Active,
+            ListFilter::LiveAt(now) => record.is_live(now),
             ListFilter::ExpiredAt(now) => record.status(now) == Status::Expired,
             ListFilter::Used => record.used_at.is_some(),
             ListFilter::Revoked => record.revoked_at.is_some(),
@@ -86,9 +92,10 @@ impl ListFilter {
     /// The instant a filter that depends on expiry decides at; `None` for the others.
     pub fn now(&self) -> Option<Timestamp> {
         match *self {
-            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) | ListFilter::ExpiredAt(now) => {
-                Some(now)
-            }
+            ListFilter::OpenAt(now)
+            | ListFilter::ActiveAt(now)
+            | ListFilter::LiveAt(now)
+            | ListFilter::ExpiredAt(now) => Some(now),
             ListFilter::All | ListFilter::Used | ListFilter::Revoked => None,
         }
     }
@@ -137,7 +144,8 @@ pub struct ListQuery {
     /// last item was there.
     pub after: Option<ListPosition>,
     /// The longest lifetime any listed session can have (at most [`MAX_TTL`]): a scan for sessions
-    /// that are not yet expired ([`ListFilter::OpenAt`], [`ListFilter::ActiveAt`]) stops at the
+    /// that are not yet expired ([`ListFilter::OpenAt`], [`ListFilter::ActiveAt`],
+    /// [`ListFilter::LiveAt`]) stops at the
     /// first session created this long before `now`, since none older can still be open. The
     /// engine passes [`MAX_TTL`], because engines that share a store may be configured with
     /// different lifetimes; a store that knows the longest lifetime it holds bounds its walk by
@@ -303,6 +311,13 @@ pub trait SessionStore: Send + Sync + 'static {
     fn clock(&self) -> Option<std::sync::Arc<dyn crate::Clock>> {
         None
     }
+
+    /// The store's durable event feed ([`EventFeed`](crate::EventFeed)), when it keeps one:
+    /// `Some(self)` in a store that implements it. `None` (the default) means events are only
+    /// seen in process, by an [`EventListener`](crate::EventListener).
+    fn event_feed(&self) -> Option<&dyn crate::EventFeed> {
+        None
+    }
 }
 
 macro_rules! forward_store {
@@ -330,6 +345,9 @@ macro_rules! forward_store {
             }
             fn clock(&self) -> Option<std::sync::Arc<dyn crate::Clock>> {
                 (**self).clock()
+            }
+            fn event_feed(&self) -> Option<&dyn crate::EventFeed> {
+                (**self).event_feed()
             }
         }
     )*};

@@ -27,7 +27,7 @@
 //! |---|---|---|
 //! | all | every session | nothing |
 //! | used, revoked | the used, the revoked | nothing |
-//! | openable, active | the unrevoked, back to `now` minus the longest lifetime | the other of the two, and the expired, of that last lifetime |
+//! | openable, active, live | the unrevoked, back to `now` minus the longest lifetime | the others of these, and the expired, of that last lifetime |
 //! | expired | the unrevoked | the live ones, all of the last lifetime |
 //!
 //! The longest lifetime is the shorter of the longest indexed and the query's
@@ -65,6 +65,10 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod events;
+
+pub use events::{Delivery, EventQueue};
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -333,7 +337,10 @@ impl ListIndex {
             ListFilter::All => take(&mut self.all.range(range)),
             ListFilter::Used => take(&mut self.used.range(range)),
             ListFilter::Revoked => take(&mut self.revoked.range(range)),
-            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) | ListFilter::ExpiredAt(now) => {
+            ListFilter::OpenAt(now)
+            | ListFilter::ActiveAt(now)
+            | ListFilter::LiveAt(now)
+            | ListFilter::ExpiredAt(now) => {
                 // Nothing created `longest_lifetime` (or the caller's bound) or longer before `now`
                 // can still be open or active: those scans stop there. Everything older is expired,
                 // so an expired scan steps over at most the sessions of that last lifetime.
@@ -344,6 +351,7 @@ impl ListIndex {
                 let wanted = |entry: &Unrevoked| match filter {
                     ListFilter::OpenAt(_) => !entry.used && entry.expires_at > now,
                     ListFilter::ActiveAt(_) => entry.used && entry.expires_at > now,
+                    ListFilter::LiveAt(_) => entry.expires_at > now,
                     _ => entry.expires_at <= now,
                 };
                 for (key, entry) in self.unrevoked.range(range) {

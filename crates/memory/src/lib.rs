@@ -17,16 +17,16 @@
 //!
 //! * `get` is O(1) (a hash lookup); so is `compare_and_swap`, plus two B-tree removals (O(log n))
 //!   when the change closes a link (redeem or revoke takes it out of the open indexes).
-//! * `list` is O(log n + limit): the organisation's (and customer's) index is a B-tree in list order.
-//!   An open-only list walks an index of links not yet used or revoked, and stops at the first entry
-//!   created longer ago than the longest session lifetime seen (at most [`MAX_TTL`](portal_sessions::MAX_TTL)), so it also
-//!   steps over links that expired unopened within that window.
+//! * `list` is O(log n + limit) for every status filter and cursor: the organisation's (and
+//!   customer's) indexes are B-trees in list order, one of every session and one per one-way state
+//!   (unrevoked, used, revoked); see `portal-sessions-index` for what each filter walks.
 //! * `purge_expired` is O(purged + the sessions expiring in `before`'s second), through a per-shard
 //!   index of sessions by the second they expire in.
-//! * Memory per record: the [`SessionRecord`] itself (240 bytes on 64-bit targets, plus its return URL
+//! * Memory per record: the [`SessionRecord`] itself (256 bytes on 64-bit targets, plus its return URL
 //!   and redeemer's user agent, which the engine bounds, see [`SessionRecord`]'s documentation), one
-//!   hash-map slot, B-tree entries of 24 to 40 bytes (organisation list, customer list, the open
-//!   indexes while the link is open), and 16 bytes in its expiry second's list. The customer
+//!   hash-map slot, B-tree entries of 24 to 40 bytes (organisation list, customer list, and the
+//!   state indexes it is in), and 16 bytes in its expiry second's list. With
+//!   [`MemoryStore::with_event_feed`], about 100 bytes more while its events are not all delivered. The customer
 //!   snapshot is shared by every session minted from the same directory entry.
 //!   `cargo bench -p portal-sessions-benches --bench scaling` measures the whole: 538 to 735 bytes a
 //!   session from 10^3 to 10^7 sessions (the hash tables grow in powers of two, so the figure
@@ -51,9 +51,10 @@ use std::collections::hash_map::Entry;
 use async_trait::async_trait;
 use parking_lot::RwLock;
 use portal_sessions::{
-    CasOutcome, ListQuery, SessionId, SessionRecord, SessionStore, StoreError, Timestamp,
+    CasOutcome, Claim, EventFeed, EventKinds, ListQuery, SessionId, SessionRecord, SessionStore,
+    StoreError, Timestamp, Undelivered,
 };
-use portal_sessions_index::SessionIndex;
+use portal_sessions_index::{EventQueue, SessionIndex};
 
 const RECORD_SHARDS: usize = 64;
 
@@ -97,6 +98,8 @@ struct RecordShard {
 pub struct MemoryStore {
     records: Box<[RwLock<RecordShard>]>,
     index: SessionIndex,
+    /// The event feed, when asked for ([`MemoryStore::with_event_feed`]).
+    events: Option<EventQueue>,
 }
 
 impl Default for MemoryStore {
@@ -119,7 +122,25 @@ impl MemoryStore {
         MemoryStore {
             records: (0..RECORD_SHARDS).map(|_| RwLock::default()).collect(),
             index: SessionIndex::new(),
+            events: None,
         }
+    }
+
+    /// The same store keeping an [`EventFeed`]: the sessions whose events are not all delivered,
+    /// in memory (so events live as long as the process, like the sessions). Off by default,
+    /// since a feed nobody drains holds every session's events until it is purged.
+    pub fn with_event_feed(mut self) -> MemoryStore {
+        self.events = Some(EventQueue::new());
+        self
+    }
+
+    fn event_queue(&self) -> Result<&EventQueue, StoreError> {
+        self.events.as_ref().ok_or_else(|| {
+            StoreError::config(
+                "this memory store keeps no event feed (MemoryStore::with_event_feed)",
+                None,
+            )
+        })
     }
 
     /// How many sessions are stored.
@@ -151,6 +172,9 @@ impl SessionStore for MemoryStore {
         };
         // Indexed while the record's shard is held, so a purge cannot come between.
         self.index.insert(record);
+        if let Some(events) = &self.events {
+            events.changed(record);
+        }
         Ok(())
     }
 
@@ -178,6 +202,9 @@ impl SessionStore for MemoryStore {
         }
         let before = std::mem::replace(stored, next.clone());
         self.index.update(&before, next);
+        if let Some(events) = &self.events {
+            events.changed(next);
+        }
         Ok(CasOutcome::Swapped)
     }
 
@@ -187,10 +214,56 @@ impl SessionStore for MemoryStore {
             let removed = self.record_shard(&id).write().records.remove(&id);
             if let Some(record) = removed {
                 self.index.remove(&record);
+                if let Some(events) = &self.events {
+                    events.removed(&id);
+                }
                 purged += 1;
             }
         }
         Ok(purged)
+    }
+
+    fn event_feed(&self) -> Option<&dyn EventFeed> {
+        self.events.as_ref().map(|_| self as &dyn EventFeed)
+    }
+}
+
+#[async_trait]
+impl EventFeed for MemoryStore {
+    async fn claim(&self, claim: &Claim) -> Result<Vec<Undelivered>, StoreError> {
+        let events = self.event_queue()?;
+        let mut claimed = Vec::new();
+        for (id, delivery) in events.claim(claim) {
+            // A session purged since it was queued is forgotten by the purge; none to deliver.
+            if let Some(record) = self.record_shard(&id).read().records.get(&id).cloned() {
+                claimed.push(Undelivered {
+                    record,
+                    delivered: delivery.delivered,
+                    attempts: delivery.attempts,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn delivered(
+        &self,
+        claimant: &str,
+        id: &SessionId,
+        kinds: EventKinds,
+    ) -> Result<(), StoreError> {
+        self.event_queue()?.delivered(claimant, id, kinds);
+        Ok(())
+    }
+
+    async fn retry_at(
+        &self,
+        claimant: &str,
+        id: &SessionId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.event_queue()?.retry_at(claimant, id, at);
+        Ok(())
     }
 }
 
@@ -200,9 +273,9 @@ mod tests {
 
     #[test]
     fn the_fixed_record_cost_is_as_documented() {
-        // The crate documentation promises 240 bytes on 64-bit targets; keep it honest.
+        // The crate documentation promises 256 bytes on 64-bit targets; keep it honest.
         if cfg!(target_pointer_width = "64") {
-            assert_eq!(std::mem::size_of::<SessionRecord>(), 240);
+            assert_eq!(std::mem::size_of::<SessionRecord>(), 256);
         }
     }
 }

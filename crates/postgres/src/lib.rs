@@ -143,14 +143,14 @@ impl Statements {
             insert: format!(
                 "INSERT INTO {table} ({c}) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19) \
+                 $19, $20) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             get: format!("SELECT {c} FROM {table} WHERE id = $1"),
             swap: format!(
                 "UPDATE {table} SET viewer_hash = $3, used_at = $4, revoked_at = $5, \
-                 redeemed = $6, redeemed_ip = $7, redeemed_user_agent = $8, version = $9 \
-                 WHERE id = $1 AND version = $2"
+                 redeemed = $6, redeemed_ip = $7, redeemed_user_agent = $8, version = $9, \
+                 logged_out_at = $10 WHERE id = $1 AND version = $2"
             ),
             purge: format!(
                 "DELETE FROM {table} WHERE id IN \

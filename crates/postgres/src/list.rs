@@ -6,6 +6,7 @@
 //! | all | `portal_sessions_org_list` | |
 //! | openable | `portal_sessions_open_list` (unused, unrevoked) | not expired, created within the lifetime |
 //! | active | `portal_sessions_active_list` (used, unrevoked) | not expired, created within the lifetime |
+//! | live (openable or active) | `portal_sessions_unrevoked_list` | not expired, created within the lifetime |
 //! | expired | `portal_sessions_unrevoked_list` | expired |
 //! | used | `portal_sessions_used_list` | |
 //! | revoked | `portal_sessions_revoked_list` | |
@@ -70,13 +71,14 @@ impl ListStatement {
             ListFilter::All => None,
             ListFilter::OpenAt(_) => Some("used_at IS NULL AND revoked_at IS NULL"),
             ListFilter::ActiveAt(_) => Some("used_at IS NOT NULL AND revoked_at IS NULL"),
+            ListFilter::LiveAt(_) => Some("revoked_at IS NULL"),
             ListFilter::ExpiredAt(_) => Some("revoked_at IS NULL"),
             ListFilter::Used => Some("used_at IS NOT NULL"),
             ListFilter::Revoked => Some("revoked_at IS NOT NULL"),
         };
         conditions.extend(state.map(str::to_owned));
         match query.filter {
-            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) => {
+            ListFilter::OpenAt(now) | ListFilter::ActiveAt(now) | ListFilter::LiveAt(now) => {
                 let n = bind(Value::Time(now.to_system_time()));
                 conditions.push(format!("expires_at > ${n}"));
                 // Nothing created `max_lifetime` or longer before `now` can still be open.

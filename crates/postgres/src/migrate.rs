@@ -15,8 +15,8 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         2,
-        "status_lists_and_locale",
-        include_str!("../migrations/0002_status_lists_and_locale.sql"),
+        "lists_locales_and_events",
+        include_str!("../migrations/0002_lists_locales_and_events.sql"),
     ),
 ];
 

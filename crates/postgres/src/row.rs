@@ -15,7 +15,8 @@ use uuid::Uuid;
 /// The columns every SELECT returns, in the order [`decode`] reads them.
 pub(crate) const COLUMNS: &str = "id, org_id, customer_id, customer_external_id, customer_name, \
     customer_email, features, return_url, verifier_hash, viewer_hash, created_at, expires_at, \
-    used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale";
+    used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale, \
+    logged_out_at";
 
 fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
     StoreError::corrupt(
@@ -80,6 +81,7 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
         expires_at: time("expires_at", get(row, 11, "expires_at")?)?,
         used_at: opt_time("used_at", get(row, 12, "used_at")?)?,
         revoked_at: opt_time("revoked_at", get(row, 13, "revoked_at")?)?,
+        logged_out_at: opt_time("logged_out_at", get(row, 19, "logged_out_at")?)?,
         redeemed_by: redeemed
             .then(|| {
                 Ok::<_, StoreError>(ClientInfo {
@@ -113,6 +115,7 @@ pub(crate) struct Params {
     redeemed_user_agent: Option<String>,
     version: i64,
     locale: Option<String>,
+    logged_out_at: Option<SystemTime>,
 }
 
 impl Params {
@@ -141,11 +144,12 @@ impl Params {
             version: i64::try_from(record.version)
                 .map_err(|_| StoreError::Backend("record version exceeds i64".into()))?,
             locale: record.locale.map(|locale| locale.to_string()),
+            logged_out_at: record.logged_out_at.map(Timestamp::to_system_time),
         })
     }
 
     /// All columns, for INSERT.
-    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 19] {
+    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 20] {
         [
             &self.id,
             &self.org_id,
@@ -166,12 +170,13 @@ impl Params {
             &self.redeemed_user_agent,
             &self.version,
             &self.locale,
+            &self.logged_out_at,
         ]
     }
 
     /// The id, the expected version, then the columns a compare-and-swap changes: the parameters of
-    /// the UPDATE statement, `$1` to `$9`.
-    pub(crate) fn swap<'a>(&'a self, expected_version: &'a i64) -> [&'a (dyn ToSql + Sync); 9] {
+    /// the UPDATE statement, `$1` to `$10`.
+    pub(crate) fn swap<'a>(&'a self, expected_version: &'a i64) -> [&'a (dyn ToSql + Sync); 10] {
         [
             &self.id,
             expected_version,
@@ -182,6 +187,7 @@ impl Params {
             &self.redeemed_ip,
             &self.redeemed_user_agent,
             &self.version,
+            &self.logged_out_at,
         ]
     }
 }

@@ -57,10 +57,11 @@ async fn query_plans_use_the_indexes() {
     // The partial indexes each filter may walk, in list order: its own first. A customer's few
     // active sessions may be walked in the used index (a superset, in the same order): the planner
     // picks whichever is smaller, and either stops at the limit.
-    let filters: [(ListFilter, &[&str]); 6] = [
+    let filters: [(ListFilter, &[&str]); 7] = [
         (ListFilter::All, &["org_list"]),
         (ListFilter::OpenAt(now), &["open_list"]),
         (ListFilter::ActiveAt(now), &["active_list", "used_list"]),
+        (ListFilter::LiveAt(now), &["unrevoked_list"]),
         (ListFilter::ExpiredAt(now), &["unrevoked_list"]),
         (ListFilter::Used, &["used_list"]),
         (ListFilter::Revoked, &["revoked_list"]),

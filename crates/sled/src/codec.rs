@@ -9,13 +9,13 @@
 //! str external id   str name   opt<str> email
 //! u8 features   opt<str> return url   opt<str> locale (its tag, "fr-CA")
 //! [32] verifier hash   opt<[32]> viewer hash
-//! i64 created_at   i64 expires_at   opt<i64> used_at   opt<i64> revoked_at
+//! i64 created_at   i64 expires_at   opt<i64> used_at   opt<i64> revoked_at   opt<i64> logged_out_at
 //! opt<redeemer>: u8 ip kind (0 none, 4, 6) + address bytes, opt<str> user agent
 //! u64 version
 //! ```
 //!
-//! Format 1 is the same without the locale; it is still read (as a session without a locale), and a
-//! record is rewritten in format 2 when it next changes. A version of this crate that knows only
+//! Format 1 is the same without the locale and the logout instant; it is still read (as a session
+//! without either), and a record is rewritten in format 2 when it next changes. A version of this crate that knows only
 //! format 1 reads a format-2 record as corrupt.
 //!
 //! A typical record is about 200 bytes. Decoding checks every length, tag, UTF-8 string, timestamp
@@ -86,6 +86,7 @@ pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, DecodeError> {
     out.extend_from_slice(&record.expires_at.as_millis().to_be_bytes());
     put_opt_time(&mut out, record.used_at);
     put_opt_time(&mut out, record.revoked_at);
+    put_opt_time(&mut out, record.logged_out_at);
     match &record.redeemed_by {
         Some(client) => {
             out.push(1);
@@ -242,6 +243,11 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     let expires_at = r.time("expires at")?;
     let used_at = r.opt_time("used at")?;
     let revoked_at = r.opt_time("revoked at")?;
+    let logged_out_at = if format == FORMAT {
+        r.opt_time("logged out at")?
+    } else {
+        None
+    };
     let redeemed_by = if r.flag("redeemer")? {
         let ip = match r.byte("redeemer ip")? {
             0 => None,
@@ -271,6 +277,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         expires_at,
         used_at,
         revoked_at,
+        logged_out_at,
         redeemed_by,
         version,
     })
@@ -300,6 +307,7 @@ mod tests {
             expires_at: Timestamp::from_millis(1_778_693_400_000).unwrap_or(Timestamp::UNIX_EPOCH),
             used_at: Timestamp::from_millis(1_778_689_800_001),
             revoked_at: None,
+            logged_out_at: None,
             redeemed_by: Some(ClientInfo::new("2001:db8::1".parse().ok(), Some("UA"))),
             version: 1,
         }
@@ -349,6 +357,9 @@ mod tests {
         let locale_at =
             1 + 48 + 2 + 8 + 2 + "Acme — 株式会社".len() + 1 + 2 + 17 + 1 + 1 + 2 + url.len();
         assert_eq!(bytes.remove(locale_at), 0);
+        // And the logout instant's tag, after the four instants before it.
+        let logout_at = locale_at + 32 + 1 + 32 + 8 + 8 + 9 + 1;
+        assert_eq!(bytes.remove(logout_at), 0);
         bytes[0] = 1;
         assert_eq!(decode(&bytes), Ok(record));
     }

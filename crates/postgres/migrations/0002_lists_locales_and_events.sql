@@ -1,4 +1,4 @@
--- portal-sessions schema, version 2: a session's locale, and the indexes of lists by status.
+-- portal-sessions schema, version 2: a session's locale, the indexes of lists by status, and events.
 -- `{schema}` is replaced by the validated, quoted schema name.
 --
 -- Adding a nullable column without a default changes no row. The indexes are built inside the
@@ -36,3 +36,28 @@ CREATE INDEX IF NOT EXISTS portal_sessions_revoked_list
 CREATE INDEX IF NOT EXISTS portal_sessions_revoked_customer_list
     ON {schema}.portal_sessions (org_id, customer_id, created_at DESC, id DESC)
     WHERE revoked_at IS NOT NULL;
+
+-- Events (see the crate docs): when a portal was signed out of, which of a session's events were
+-- delivered, and who holds them for delivery until when. `events_due` is what the record says
+-- happened, as the same bits as portal_sessions::EventKinds (1 created, 2 redeemed, 4 logged out,
+-- 8 revoked).
+ALTER TABLE {schema}.portal_sessions
+    ADD COLUMN IF NOT EXISTS logged_out_at timestamptz,
+    ADD COLUMN IF NOT EXISTS events_delivered smallint NOT NULL DEFAULT 0
+        CHECK (events_delivered BETWEEN 0 AND 15),
+    ADD COLUMN IF NOT EXISTS events_attempts integer NOT NULL DEFAULT 0
+        CHECK (events_attempts >= 0),
+    ADD COLUMN IF NOT EXISTS events_claimant text,
+    ADD COLUMN IF NOT EXISTS events_not_before timestamptz,
+    ADD COLUMN IF NOT EXISTS events_due smallint GENERATED ALWAYS AS (
+        1
+        | CASE WHEN used_at IS NOT NULL THEN 2 ELSE 0 END
+        | CASE WHEN logged_out_at IS NOT NULL THEN 4 ELSE 0 END
+        | CASE WHEN revoked_at IS NOT NULL THEN 8 ELSE 0 END
+    ) STORED;
+-- Sessions from before events existed are not announced: their history counts as delivered.
+UPDATE {schema}.portal_sessions SET events_delivered = events_due;
+-- The feed: sessions with undelivered events, oldest first.
+CREATE INDEX IF NOT EXISTS portal_sessions_undelivered
+    ON {schema}.portal_sessions (created_at, id)
+    WHERE events_due <> events_delivered;
