@@ -29,11 +29,13 @@
 #![deny(missing_docs)]
 
 mod customers;
+mod events;
 pub mod fixture;
 pub mod model;
 mod suite;
 
 pub use customers::*;
+pub use events::*;
 pub use suite::*;
 
 /// Runs `check` on `store` in its own task, then `teardown`, then re-raises any panic of `check`.
@@ -93,6 +95,9 @@ macro_rules! store_tests {
             cursor_pages_list_every_session_once,
             customer_revocation_races_redeems,
             create_replaces_and_shortens,
+            listeners_hear_committed_changes_in_order,
+            the_event_feed_hands_out_every_committed_event,
+            racing_claims_take_each_session_once,
         );
     };
     ($store:expr $(,)?) => {
@@ -180,6 +185,10 @@ macro_rules! forward_store {
 
             fn clock(&self) -> Option<std::sync::Arc<dyn portal_sessions::Clock>> {
                 self.$field.clock()
+            }
+
+            fn event_feed(&self) -> Option<&dyn portal_sessions::EventFeed> {
+                self.$field.event_feed()
             }
         }
     };

@@ -98,6 +98,7 @@
 
 mod clock;
 mod config;
+mod feed;
 mod list;
 mod migrate;
 mod row;
@@ -133,6 +134,7 @@ struct Statements {
     table: String,
     swap: String,
     purge: String,
+    feed: feed::FeedStatements,
 }
 
 impl Statements {
@@ -156,6 +158,7 @@ impl Statements {
                 "DELETE FROM {table} WHERE id IN \
                  (SELECT id FROM {table} WHERE expires_at <= $1 LIMIT {PURGE_BATCH})"
             ),
+            feed: feed::FeedStatements::new(&table),
             table,
         }
     }
@@ -507,5 +510,10 @@ impl SessionStore for PostgresStore {
     /// disagree still agree on what has expired.
     fn clock(&self) -> Option<std::sync::Arc<dyn portal_sessions::Clock>> {
         Some(self.clock.clone())
+    }
+
+    /// The feed of every instance on the database (see the `feed` notes in the crate docs).
+    fn event_feed(&self) -> Option<&dyn portal_sessions::EventFeed> {
+        Some(self)
     }
 }

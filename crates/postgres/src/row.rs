@@ -18,7 +18,10 @@ pub(crate) const COLUMNS: &str = "id, org_id, customer_id, customer_external_id,
     used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale, \
     logged_out_at";
 
-fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
+/// How many columns [`COLUMNS`] names: a statement's extra columns come after them.
+pub(crate) const COLUMN_COUNT: usize = 20;
+
+pub(crate) fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
     StoreError::corrupt(
         format!("column {field} holds a value no record has"),
         source,

@@ -91,6 +91,7 @@ mod commit;
 mod compaction;
 mod config;
 mod directory;
+mod feed;
 mod open;
 mod store;
 

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use portal_sessions::StoreError;
-use portal_sessions_index::SessionIndex;
+use portal_sessions::{SessionId, StoreError};
+use portal_sessions_index::{Delivery, EventQueue, SessionIndex};
 
 use crate::codec;
 use crate::commit::GroupCommit;
 use crate::config::{Durability, SledConfig};
 use crate::directory::{check_path, open_waiting_for_lock, recover_interrupted_compaction};
+use crate::feed::{self, EVENTS, EVENTS_MARKER};
 use crate::store::{Inner, SledStore, backend};
 
 /// The key in sled's default tree that marks a database as this crate's, with its layout.
@@ -61,21 +62,53 @@ impl SledConfig {
         let db = open_waiting_for_lock(&shown, || config.open())?;
         check_marker(&db, &shown)?;
         let records = db.open_tree(RECORDS).map_err(backend)?;
+        let events = db.open_tree(EVENTS).map_err(backend)?;
         db.flush().map_err(backend)?;
         let started = Instant::now();
         let index = SessionIndex::new();
+        let queue = EventQueue::new();
+        // A database from before events: its history counts as delivered, so opening it with
+        // this version does not announce every session it ever held.
+        let baseline = db.get(EVENTS_MARKER).map_err(backend)?.is_none();
+        for entry in events.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            match (
+                <[u8; 16]>::try_from(key.as_ref()),
+                feed::decode_delivery(&value),
+            ) {
+                (Ok(id), Some(delivery)) => queue.restore(SessionId::from_bytes(id), delivery),
+                _ => {
+                    tracing::error!(path = %shown, "an undecodable delivery mark is ignored; its events are delivered again")
+                }
+            }
+        }
         let mut sessions = 0u64;
         let mut undecodable = 0u64;
-        // Streaming: one record at a time goes from sled's iterator into the index.
+        // Streaming: one record at a time goes from sled's iterator into the indexes.
         for entry in records.iter() {
             let (_, value) = entry.map_err(backend)?;
             match codec::decode(&value) {
                 Ok(record) => {
                     index.insert(&record);
+                    if baseline {
+                        let delivery = Delivery {
+                            delivered: record.event_kinds(),
+                            attempts: 0,
+                        };
+                        events
+                            .insert(record.id.as_bytes(), &feed::encode_delivery(delivery))
+                            .map_err(backend)?;
+                        queue.restore(record.id, delivery);
+                    }
+                    queue.changed(&record);
                     sessions += 1;
                 }
                 Err(_) => undecodable += 1,
             }
+        }
+        if baseline {
+            db.insert(EVENTS_MARKER, &[1]).map_err(backend)?;
+            db.flush().map_err(backend)?;
         }
         if undecodable > 0 {
             tracing::error!(
@@ -95,7 +128,9 @@ impl SledConfig {
             commit: Arc::new(GroupCommit::new(db.clone())),
             db,
             records,
+            events,
             index,
+            queue,
             durability: self.durability,
         }))
     }

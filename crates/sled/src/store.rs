@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use portal_sessions::{
     CasOutcome, ListQuery, SessionId, SessionRecord, SessionStore, StoreError, Timestamp,
 };
-use portal_sessions_index::SessionIndex;
+use portal_sessions_index::{EventQueue, SessionIndex};
 
 use crate::codec::{self, DecodeError};
 use crate::commit::GroupCommit;
@@ -16,7 +16,10 @@ use crate::config::{Durability, SledConfig};
 pub(crate) struct Inner {
     pub(crate) db: sled::Db,
     pub(crate) records: sled::Tree,
+    /// What was delivered of each session's events (see the `feed` module).
+    pub(crate) events: sled::Tree,
     pub(crate) index: SessionIndex,
+    pub(crate) queue: EventQueue,
     pub(crate) commit: Arc<GroupCommit>,
     pub(crate) durability: Durability,
 }
@@ -94,8 +97,12 @@ impl SledStore {
         self.inner.commit.wait_durable(sequence).await
     }
 
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     /// Waits for durability of a committed write, as the configuration asks.
-    async fn acknowledge(&self) -> Result<(), StoreError> {
+    pub(crate) async fn acknowledge(&self) -> Result<(), StoreError> {
         match self.inner.durability {
             Durability::Flush => {
                 let sequence = self.inner.commit.committed();
@@ -105,7 +112,7 @@ impl SledStore {
         }
     }
 
-    fn get_now(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+    pub(crate) fn get_now(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         match self.inner.records.get(id.as_bytes()).map_err(backend)? {
             Some(bytes) => codec::decode(&bytes).map(Some).map_err(corrupt),
             None => Ok(None),
@@ -133,6 +140,11 @@ impl SledStore {
             let Some(bytes) = removed else {
                 continue;
             };
+            self.inner.queue.removed(&id);
+            if let Err(error) = self.inner.events.remove(id.as_bytes()) {
+                // The record is gone; a mark left behind only costs its bytes until compaction.
+                tracing::warn!(session = %id, error = %error, "a purged session's delivery mark stayed");
+            }
             match codec::decode(&bytes) {
                 Ok(record) => self.inner.index.remove(&record),
                 // Gone from disk all the same; its list entries stay in the index, where a list
@@ -166,6 +178,7 @@ impl SessionStore for SledStore {
             return Err(StoreError::Duplicate);
         }
         self.inner.index.insert(record);
+        self.inner.queue.changed(record);
         self.acknowledge().await
     }
 
@@ -204,6 +217,7 @@ impl SessionStore for SledStore {
             return Ok(CasOutcome::Conflict);
         }
         self.inner.index.update(&stored, next);
+        self.inner.queue.changed(next);
         self.acknowledge().await?;
         Ok(CasOutcome::Swapped)
     }
@@ -217,5 +231,9 @@ impl SessionStore for SledStore {
             self.acknowledge().await?;
         }
         Ok(purged)
+    }
+
+    fn event_feed(&self) -> Option<&dyn portal_sessions::EventFeed> {
+        Some(self)
     }
 }
