@@ -110,7 +110,10 @@ async fn a_database_from_before_events_announces_only_what_happens_next() {
     assert!(feed.claim(&claim(now)).await.unwrap().is_empty());
     // What happens next is announced.
     let revoked = record.apply(portal_sessions::Event::Revoke, now).unwrap();
-    store.compare_and_swap(0, &revoked).await.unwrap();
+    assert_eq!(
+        store.compare_and_swap(0, &revoked).await.unwrap(),
+        portal_sessions::CasOutcome::Swapped
+    );
     let claimed = feed.claim(&claim(now)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let kinds: Vec<_> = claimed[0].pending().map(|e| e.kind).collect();
