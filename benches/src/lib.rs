@@ -35,13 +35,25 @@ pub fn customer() -> CustomerSnapshot {
     }
 }
 
-/// An engine over `store` with the bench customer, on the system clock.
-pub fn engine<S: SessionStore>(store: S) -> Arc<Engine<S>> {
+fn directory() -> StaticDirectory {
     let mut directory = StaticDirectory::default();
     if let Err(error) = directory.insert(org(), customer()) {
         panic!("bench directory: {error}");
     }
-    Arc::new(Engine::new(store, directory))
+    directory
+}
+
+/// An engine over `store` with the bench customer, on the system clock.
+pub fn engine<S: SessionStore>(store: S) -> Arc<Engine<S>> {
+    Arc::new(Engine::new(store, directory()))
+}
+
+/// The same, announcing every change to `listener`.
+pub fn engine_listening<S: SessionStore>(
+    store: S,
+    listener: impl portal_sessions::EventListener,
+) -> Arc<Engine<S>> {
+    Arc::new(Engine::new(store, directory()).with_listener(listener))
 }
 
 /// Mints one session for the bench customer, panicking on failure (a bench cannot go on without it).
