@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use portal_sessions::{
     CreateRequest, CustomerId, CustomerRef, Feature, Features, ListOptions, Locale,
-    MIN_REQUESTED_TTL, OrgId, SessionId, SessionRecord, SessionStore, StatusFilter, Timestamp,
+    MIN_REQUESTED_TTL, OrgId, SessionId, SessionRecord, SessionStore, SessionView, StatusFilter,
+    Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +24,44 @@ use crate::{Limits, Shared};
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The names of the create body's fields, as [`create_request`] reads them.
+pub(crate) mod field {
+    pub(crate) const CUSTOMER_EXTERNAL_ID: &str = "customerExternalId";
+    pub(crate) const CUSTOMER_ID: &str = "customerId";
+    pub(crate) const RETURN_URL: &str = "returnUrl";
+    pub(crate) const FEATURES: &str = "features";
+    pub(crate) const LOCALE: &str = "locale";
+    pub(crate) const EXPIRES_IN_SECONDS: &str = "expiresInSeconds";
+    pub(crate) const INVALIDATE_EXISTING: &str = "invalidateExisting";
+}
+
+/// Every field a create body may have, that is every name of [`field`]: the OpenAPI document's
+/// create schema has exactly these properties (`openapi`'s tests check).
+#[cfg(test)]
+pub(crate) const CREATE_FIELDS: [&str; 7] = [
+    field::CUSTOMER_EXTERNAL_ID,
+    field::CUSTOMER_ID,
+    field::RETURN_URL,
+    field::FEATURES,
+    field::LOCALE,
+    field::EXPIRES_IN_SECONDS,
+    field::INVALIDATE_EXISTING,
+];
+
+/// The query parameters the list reads; the document's list operation has exactly these.
+pub(crate) const LIST_PARAMETERS: [&str; 6] = [
+    "customerId",
+    "customerExternalId",
+    "limit",
+    "includeExpired",
+    "status",
+    "startingAfter",
+];
+
+/// The query parameters the customer-wide revocation reads; the document's operation has exactly
+/// these.
+pub(crate) const REVOKE_CUSTOMER_PARAMETERS: [&str; 2] = ["customerId", "customerExternalId"];
 
 /// The organisation a `/v1` request speaks for, as the service's [`ApiAuth`](crate::ApiAuth)
 /// decided: an extractor whose rejection is the 401 (or 503) answer.
@@ -49,10 +88,11 @@ impl<S: SessionStore> FromRequestParts<Arc<Shared<S>>> for Org {
     }
 }
 
-/// A session as the list and get endpoints show it: never the token or the URL.
+/// A session as the list and get endpoints show it, and as an event's `data`: never the token or
+/// the URL.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionItem {
+pub(crate) struct SessionItem {
     id: String,
     object: &'static str,
     customer_id: String,
@@ -75,23 +115,30 @@ fn features(set: Features) -> Vec<&'static str> {
 }
 
 impl SessionItem {
+    /// The session as it is at `now`.
     fn new(record: &SessionRecord, now: Timestamp) -> SessionItem {
+        SessionItem::from_view(&record.view(now), now)
+    }
+
+    /// The session `view` shows, with `isExpired` decided at `at` (the instant of the view: now
+    /// for a list, the event's instant for an event).
+    pub(crate) fn from_view(view: &SessionView, at: Timestamp) -> SessionItem {
         SessionItem {
-            id: record.id.to_string(),
+            id: view.id.to_string(),
             object: "portal_session",
-            customer_id: record.customer.id.to_string(),
-            customer_name: record.customer.name.clone(),
-            customer_email: record.customer.email.clone(),
-            expires_at: record.expires_at.to_string(),
-            is_expired: record.is_expired(now),
-            is_used: record.used_at.is_some(),
-            is_revoked: record.revoked_at.is_some(),
-            used_at: record.used_at.map(|t| t.to_string()),
-            revoked_at: record.revoked_at.map(|t| t.to_string()),
-            created_at: record.created_at.to_string(),
-            return_url: record.return_url.clone(),
-            features: features(record.features),
-            locale: record.locale.map(|locale| locale.to_string()),
+            customer_id: view.customer.id.to_string(),
+            customer_name: view.customer.name.clone(),
+            customer_email: view.customer.email.clone(),
+            expires_at: view.expires_at.to_string(),
+            is_expired: at >= view.expires_at,
+            is_used: view.used_at.is_some(),
+            is_revoked: view.revoked_at.is_some(),
+            used_at: view.used_at.map(|t| t.to_string()),
+            revoked_at: view.revoked_at.map(|t| t.to_string()),
+            created_at: view.created_at.to_string(),
+            return_url: view.return_url.clone(),
+            features: features(view.features),
+            locale: view.locale.map(|locale| locale.to_string()),
         }
     }
 }
@@ -138,19 +185,22 @@ fn lifetime_message(ttl: std::time::Duration) -> String {
 
 /// Parses a create body: a JSON object; unknown fields are ignored. `ttl` is the longest lifetime a
 /// session may ask for.
-fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest, ApiError> {
+pub(crate) fn create_request(
+    body: &[u8],
+    ttl: std::time::Duration,
+) -> Result<CreateRequest, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::invalid("the request body is not valid JSON"))?;
     let Value::Object(body) = value else {
         return Err(ApiError::invalid("the request body must be a JSON object"));
     };
-    let customer_id = optional_string(&body, "customerId")?
+    let customer_id = optional_string(&body, field::CUSTOMER_ID)?
         .map(|text| {
             text.parse::<CustomerId>()
                 .map_err(|_| ApiError::invalid("customerId must be a UUID"))
         })
         .transpose()?;
-    let features = match body.get("features") {
+    let features = match body.get(field::FEATURES) {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => {
             let mut set = Features::EMPTY;
@@ -169,7 +219,7 @@ fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest
         }
         Some(_) => return Err(ApiError::invalid("features must be an array of strings")),
     };
-    let locale = optional_string(&body, "locale")?
+    let locale = optional_string(&body, field::LOCALE)?
         .map(|tag| {
             tag.parse::<Locale>().map_err(|_| {
                 ApiError::invalid(
@@ -178,7 +228,7 @@ fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest
             })
         })
         .transpose()?;
-    let expires_in = match body.get("expiresInSeconds") {
+    let expires_in = match body.get(field::EXPIRES_IN_SECONDS) {
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => {
             let seconds = number
@@ -190,7 +240,7 @@ fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest
         }
         Some(_) => return Err(ApiError::invalid(lifetime_message(ttl))),
     };
-    let invalidate_existing = match body.get("invalidateExisting") {
+    let invalidate_existing = match body.get(field::INVALIDATE_EXISTING) {
         None | Some(Value::Null) => false,
         Some(Value::Bool(invalidate)) => *invalidate,
         Some(_) => {
@@ -201,8 +251,8 @@ fn create_request(body: &[u8], ttl: std::time::Duration) -> Result<CreateRequest
     };
     Ok(CreateRequest {
         customer_id,
-        customer_external_id: optional_string(&body, "customerExternalId")?,
-        return_url: optional_string(&body, "returnUrl")?,
+        customer_external_id: optional_string(&body, field::CUSTOMER_EXTERNAL_ID)?,
+        return_url: optional_string(&body, field::RETURN_URL)?,
         features,
         locale,
         expires_in,
@@ -312,17 +362,7 @@ fn list_options(uri: &Uri) -> Result<ListOptions, ApiError> {
         include_expired,
         status,
         starting_after,
-    ] = query_params(
-        uri,
-        [
-            "customerId",
-            "customerExternalId",
-            "limit",
-            "includeExpired",
-            "status",
-            "startingAfter",
-        ],
-    )?;
+    ] = query_params(uri, LIST_PARAMETERS)?;
     let mut options = ListOptions::default();
     match customer(customer_id, customer_external_id)? {
         Some(CustomerRef::Id(id)) => options.customer_id = Some(id),
@@ -414,7 +454,7 @@ pub(crate) async fn revoke_customer<S: SessionStore>(
     Org(org): Org,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let [id, external_id] = query_params(&uri, ["customerId", "customerExternalId"])?;
+    let [id, external_id] = query_params(&uri, REVOKE_CUSTOMER_PARAMETERS)?;
     let customer = customer(id, external_id)?
         .ok_or_else(|| ApiError::invalid("one of customerId or customerExternalId is required"))?;
     let revoked = shared.engine.revoke_customer(org, customer).await?;

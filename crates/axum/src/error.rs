@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use portal_sessions::{EngineError, InvalidRequest, StoreError};
 
 use crate::auth::AuthError;
+use crate::refusal::Refusal;
 
 /// An error answer of the `/v1` API.
 #[derive(Debug)]
@@ -150,6 +151,13 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let refusal = match self.kind {
+            "invalid_request" => Some(Refusal::InvalidRequest),
+            "authentication_error" => Some(Refusal::Unauthenticated),
+            "not_found" => Some(Refusal::NotFound),
+            "rate_limited" => Some(Refusal::ApiKeyLimit),
+            _ => None,
+        };
         let body = serde_json::json!({
             "error": { "type": self.kind, "message": self.message }
         });
@@ -162,6 +170,9 @@ impl IntoResponse for ApiError {
                     .insert(axum::http::header::RETRY_AFTER, value);
             }
         }
-        response
+        match refusal {
+            Some(refusal) => refusal.mark(response),
+            None => response,
+        }
     }
 }

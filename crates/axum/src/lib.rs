@@ -12,6 +12,7 @@
 //! | `POST /r/{token}` | consume the link, set the viewer cookie, 303 to `portal` |
 //! | `GET /portal` | the customer's invoices, subscription, usage and profile (the session's `features`) |
 //! | `POST /portal/logout` | end the portal session |
+//! | `GET /openapi.json` | the OpenAPI 3.1 description of `/v1` ([`openapi_document`]), its server the public URL and mount |
 //!
 //! Every route is relative to where you mount the router: nested under `/billing`, links are
 //! `{public_url}/billing/r/{token}`, the redeem redirects to `/billing/portal`, and the viewer
@@ -114,10 +115,13 @@ mod auth;
 mod client;
 mod data;
 mod error;
+mod event;
 mod html;
 mod limit;
 mod mount;
+mod openapi;
 mod pages;
+mod refusal;
 #[cfg(feature = "suite")]
 pub mod suite;
 mod text;
@@ -139,7 +143,10 @@ pub use crate::data::{
     Branding, CustomerBilling, Invoice, PortalData, PortalDataError, StaticPortalData,
     Subscription, UsageLine,
 };
+pub use crate::event::{WebhookEvent, event_body, event_type};
 pub use crate::limit::AttemptLimit;
+pub use crate::openapi::openapi_document;
+pub use crate::refusal::Refusal;
 pub use crate::viewer::{Viewer, ViewerCheck, ViewerRejection};
 /// The attribute macro for implementing [`ApiAuth`] and [`PortalData`], re-exported so that an
 /// implementation needs no dependency of its own: `#[portal_sessions_axum::async_trait]`.
@@ -482,7 +489,12 @@ impl<S: SessionStore> PortalService<S> {
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(page_headers));
-        Router::new().merge(api).merge(pages).with_state(shared)
+        let description = Router::new().route("/openapi.json", get(openapi::serve::<S>));
+        Router::new()
+            .merge(api)
+            .merge(pages)
+            .merge(description)
+            .with_state(shared)
     }
 }
 

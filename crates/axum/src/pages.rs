@@ -17,6 +17,7 @@ use crate::error::{is_transient, log_failure};
 use crate::html::{self, Chrome};
 use crate::limit::OverLimit;
 use crate::mount::Mount;
+use crate::refusal::Refusal;
 use crate::text::{Speech, fill};
 use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 use crate::{Limits, Shared, ViewerCookie, html::PortalPage};
@@ -96,7 +97,7 @@ fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, Eng
 }
 
 /// The 429 page of a client past a limit.
-fn too_many(over: OverLimit, speech: &Speech) -> Response {
+fn too_many(over: OverLimit, speech: &Speech, limit: Refusal) -> Response {
     let message = &speech.texts.too_many_attempts;
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
@@ -105,7 +106,7 @@ fn too_many(over: OverLimit, speech: &Speech) -> Response {
     if let Ok(value) = HeaderValue::from_str(&over.retry_after.as_secs().to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
-    response
+    limit.mark(response)
 }
 
 impl<S: SessionStore> Shared<S> {
@@ -163,14 +164,14 @@ impl<S: SessionStore> Shared<S> {
             return None;
         }
         Limits::fail(self.limits.links.as_ref(), "link", client)
-            .map(|over| too_many(over, &self.speech(None, headers)))
+            .map(|over| too_many(over, &self.speech(None, headers), Refusal::LinkLimit))
     }
 
     /// A viewer cookie that is present but opens nothing of its own (forged, or not a token) counts
     /// against the client: `Some(429)` once past the limit.
     fn cookie_failure(&self, client: Option<IpAddr>, headers: &HeaderMap) -> Option<Response> {
         Limits::fail(self.limits.cookies.as_ref(), "viewer cookie", client)
-            .map(|over| too_many(over, &self.speech(None, headers)))
+            .map(|over| too_many(over, &self.speech(None, headers), Refusal::CookieLimit))
     }
 
     /// The answer to a link that did not open (or `error` was not about the link: a failure page).
@@ -185,11 +186,12 @@ impl<S: SessionStore> Shared<S> {
         headers: &HeaderMap,
         mount: &Mount,
     ) -> Response {
-        let status = match error {
-            EngineError::LinkMalformed(_) | EngineError::LinkUnknown => StatusCode::NOT_FOUND,
-            EngineError::LinkUsed | EngineError::LinkExpired | EngineError::LinkRevoked => {
-                StatusCode::GONE
-            }
+        let (status, refusal) = match error {
+            EngineError::LinkMalformed(_) => (StatusCode::NOT_FOUND, Refusal::LinkMalformed),
+            EngineError::LinkUnknown => (StatusCode::NOT_FOUND, Refusal::LinkUnknown),
+            EngineError::LinkUsed => (StatusCode::GONE, Refusal::LinkUsed),
+            EngineError::LinkExpired => (StatusCode::GONE, Refusal::LinkExpired),
+            EngineError::LinkRevoked => (StatusCode::GONE, Refusal::LinkRevoked),
             other => return failure_page(&other, &self.speech(None, headers)),
         };
         let record = match link.filter(|_| status == StatusCode::GONE) {
@@ -225,8 +227,10 @@ impl<S: SessionStore> Shared<S> {
             }
             _ => (texts.invalid_link.title, texts.invalid_link.text.to_owned()),
         };
-        self.message_page(status, title, &text, record.as_ref(), &speech)
-            .await
+        refusal.mark(
+            self.message_page(status, title, &text, record.as_ref(), &speech)
+                .await,
+        )
     }
 
     /// Whether the request's viewer cookie opens the portal of `link`'s own session.
@@ -277,7 +281,7 @@ impl<S: SessionStore> Shared<S> {
             )
             .await;
         set_cookie(&mut response, &self.cookie(mount, "", 0));
-        response
+        Refusal::ViewerRejected.mark(response)
     }
 }
 
@@ -369,10 +373,10 @@ pub(crate) async fn open_link<S: SessionStore>(
 /// The answer to a cross-site `POST`: 403, nothing changed.
 fn cross_site_refused(speech: &Speech) -> Response {
     let message = &speech.texts.request_refused;
-    page(
+    Refusal::CrossSite.mark(page(
         StatusCode::FORBIDDEN,
         html::message(message.title, message.text, &Chrome::default(), speech),
-    )
+    ))
 }
 
 /// POST: consumes the link, sets the viewer cookie and sends the browser to the portal.

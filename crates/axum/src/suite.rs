@@ -13,7 +13,8 @@
 //! Each check builds a host app ([`app`]) with its own state, its own `/healthz`, its own portal
 //! page (`/portal/statement`, behind the [`Viewer`] extractor) and the portal router, either merged
 //! at the root ([`Mounted::Root`]) or nested under `/billing` ([`Mounted::Nested`]). Every refused
-//! request is followed by a check that nothing changed.
+//! request is followed by a check that nothing changed, and every `/v1` response is checked against
+//! the OpenAPI document ([`openapi`]).
 
 #![allow(
     clippy::unwrap_used,
@@ -46,6 +47,7 @@ use crate::{
 
 mod customers;
 pub use customers::customers_are_listed_paged_and_cut_off;
+pub mod openapi;
 
 pub const KEY_A: &str = "mf_sk_test_org_a_0123456789";
 pub const PUB_A: &str = "mf_pk_test_org_a_0123456789";
@@ -286,8 +288,11 @@ impl App {
         self.send_unmounted(request).await
     }
 
-    /// Sends a request to the host app as it is.
+    /// Sends a request to the host app as it is. An answer of the portal's `/v1` must match the
+    /// OpenAPI document ([`openapi`]): a mismatch panics.
     pub async fn send_unmounted(&self, request: Request<Body>) -> Reply {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
         let response = match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(error) => match error {},
@@ -298,11 +303,18 @@ impl App {
             Ok(collected) => collected.to_bytes(),
             Err(error) => panic!("{error}"),
         };
-        Reply {
+        let reply = Reply {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        let route = path.strip_prefix(self.prefix).unwrap_or_default();
+        if route == "/v1" || route.starts_with("/v1/") {
+            if let Err(failure) = openapi::contract().check(method.as_str(), route, &reply) {
+                panic!("{failure}");
+            }
         }
+        reply
     }
 
     pub async fn call(
@@ -1886,6 +1898,38 @@ pub async fn a_used_link_with_its_live_cookie_goes_to_the_portal<S: SessionStore
     );
 }
 
+/// `GET /openapi.json` answers the crate's OpenAPI document as JSON, its one server the public URL
+/// and the mount: the base its paths are relative to.
+pub async fn openapi_document_is_served<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app(store, mounted);
+    let reply = app.page("GET", "/openapi.json", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), "application/json");
+    let served = reply.json();
+    let kept: Value = serde_json::from_str(crate::openapi_document()).unwrap();
+    assert_eq!(
+        served["servers"],
+        json!([{ "url": format!("{PUBLIC_URL}{}", app.prefix) }])
+    );
+    for part in ["openapi", "info", "security", "paths", "components"] {
+        assert_eq!(served[part], kept[part], "{part}");
+    }
+    // The served server and a documented path make a URL the router answers.
+    let base = served["servers"][0]["url"].as_str().unwrap_or_default();
+    let list = format!("{base}/v1/portal-sessions");
+    let path = list.strip_prefix(PUBLIC_URL).unwrap_or_default();
+    let listed = app
+        .send_unmounted(
+            Request::builder()
+                .uri(path)
+                .header("x-api-key", KEY_A)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{path}: {}", listed.body);
+}
+
 /// Runs every check of this suite against a store, mounted at the root and nested, as
 /// `#[tokio::test]`s in a module named `$module`: `$store` is an `Option` of the store (`None`
 /// skips, for a backend that is not there), `$teardown` an async closure given the store after each.
@@ -1899,7 +1943,8 @@ macro_rules! http_tests {
                 features_return_url_and_host_pages, message_pages_are_branded,
                 lifetimes_come_from_the_configuration,
                 a_used_link_with_its_live_cookie_goes_to_the_portal,
-                customers_are_listed_paged_and_cut_off, localized_pages);
+                customers_are_listed_paged_and_cut_off, localized_pages,
+                openapi_document_is_served);
         }
     };
     (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(

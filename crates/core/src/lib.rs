@@ -19,6 +19,10 @@
 //!   customer is, applies events and commits them with compare-and-swap, re-deciding on a lost race.
 //! * Tokens follow the split-token pattern (see [`token`]): the link's selector finds the record, only
 //!   a BLAKE3 hash of its verifier is stored, and hashes are compared in constant time.
+//! * Events (created, redeemed, logged out, revoked) are derived from the records
+//!   ([`SessionRecord::events`]): an [`EventListener`] hears an engine's committed changes in
+//!   process, and a store's [`EventFeed`] hands out the events not yet delivered, durably and to
+//!   one of several processes at a time (see the [`feed`] module for why there is no outbox).
 //!
 //! # Examples
 //!
@@ -78,6 +82,8 @@ mod serialize;
 pub mod store;
 mod timestamp;
 pub mod token;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 /// The attribute macro that implements this crate's async traits ([`SessionStore`],
 /// [`CustomerDirectory`]), re-exported so that an implementation needs no dependency of its own:

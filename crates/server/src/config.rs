@@ -27,6 +27,14 @@
 //! max_connections = 1024                  # open at once; past it, new ones wait to be accepted
 //! shutdown_grace_seconds = 10             # after SIGTERM, the wait for open connections
 //!
+//! [events]                                # webhook delivery (seconds may be fractions)
+//! poll_interval_seconds = 1               # the wait when no event is due
+//! lease_seconds = 60                      # how long a claimed session is this server's
+//! max_in_flight = 32                      # sessions delivered at once (the bounded queue)
+//! request_timeout_seconds = 10            # for a receiver to answer; less than lease_seconds
+//! retry_base_seconds = 5                  # the first retry's ceiling, doubled per attempt,
+//! retry_max_seconds = 3600                # up to this; each delay is drawn below its ceiling
+//!
 //! [postgres]                              # only with a postgres:// store
 //! schema = "portal_sessions"              # the schema that holds the tables
 //! max_connections = 16                    # the pool's size
@@ -41,6 +49,11 @@
 //! publishable_keys = ["mf_pk_test_..."]   # optional; always refused by the API
 //! logo_url = "https://..."                # optional, https only
 //! brand_color = "#4f46e5"                 # optional, #rrggbb
+//!
+//! [[orgs.webhooks]]                       # any number: every session event is POSTed to each
+//! url = "https://hooks.example.com/portal" # absolute http or https, no user:password@
+//! secret = "whsec_..."                    # whsec_ and 24 or more characters after it, at least
+//!                                         # 10 of them different; signs Portal-Signature
 //!
 //! [[orgs.customers]]
 //! id = "<uuid>"
@@ -84,6 +97,7 @@ use portal_sessions_axum::{
 };
 
 use crate::http::HttpLimits;
+use crate::webhooks::{EventSettings, Webhook};
 use serde::Deserialize;
 
 /// The built-in demo configuration.
@@ -119,6 +133,8 @@ struct RawConfig {
     #[serde(default)]
     postgres: RawPostgres,
     #[serde(default)]
+    events: RawEvents,
+    #[serde(default)]
     orgs: Vec<RawOrg>,
 }
 
@@ -144,6 +160,17 @@ struct RawHttp {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawEvents {
+    poll_interval_seconds: Option<f64>,
+    lease_seconds: Option<f64>,
+    max_in_flight: Option<i64>,
+    request_timeout_seconds: Option<f64>,
+    retry_base_seconds: Option<f64>,
+    retry_max_seconds: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawPostgres {
     schema: Option<String>,
     max_connections: Option<i64>,
@@ -163,6 +190,15 @@ struct RawOrg {
     brand_color: Option<String>,
     #[serde(default)]
     customers: Vec<RawCustomer>,
+    #[serde(default)]
+    webhooks: Vec<RawWebhook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: String,
+    secret: String,
 }
 
 #[derive(Deserialize)]
@@ -284,6 +320,8 @@ pub struct Org {
     pub publishable_keys: Vec<String>,
     /// Its customers and their billing data.
     pub customers: Vec<(CustomerSnapshot, CustomerBilling)>,
+    /// Where its sessions' events are delivered.
+    pub webhooks: Vec<Webhook>,
 }
 
 impl std::fmt::Debug for Org {
@@ -294,6 +332,7 @@ impl std::fmt::Debug for Org {
             .field("secret_keys", &self.secret_keys.len())
             .field("publishable_keys", &self.publishable_keys.len())
             .field("customers", &self.customers.len())
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -343,6 +382,8 @@ pub struct Config {
     pub http: HttpLimits,
     /// The PostgreSQL settings.
     pub postgres: PostgresSettings,
+    /// How events are delivered to webhooks.
+    pub events: EventSettings,
     /// The organisations.
     pub orgs: Vec<Org>,
 }
@@ -499,6 +540,71 @@ impl Checker<'_> {
                 0.0..=3_600.0,
             )?,
         })
+    }
+
+    fn events(&self, raw: &RawEvents) -> Result<EventSettings, ConfigError> {
+        let defaults = EventSettings::default();
+        let seconds = |key: &str, value: Option<f64>, default: Duration, range| {
+            self.seconds(
+                &format!("events.{key}"),
+                value,
+                default.as_secs_f64(),
+                range,
+            )
+        };
+        let settings = EventSettings {
+            poll_interval: seconds(
+                "poll_interval_seconds",
+                raw.poll_interval_seconds,
+                defaults.poll_interval,
+                0.01..=3_600.0,
+            )?,
+            lease: seconds(
+                "lease_seconds",
+                raw.lease_seconds,
+                defaults.lease,
+                0.1..=86_400.0,
+            )?,
+            max_in_flight: usize::try_from(self.count(
+                "events.max_in_flight",
+                raw.max_in_flight,
+                32,
+                1..=10_000,
+            )?)
+            .unwrap_or(usize::MAX),
+            request_timeout: seconds(
+                "request_timeout_seconds",
+                raw.request_timeout_seconds,
+                defaults.request_timeout,
+                0.05..=3_600.0,
+            )?,
+            retry_base: seconds(
+                "retry_base_seconds",
+                raw.retry_base_seconds,
+                defaults.retry_base,
+                0.01..=86_400.0,
+            )?,
+            retry_max: seconds(
+                "retry_max_seconds",
+                raw.retry_max_seconds,
+                defaults.retry_max,
+                0.01..=86_400.0,
+            )?,
+        };
+        if settings.request_timeout >= settings.lease {
+            return Err(self.error(
+                "events.request_timeout_seconds",
+                "must be less than events.lease_seconds (a delivery must end while its session \
+                 is still this server's)",
+            ));
+        }
+        if settings.retry_max < settings.retry_base {
+            return Err(self.error(
+                "events.retry_max_seconds",
+                "must be at least events.retry_base_seconds",
+            ));
+        }
+        Ok(settings)
     }
 
     fn postgres(
@@ -689,6 +795,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
     let limits = check.limits(&raw.limits)?;
     let http = check.http(&raw.http)?;
     let postgres = check.postgres(&raw.postgres, &store)?;
+    let events = check.events(&raw.events)?;
 
     if raw.orgs.is_empty() {
         return Err(check.error("orgs", "at least one organisation is needed"));
@@ -747,6 +854,25 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
                 return Err(check.error(format!("{at}.brand_color"), "must be a colour as #rrggbb"));
             }
         }
+        let mut webhooks = Vec::new();
+        let mut webhook_urls = HashSet::new();
+        for (w, raw_webhook) in org.webhooks.iter().enumerate() {
+            let at = format!("{at}.webhooks[{w}]");
+            let webhook = Webhook::new(&raw_webhook.url, &raw_webhook.secret).map_err(|error| {
+                let key = match error {
+                    crate::webhooks::WebhookError::Url => "url",
+                    crate::webhooks::WebhookError::Secret => "secret",
+                };
+                check.error(format!("{at}.{key}"), error.to_string())
+            })?;
+            if !webhook_urls.insert(webhook.url().clone()) {
+                return Err(check.error(
+                    format!("{at}.url"),
+                    "is configured twice for this organisation",
+                ));
+            }
+            webhooks.push(webhook);
+        }
         let mut customer_ids = HashSet::new();
         let mut external_ids = HashSet::new();
         let mut customers = Vec::new();
@@ -803,6 +929,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
             secret_keys: org.secret_keys.clone(),
             publishable_keys: org.publishable_keys.clone(),
             customers,
+            webhooks,
         });
     }
     Ok(Config {
@@ -815,6 +942,7 @@ pub fn parse_with(file: &str, text: &str, overrides: &Overrides) -> Result<Confi
         limits,
         http,
         postgres,
+        events,
         store,
         orgs,
     })
@@ -866,6 +994,112 @@ mod tests {
         let text = format!("default_locale = \"de-ch\"\n{DEMO}");
         let config = parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.default_locale.to_string(), "de-CH");
+    }
+
+    #[test]
+    fn webhooks_and_events_are_checked_and_never_echo_a_secret() {
+        let secret = "whsec_7f3a9c1e5b0d2f4a6c8e1b3d5f7a";
+        let with = |webhooks: &str, events: &str| format!("{DEMO}\n{webhooks}\n{events}");
+        let hook = format!(
+            "[[orgs.webhooks]]\nurl = \"https://hooks.example.com/portal\"\nsecret = \"{secret}\"\n"
+        );
+        let config = parse("x.toml", &with(&hook, "")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.orgs[0].webhooks.len(), 1);
+        assert_eq!(config.orgs[0].webhooks[0].host(), "hooks.example.com");
+        assert_eq!(config.events, EventSettings::default());
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("hooks.example.com") && !shown.contains(secret),
+            "{shown}"
+        );
+
+        let events = "[events]\npoll_interval_seconds = 0.05\nlease_seconds = 2\nmax_in_flight = 4\n\
+                      request_timeout_seconds = 0.5\nretry_base_seconds = 0.05\nretry_max_seconds = 0.5";
+        let config = parse("x.toml", &with(&hook, events)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.events.poll_interval, Duration::from_millis(50));
+        assert_eq!(config.events.max_in_flight, 4);
+        assert_eq!(config.events.retry_max, Duration::from_millis(500));
+
+        let cases: &[(String, &str, &str, &str)] = &[
+            (
+                hook.replace("https://hooks.example.com/portal", "ftp://x"),
+                "",
+                "orgs[0].webhooks[0].url",
+                "http",
+            ),
+            (
+                hook.replace(secret, "whsec_tooshort"),
+                "",
+                "orgs[0].webhooks[0].secret",
+                "24",
+            ),
+            (
+                hook.replace(secret, &secret.replace("whsec_", "wh_")),
+                "",
+                "orgs[0].webhooks[0].secret",
+                "whsec_",
+            ),
+            (
+                format!("{hook}{hook}"),
+                "",
+                "orgs[0].webhooks[1].url",
+                "twice",
+            ),
+            (
+                hook.replace("secret = ", "secrt = "),
+                "",
+                "line 1",
+                "unknown field",
+            ),
+            (
+                hook.clone(),
+                "[events]\nlease_seconds = 5\nrequest_timeout_seconds = 5",
+                "events.request_timeout_seconds",
+                "less than",
+            ),
+            (
+                hook.clone(),
+                "[events]\nretry_base_seconds = 10\nretry_max_seconds = 5",
+                "events.retry_max_seconds",
+                "at least",
+            ),
+            (
+                hook.clone(),
+                "[events]\nmax_in_flight = 0",
+                "events.max_in_flight",
+                "between",
+            ),
+            (
+                hook.clone(),
+                "[events]\npoll_interval_seconds = -1",
+                "events.poll_interval_seconds",
+                "between",
+            ),
+            (
+                hook.clone(),
+                "[events]\nbatch = 3",
+                "line 2",
+                "unknown field",
+            ),
+        ];
+        for (webhooks, events, key, reason) in cases {
+            let error = parse("x.toml", &with(webhooks, events))
+                .err()
+                .unwrap_or_else(|| panic!("{webhooks} {events} was accepted"));
+            if key.starts_with("line") {
+                assert!(error.key.starts_with("line"), "{webhooks}: {error}");
+            } else {
+                assert_eq!(error.key, *key, "{webhooks} {events}: {error}");
+            }
+            assert!(
+                error.reason.contains(reason),
+                "{webhooks} {events}: {error}"
+            );
+            assert!(
+                !error.to_string().contains(&secret[6..]),
+                "an error echoed the secret: {error}"
+            );
+        }
     }
 
     #[test]

@@ -9,15 +9,19 @@
 //! Running, it serves the API, the links and the portal of `portal-sessions-axum`; logs every request
 //! through `tracing` (method, path with link tokens redacted, status, duration; never a token, a
 //! cookie or a key); purges sessions that expired more than a day ago every ten minutes; applies the
-//! PostgreSQL migrations at start (safe when several servers start at once); and on SIGTERM or Ctrl-C
-//! stops accepting connections and finishes the requests in flight before it exits.
+//! PostgreSQL migrations at start (safe when several servers start at once); delivers every session
+//! event to the organisation's webhooks, signed, at least once and in order per session, surviving
+//! restarts ([`webhooks`]); and on SIGTERM or Ctrl-C stops accepting connections and finishes the
+//! requests and deliveries in flight before it exits.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod http;
+pub mod webhooks;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +63,9 @@ pub enum ServerError {
     /// The store could not be opened or migrated.
     #[error("cannot open the session store")]
     Store(#[from] StoreError),
+    /// Webhook deliveries could not start.
+    #[error("cannot deliver webhooks")]
+    Webhooks(#[from] webhooks::StartError),
     /// The listener failed.
     #[error("cannot serve on {address}")]
     Listen {
@@ -160,7 +167,7 @@ pub fn load(config: Option<&str>, overrides: &Overrides) -> Result<(Config, bool
 
 async fn open_store(config: &Config) -> Result<Arc<dyn SessionStore>, ServerError> {
     Ok(match &config.store {
-        StoreSpec::Memory => Arc::new(MemoryStore::new()),
+        StoreSpec::Memory => Arc::new(MemoryStore::new().with_event_feed()),
         StoreSpec::Sled(path) => {
             let path = path.clone();
             let store = tokio::task::spawn_blocking(move || SledStore::open(path))
@@ -316,6 +323,13 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         .route("/healthz", get(healthz).with_state(engine.clone()))
         .layer(middleware::from_fn(log_requests));
 
+    let webhooks: HashMap<_, _> = config
+        .orgs
+        .iter()
+        .filter(|org| !org.webhooks.is_empty())
+        .map(|org| (org.id, org.webhooks.clone()))
+        .collect();
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Listen {
@@ -336,9 +350,23 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
             }
         })
     };
+    // One signal stops both the HTTP side and the deliveries, which drain side by side.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = webhooks::start(
+        engine.clone(),
+        webhooks,
+        config.events,
+        stopped,
+        config.http.shutdown_grace,
+    )?;
     print_banner(&config, address, demo);
     tracing::info!(%address, "portal-sessions-server listening");
-    http::serve(listener, app, config.http, shutdown_signal()).await;
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    http::serve(listener, app, config.http, signal).await;
+    deliveries.finished().await;
     purger.abort();
     tracing::info!("stopped");
     Ok(())

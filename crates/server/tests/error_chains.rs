@@ -191,3 +191,47 @@ fn real_backend_failures_print_their_cause_once() {
         .unwrap();
     assert_no_echo(&bad_schema);
 }
+
+#[test]
+fn webhook_errors_print_their_cause_once() {
+    use portal_sessions::webhook::SignatureError;
+    use portal_sessions_server::webhooks::{Poster, StartError, WebhookError};
+
+    let mut errors: Vec<Box<dyn Error + 'static>> = vec![
+        Box::new(SignatureError::Malformed("no t")),
+        Box::new(SignatureError::NoMatch),
+        Box::new(SignatureError::OutsideTolerance {
+            timestamp: 1,
+            now: 1000,
+            tolerance_seconds: 300,
+        }),
+        Box::new(WebhookError::Url),
+        Box::new(WebhookError::Secret),
+        Box::new(ServerError::Webhooks(StartError::NoFeed)),
+    ];
+    // A real refused connection, through the client the server posts with.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused = runtime
+        .block_on(async {
+            let poster = Poster::new(std::time::Duration::from_secs(5))?;
+            let url = "http://127.0.0.1:1/hook".parse().unwrap();
+            Ok::<_, Box<dyn Error>>(poster.post(&url, "t=1,v1=00", "{}".into()).await)
+        })
+        .unwrap()
+        .err()
+        .unwrap();
+    let line = ErrorChain(&refused).to_string();
+    assert_eq!(
+        line.matches("onnection refused").count(),
+        1,
+        "the refusal is printed once: {line}"
+    );
+    errors.push(Box::new(refused));
+    for error in &errors {
+        assert_no_echo(error.as_ref());
+        assert_chain_reads_once(error.as_ref());
+    }
+}

@@ -93,11 +93,23 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     }
 }
 
+/// A port nobody listens on now, and that no other test of this process was given: the
+/// operating system may hand a just-released port to the next `bind(0)`, and two tests of one
+/// binary run at once, so without the record two servers could be started on one port, one of
+/// them failing to bind while the other answers its test's requests.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut given = GIVEN.lock().unwrap_or_else(|e| panic!("{e}"));
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub struct Server {
