@@ -302,8 +302,9 @@ pub async fn cursor_pages_list_every_session_once<S: SessionStore>(store: Arc<S>
 /// link ends revoked, either redeemed then revoked or revoked unused; every redeem that won holds a
 /// viewer that no longer opens the portal; and once the revocation has returned, no link of the
 /// customer can be redeemed. Other customers' and other organisations' sessions are untouched, and
-/// the count is exactly the links that were live. Then the same race made deterministic: a link
-/// redeemed right after the revocation's first list still ends revoked.
+/// the count is exactly the links that were live. Then one interleaving made deterministic: a link
+/// redeemed (as by another process) between the revocation's list and its compare-and-swap still
+/// ends revoked, since the revocation re-reads each session and walks every live one, used or not.
 pub async fn customer_revocation_races_redeems<S: SessionStore>(store: Arc<S>) {
     const LINKS: usize = 32;
     let fx = EngineFixture::new(store.clone());
@@ -540,13 +541,66 @@ pub async fn create_replaces_and_shortens<S: SessionStore>(store: Arc<S>) {
     assert_eq!(stored, replacement.record);
 
     // The shorter link expires at its own time, to the millisecond.
-    fx.clock.advance(Duration::from_millis(599_999));
+    // (A replacing session is dated after the customer's newest, here a millisecond later.)
+    assert!(stored.created_at >= replacement.record.created_at);
+    fx.clock.set(
+        stored
+            .expires_at
+            .checked_sub(Duration::from_millis(1))
+            .unwrap_or(stored.expires_at),
+    );
     engine_ok("inspect", fx.engine.inspect(&replacement.link).await);
     fx.clock.advance(Duration::from_millis(1));
     assert!(matches!(
         fx.engine.inspect(&replacement.link).await,
         Err(EngineError::LinkExpired)
     ));
+    // Replacing creates that race: everything before the pair is revoked, and the newer of the
+    // pair stays live (the older does too only when it was stored after the newer's revocation
+    // ran, which the engine cannot tell from a plain create racing it).
+    let before = engine_ok(
+        "create",
+        fx.engine
+            .create(fx.org, CreateRequest::for_customer_id(fx.customers[2].id))
+            .await,
+    );
+    for round in 0..10 {
+        let (a, b) = tokio::join!(
+            fx.engine.create(
+                fx.org,
+                CreateRequest::for_customer_id(fx.customers[2].id).invalidating_existing()
+            ),
+            fx.engine.create(
+                fx.org,
+                CreateRequest::for_customer_id(fx.customers[2].id).invalidating_existing()
+            ),
+        );
+        let (a, b) = (engine_ok("create", a), engine_ok("create", b));
+        let live = engine_ok(
+            "list",
+            fx.engine
+                .list(
+                    fx.org,
+                    ListOptions {
+                        customer_id: Some(fx.customers[2].id),
+                        status: Some(StatusFilter::Openable),
+                        ..list_all(None)
+                    },
+                )
+                .await,
+        );
+        let newer = std::cmp::max_by_key(&a.record, &b.record, |r| (r.created_at, r.id));
+        let older = std::cmp::min_by_key(&a.record, &b.record, |r| (r.created_at, r.id));
+        assert_eq!(live.first().map(|r| r.id), Some(newer.id), "round {round}");
+        assert!(
+            live.iter().all(|r| r.id == newer.id || r.id == older.id),
+            "round {round}: a session from before the racing pair survived"
+        );
+        assert!(matches!(
+            fx.engine.inspect(&before.link).await,
+            Err(EngineError::LinkRevoked)
+        ));
+    }
     // The configured lifetime itself is allowed.
     let longest = engine_ok(
         "create",

@@ -15,7 +15,7 @@ use portal_sessions::{
     ViewerToken,
 };
 
-use crate::fixture::EngineFixture;
+use crate::fixture::{EngineFixture, plus_ms};
 
 /// The session lifetime the model runs with: two minutes, so that clock steps (up to two
 /// minutes) reach expiry and a create may ask for anything from one minute to two.
@@ -290,14 +290,30 @@ pub async fn check_sequence<S: SessionStore>(store: Arc<S>, ops: &[Op], start: T
                         session.revoked = true;
                     }
                 }
+                // A replacing session is dated after the customer's newest (see Engine::create).
+                let newest = model
+                    .iter()
+                    .filter(|s| {
+                        !s.purged
+                            && s.other_org == *other_org
+                            && (*other_org || s.customer == index)
+                    })
+                    .map(|s| s.created_at)
+                    .max();
+                let created_at = match newest {
+                    Some(newest) if lifetime_ok && *invalidate_existing && newest >= now => {
+                        plus_ms(newest, 1)
+                    }
+                    _ => now,
+                };
                 match engine.create(org, request).await {
                     Ok(created) => {
                         model.push(ModelSession {
                             id: created.record.id,
                             other_org: *other_org,
                             customer: index,
-                            created_at: now,
-                            expires_at: now
+                            created_at,
+                            expires_at: created_at
                                 .checked_add(lifetime.unwrap_or(MODEL_TTL))
                                 .unwrap_or(Timestamp::UNIX_EPOCH),
                             used: false,

@@ -134,6 +134,15 @@ struct Announcer {
 }
 
 impl Announcer {
+    /// The lock that orders `id`'s announcements, when the listener needs them in order.
+    async fn order(&self, id: &SessionId) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if self.listener.needs_order() {
+            Some(self.stripe(id).lock().await)
+        } else {
+            None
+        }
+    }
+
     fn stripe(&self, id: &SessionId) -> &tokio::sync::Mutex<()> {
         // The selector is uniformly random: any byte of it spreads sessions evenly.
         &self.stripes[usize::from(id.as_bytes()[0]) % self.stripes.len()]
@@ -339,10 +348,13 @@ impl<S: SessionStore> Engine<S> {
     /// return URL, with two ids that name different customers, or with a lifetime outside
     /// [`MIN_REQUESTED_TTL`] ..= [`ttl`](Self::ttl); [`EngineError::CustomerNotFound`] when `org`
     /// has no such customer; store, directory and randomness failures otherwise. Nothing is stored
-    /// unless it returns `Ok`, except that with
-    /// [`invalidate_existing`](CreateRequest::invalidate_existing) the customer's other sessions
-    /// are revoked first: a failure after that leaves them revoked, which is what was asked, and a
-    /// retry is safe.
+    /// unless it returns `Ok`, except with
+    /// [`invalidate_existing`](CreateRequest::invalidate_existing): the new session is stored first
+    /// and then every live session of the customer older than it is revoked, so a failure of that
+    /// revocation leaves a new session nobody has the link to (harmless, and revoked by the
+    /// retry's own revocation) and some older ones perhaps still live; a retry is safe. Of two
+    /// replacing creates that race, the newer stays live, and the older too only when it was
+    /// stored after the newer's revocation ran.
     pub async fn create(
         &self,
         org: OrgId,
@@ -366,13 +378,32 @@ impl<S: SessionStore> Engine<S> {
         let customer = self.resolve_customer(org, &request).await?;
         customer.validate()?;
 
-        let revoked_existing = if request.invalidate_existing {
-            self.revoke_live_sessions(org, customer.id).await?
-        } else {
-            0
-        };
+        let invalidate_existing = request.invalidate_existing;
 
-        let now = self.clock.now();
+        let mut now = self.clock.now();
+        if invalidate_existing {
+            // A replacing session must come after every session of the customer in list order,
+            // so that revoking those before it revokes them all: one minted in this same
+            // millisecond would otherwise come before or after it by the ids' luck. So it is
+            // dated a millisecond after the newest when that is not already in the past.
+            let newest = self
+                .store
+                .list(&ListQuery {
+                    org_id: org,
+                    customer_id: Some(customer.id),
+                    limit: 1,
+                    filter: ListFilter::All,
+                    after: None,
+                    max_lifetime: MAX_TTL,
+                })
+                .await?;
+            if let Some(newest) = newest.first().filter(|newest| newest.created_at >= now) {
+                now = newest
+                    .created_at
+                    .checked_add(Duration::from_millis(1))
+                    .ok_or(EngineError::ClockOutOfRange)?;
+            }
+        }
         let expires_at = now
             .checked_add(lifetime)
             .ok_or(EngineError::ClockOutOfRange)?;
@@ -396,7 +427,7 @@ impl<S: SessionStore> Engine<S> {
         };
         // With a listener, the insert and its announcement are one step for this session.
         let _announcing = match &self.announcer {
-            Some(announcer) => Some(announcer.stripe(&record.id).lock().await),
+            Some(announcer) => announcer.order(&record.id).await,
             None => None,
         };
         if let Err(error) = self.store.insert(&record).await {
@@ -411,6 +442,14 @@ impl<S: SessionStore> Engine<S> {
         if let Some(announcer) = &self.announcer {
             announcer.announce(None, &record);
         }
+        // Every live session older than this one (in list order) is revoked: every session the
+        // customer had when the call was made, and a racing replacing create's if it is older.
+        let revoked_existing = if invalidate_existing {
+            self.revoke_live_sessions(org, record.customer.id, Some(ListPosition::of(&record)))
+                .await?
+        } else {
+            0
+        };
         tracing::info!(session = %record.id, org = %org, customer = %record.customer.id, "portal session created");
         Ok(CreatedSession {
             record,
@@ -587,7 +626,7 @@ impl<S: SessionStore> Engine<S> {
         let id = match customer {
             CustomerRef::Id(id) => {
                 if self.directory.find_by_id(org, id).await?.is_none() {
-                    let revoked = self.revoke_live_sessions(org, id).await?;
+                    let revoked = self.revoke_live_sessions(org, id, None).await?;
                     return if revoked == 0 {
                         Err(EngineError::CustomerNotFound)
                     } else {
@@ -602,7 +641,7 @@ impl<S: SessionStore> Engine<S> {
                     .await?
             }
         };
-        self.revoke_live_sessions(org, id).await
+        self.revoke_live_sessions(org, id, None).await
     }
 
     /// Revokes the live sessions of `customer`, one compare-and-swap each, walking
@@ -610,14 +649,16 @@ impl<S: SessionStore> Engine<S> {
     /// used or not, so that a redeem racing the walk cannot move a session out of what it walks
     /// (a walk of openable links, then of open portals, would miss a link redeemed between the two
     /// in a store whose index lags its records). It pages by position, so sessions minted
-    /// meanwhile (newer than the first page) do not keep it going.
+    /// meanwhile (newer than the first page) do not keep it going; with `after`, it starts after
+    /// that position (only sessions older than it).
     async fn revoke_live_sessions(
         &self,
         org: OrgId,
         customer: crate::id::CustomerId,
+        after: Option<ListPosition>,
     ) -> Result<u64, EngineError> {
         let mut revoked = 0;
-        let mut after = None;
+        let mut after = after;
         loop {
             let page = self
                 .store
@@ -893,7 +934,7 @@ impl<S: SessionStore> Engine<S> {
             // With a listener, the swap and its announcement are one step for this session, so a
             // later change of it is announced after this one.
             let _announcing = match &self.announcer {
-                Some(announcer) => Some(announcer.stripe(id).lock().await),
+                Some(announcer) => announcer.order(id).await,
                 None => None,
             };
             match self.store.compare_and_swap(current.version, &next).await {

@@ -212,12 +212,21 @@ impl SessionRecord {
 /// It is called after the change is committed, never for a change that lost its race, and, for one
 /// session, in the order the changes were committed (the engine holds a lock of that session's
 /// stripe from the commit to the end of the call, so keep it short: hand the event to a channel or
-/// a task). It sees the changes this engine makes; changes made by other processes sharing the
+/// a task; a listener that does not need the order says so with [`needs_order`](Self::needs_order)).
+/// It is in-process and best effort: an operation whose future is dropped between its commit and
+/// the call (a client that disconnects at that instant) is not announced. The store's durable
+/// feed ([`EventFeed`](crate::EventFeed)) is what never misses a committed change. It sees the changes this engine makes; changes made by other processes sharing the
 /// store reach them through the store's durable feed, not here. An engine without a listener does
 /// none of this work.
 pub trait EventListener: Send + Sync + 'static {
     /// One committed event.
     fn on_event(&self, event: &SessionEvent);
+
+    /// Whether this listener needs one session's events in commit order (the default). A
+    /// listener that only counts returns `false`, and the engine then takes no lock for it.
+    fn needs_order(&self) -> bool {
+        true
+    }
 }
 
 impl<F: Fn(&SessionEvent) + Send + Sync + 'static> EventListener for F {

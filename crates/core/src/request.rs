@@ -52,7 +52,8 @@ pub struct CreateRequest {
     /// (whole milliseconds); the configured lifetime when `None`.
     pub expires_in: Option<Duration>,
     /// Also revoke the customer's other live sessions (those whose link can be opened or whose
-    /// portal is open), in the same call, before the new one is minted.
+    /// portal is open), in the same call: once it returns, none of the sessions the customer had
+    /// before is live.
     pub invalidate_existing: bool,
 }
 

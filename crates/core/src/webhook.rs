@@ -9,8 +9,9 @@
 //! `t` is when the delivery was signed (each retry is signed afresh), the key of the HMAC is the
 //! webhook's secret exactly as configured (`whsec_...`, its UTF-8 bytes, prefix included), and the
 //! signed message is `t` in decimal, a `.`, then the body's bytes exactly as received. A header
-//! may carry several `v1=` entries (a sender rotating its secret signs with the old and the new
-//! one); it is genuine when any of them matches. Entries of other schemes are ignored.
+//! may carry several `v1=` entries (a sender that signs with more than one secret); it is genuine
+//! when any of them matches. Entries of other schemes are ignored. (The portal-sessions server
+//! signs with one secret per webhook.)
 //!
 //! A receiver checks a delivery with [`verify`], on the raw body *before* parsing it, and with a
 //! tolerance on `t` (five minutes is usual) so that a captured delivery cannot be replayed later.

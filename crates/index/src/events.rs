@@ -147,6 +147,10 @@ impl EventQueue {
     /// delivery as it now is (for a store that keeps it on disk).
     pub fn delivered(&self, claimant: &str, id: &SessionId, kinds: EventKinds) -> Delivery {
         let mut state = self.state.lock();
+        if !state.created.contains_key(id) && !state.deliveries.contains_key(id) {
+            // Removed (purged) while it was being delivered: nothing to remember.
+            return Delivery::default();
+        }
         let delivery = {
             let entry = state.deliveries.entry(*id).or_default();
             entry.delivered = entry.delivered.union(kinds);

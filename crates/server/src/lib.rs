@@ -2,23 +2,29 @@
 //!
 //! `portal-sessions-server` with no arguments runs a built-in demo (one organisation, one customer,
 //! a sled store under `./portal-data`) and prints the demo's secret key and a ready `curl` command.
-//! `--config FILE` loads a TOML configuration (documented in [`config`]); `--listen ADDR` and
-//! `--store SPEC` override the file. A configuration is validated whole before anything starts, and
-//! refused with the file, the key and the reason.
+//! `--config FILE` loads a TOML configuration (documented in [`config`]), the environment's
+//! `PORTAL_SESSIONS_<KEY>` variables override it, and `--listen ADDR` and `--store SPEC` override
+//! both. A configuration is validated whole before anything starts, and refused with every error's
+//! file (or variable), line, key and reason. The command line ([`cli`], clap) also has `migrate`,
+//! `purge`, `compact`, `check-config` and `gen-key`.
 //!
-//! Running, it serves the API, the links and the portal of `portal-sessions-axum`; logs every request
-//! through `tracing` (method, path with link tokens redacted, status, duration; never a token, a
-//! cookie or a key); purges sessions that expired more than a day ago every ten minutes; applies the
-//! PostgreSQL migrations at start (safe when several servers start at once); delivers every session
-//! event to the organisation's webhooks, signed, at least once and in order per session, surviving
-//! restarts ([`webhooks`]); and on SIGTERM or Ctrl-C stops accepting connections and finishes the
-//! requests and deliveries in flight before it exits.
+//! Running, it serves the API, the links and the portal of `portal-sessions-axum`; `/healthz`;
+//! `/metrics` ([`metrics`]: requests, latencies, sessions, refusals, rate limits, the store, webhook
+//! deliveries); logs every request through `tracing`, as text or JSON (method, path with link tokens
+//! redacted, status, duration; never a token, a cookie or a key); purges sessions that expired more
+//! than a day ago every ten minutes; applies the PostgreSQL migrations at start (safe when several
+//! servers start at once); delivers every session event to the organisation's webhooks, signed, at
+//! least once and in order per session, surviving restarts ([`webhooks`]); and on SIGTERM or Ctrl-C
+//! stops accepting connections and finishes the requests and deliveries in flight before it exits.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod http;
+mod metered;
+pub mod metrics;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -37,7 +43,11 @@ use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 use portal_sessions_sled::SledStore;
 
-use crate::config::{Config, ConfigError, Overrides, StoreSpec};
+use crate::config::{
+    Config, ConfigError, ConfigErrors, ConfigSource, LogFormat, Overrides, StoreSpec,
+};
+use crate::metered::MeteredStore;
+use crate::metrics::{Metrics, MetricsError};
 
 /// How long after expiry a session is kept (so that lists with `includeExpired` still show it).
 pub const PURGE_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -47,10 +57,10 @@ pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Why the server did not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The configuration is invalid. The message includes the reason (so it is not also the
-    /// error's `source`).
-    #[error("invalid configuration: {0}")]
-    Config(ConfigError),
+    /// The configuration is invalid: every error found, one a line. The message includes them
+    /// (so they are not also the error's `source`).
+    #[error("invalid configuration:\n{0}")]
+    Config(ConfigErrors),
     /// The configuration file could not be read.
     #[error("cannot read the configuration file {path}")]
     ReadConfig {
@@ -66,6 +76,20 @@ pub enum ServerError {
     /// Webhook deliveries could not start.
     #[error("cannot deliver webhooks")]
     Webhooks(#[from] webhooks::StartError),
+    /// The metrics could not be set up (a bug).
+    #[error("cannot set up the metrics")]
+    Metrics(#[from] MetricsError),
+    /// A subcommand that does not apply to the configured store.
+    #[error("{command} does not apply to a {store} store")]
+    Unsupported {
+        /// The subcommand.
+        command: &'static str,
+        /// The store's kind.
+        store: &'static str,
+    },
+    /// The operating system's randomness failed.
+    #[error("the operating system's randomness failed")]
+    Random,
     /// The listener failed.
     #[error("cannot serve on {address}")]
     Listen {
@@ -79,61 +103,14 @@ pub enum ServerError {
 
 impl From<ConfigError> for ServerError {
     fn from(error: ConfigError) -> ServerError {
-        ServerError::Config(error)
+        ServerError::Config(error.into())
     }
 }
 
-/// What the command line asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Run the server.
-    Run {
-        /// `--config`.
-        config: Option<String>,
-        /// `--listen`.
-        listen: Option<String>,
-        /// `--store`.
-        store: Option<String>,
-    },
-    /// Print the usage.
-    Help,
-}
-
-/// The usage text.
-pub const USAGE: &str =
-    "usage: portal-sessions-server [--config FILE] [--listen ADDR] [--store SPEC]
-
-  --config FILE   a TOML configuration (without it: the built-in demo)
-  --listen ADDR   the address to listen on, like 127.0.0.1:8080
-  --store SPEC    memory | sled:<path> | postgres://user@host:5432/db
-  --help          this text";
-
-/// Parses the arguments (without the program name).
-///
-/// # Errors
-///
-/// A sentence naming the argument that is wrong.
-pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let (mut config, mut listen, mut store) = (None, None, None);
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let slot = match arg.as_str() {
-            "--help" | "-h" => return Ok(Command::Help),
-            "--config" => &mut config,
-            "--listen" => &mut listen,
-            "--store" => &mut store,
-            other => return Err(format!("unknown argument {other:?}")),
-        };
-        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
-        if slot.replace(value).is_some() {
-            return Err(format!("{arg} is given more than once"));
-        }
+impl From<ConfigErrors> for ServerError {
+    fn from(errors: ConfigErrors) -> ServerError {
+        ServerError::Config(errors)
     }
-    Ok(Command::Run {
-        config,
-        listen,
-        store,
-    })
 }
 
 /// Loads the configuration the command asks for.
@@ -142,16 +119,26 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Str
 ///
 /// [`ServerError::ReadConfig`] or [`ServerError::Config`].
 pub fn load(config: Option<&str>, overrides: &Overrides) -> Result<(Config, bool), ServerError> {
+    let env = config::process_environment()?;
     match config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| ServerError::ReadConfig {
                 path: path.to_owned(),
                 source,
             })?;
-            Ok((config::parse_with(path, &text, overrides)?, false))
+            let source = ConfigSource::File { path, text: &text };
+            Ok((config::load_config(source, &env, overrides)?, false))
         }
         None => {
-            let mut demo = config::parse_with("<built-in demo>", config::DEMO, overrides)?;
+            let mut demo = config::load_config(ConfigSource::Demo, &env, overrides)?;
+            // Organisations from the environment are not the demo's: no demo key to replace, no
+            // demo banner.
+            let own_orgs = env
+                .iter()
+                .any(|(name, _)| name == &format!("{}ORGS", config::ENV_PREFIX));
+            if own_orgs {
+                return Ok((demo, false));
+            }
             if reaches_beyond_this_machine(&demo) {
                 // The demo's key is published in the README: anyone could use it on a server
                 // that others can reach, or on a database that outlives the demo.
@@ -193,11 +180,12 @@ fn reaches_beyond_this_machine(config: &Config) -> bool {
 /// A fresh secret key: `mf_sk_demo_` and 128 random bits in hex.
 fn fresh_secret_key() -> Result<String, ServerError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|_| ConfigError {
-        file: "<built-in demo>".into(),
-        key: "secret_keys".into(),
-        reason: "the operating system's randomness failed, so no fresh demo key could be made"
-            .into(),
+    getrandom::fill(&mut bytes).map_err(|_| {
+        ConfigError::new(
+            config::DEMO_NAME,
+            "secret_keys",
+            "the operating system's randomness failed, so no fresh demo key could be made",
+        )
     })?;
     let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     Ok(format!("mf_sk_demo_{hex}"))
@@ -274,13 +262,111 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: no new connections, finishing requests in flight");
 }
 
+/// Sets up logging to standard error in the configured format: text, or one JSON object a line.
+pub fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// `migrate`: applies the PostgreSQL store's migrations, or converts a sled store to its current
+/// layout by opening it; says what it did.
+///
+/// # Errors
+///
+/// A [`ServerError`] when the store cannot be opened or migrated.
+pub async fn migrate(config: &Config) -> Result<String, ServerError> {
+    match &config.store {
+        StoreSpec::Memory => {
+            Ok("the memory store keeps nothing on disk: nothing to migrate".into())
+        }
+        StoreSpec::Sled(path) => {
+            open_store(config).await?;
+            Ok(format!("the sled store at {path} is at its current layout"))
+        }
+        StoreSpec::Postgres(url) => {
+            let store = PostgresStore::connect(postgres_config(url, &config.postgres)).await?;
+            let applied = store.migrate().await?;
+            Ok(format!(
+                "applied {applied} migration(s) to schema {}",
+                store.schema().as_str()
+            ))
+        }
+    }
+}
+
+/// `purge`: deletes the sessions that expired `grace` or longer ago; returns how many.
+///
+/// # Errors
+///
+/// A [`ServerError`] when the store cannot be opened or fails.
+pub async fn purge(config: &Config, grace: Duration) -> Result<u64, ServerError> {
+    let store = open_store(config).await?;
+    let engine = Engine::new(store, StaticDirectory::default());
+    engine
+        .purge_expired(grace)
+        .await
+        .map_err(|error| match error {
+            portal_sessions::EngineError::Store(store) => ServerError::Store(store),
+            other => ServerError::Store(StoreError::Backend(Box::new(other))),
+        })
+}
+
+/// `compact`: rewrites a sled store into a fresh database (offline), giving purged space back;
+/// says what it did.
+///
+/// # Errors
+///
+/// [`ServerError::Unsupported`] for other stores; a store error when compaction fails.
+pub async fn compact(config: &Config) -> Result<String, ServerError> {
+    let StoreSpec::Sled(path) = &config.store else {
+        return Err(ServerError::Unsupported {
+            command: "compact",
+            store: match config.store {
+                StoreSpec::Memory => "memory",
+                _ => "PostgreSQL",
+            },
+        });
+    };
+    let path = path.clone();
+    let compaction = tokio::task::spawn_blocking(move || SledStore::compact(path))
+        .await
+        .map_err(|error| StoreError::Backend(Box::new(error)))??;
+    Ok(format!("{compaction:?}"))
+}
+
+/// `gen-key`: a fresh secret: an API key `mf_sk_live_` and 256 random bits in hex, or a webhook
+/// secret `whsec_` and the same.
+///
+/// # Errors
+///
+/// [`ServerError::Random`] when the operating system's randomness fails.
+pub fn fresh_key(webhook: bool) -> Result<String, ServerError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| ServerError::Random)?;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    Ok(if webhook {
+        format!("whsec_{hex}")
+    } else {
+        format!("mf_sk_live_{hex}")
+    })
+}
+
 /// Runs the server until SIGTERM or Ctrl-C.
 ///
 /// # Errors
 ///
 /// A [`ServerError`] when the store cannot be opened or the address cannot be bound.
 pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
-    let store = open_store(&config).await?;
+    let metrics = Metrics::new()?;
+    let store: Arc<dyn SessionStore> = Arc::new(MeteredStore::new(
+        open_store(&config).await?,
+        metrics.clone(),
+    ));
     let mut directory = StaticDirectory::default();
     let mut keys = StaticApiKeys::default();
     let mut data = StaticPortalData::default();
@@ -295,22 +381,23 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         for (customer, billing) in &org.customers {
             directory
                 .insert(org.id, customer.clone())
-                .map_err(|error| ConfigError {
-                    file: "<configuration>".into(),
-                    key: format!("customer {}", customer.id),
-                    reason: error.to_string(),
+                .map_err(|error| {
+                    ConfigError::new(
+                        "<configuration>",
+                        format!("customer {}", customer.id),
+                        error.to_string(),
+                    )
                 })?;
             data.set_billing(org.id, customer.id, billing.clone());
         }
     }
     let engine = Engine::new(store, directory)
         .with_ttl(config.session_ttl)
-        .map_err(|error| ConfigError {
-            file: "<configuration>".into(),
-            key: "session_ttl_seconds".into(),
-            reason: error.to_string(),
+        .map_err(|error| {
+            ConfigError::new("<configuration>", "session_ttl_seconds", error.to_string())
         })?;
-    let engine = Arc::new(engine);
+    // Sessions are counted from the engine's committed changes.
+    let engine = Arc::new(engine.with_listener(metrics.clone()));
     let app = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
         .show_all_sections(config.show_all_sections)
@@ -320,7 +407,17 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         .cookie_attempt_limit(config.limits.cookies)
         .api_key_attempt_limit(config.limits.api_keys)
         .router()
-        .route("/healthz", get(healthz).with_state(engine.clone()))
+        .route("/healthz", get(healthz).with_state(engine.clone()));
+    let app = match config.metrics_listen {
+        None => app.route("/metrics", get(metrics::scrape).with_state(metrics.clone())),
+        Some(_) => app,
+    };
+    let app = app
+        .route_layer(middleware::from_fn(metrics::route_of))
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
         .layer(middleware::from_fn(log_requests));
 
     let webhooks: HashMap<_, _> = config
@@ -352,12 +449,39 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     };
     // One signal stops both the HTTP side and the deliveries, which drain side by side.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match config.metrics_listen {
+        None => None,
+        Some(metrics_address) => {
+            let listener = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    address: metrics_address.to_string(),
+                    source,
+                })?;
+            let router = axum::Router::new()
+                .route("/metrics", get(metrics::scrape))
+                .with_state(metrics.clone());
+            let mut stopping = stopped.clone();
+            tracing::info!(address = %metrics_address, "metrics served on their own address");
+            Some(tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopping.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(error = %error, "the metrics listener failed");
+                }
+            }))
+        }
+    };
     let deliveries = webhooks::start(
         engine.clone(),
         webhooks,
         config.events,
         stopped,
         config.http.shutdown_grace,
+        metrics.clone(),
     )?;
     print_banner(&config, address, demo);
     tracing::info!(%address, "portal-sessions-server listening");
@@ -367,6 +491,9 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     };
     http::serve(listener, app, config.http, signal).await;
     deliveries.finished().await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     purger.abort();
     tracing::info!("stopped");
     Ok(())

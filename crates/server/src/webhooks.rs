@@ -71,6 +71,8 @@ use portal_sessions::{
     Claim, Engine, ErrorChain, EventKinds, OrgId, SessionId, SessionStore, Timestamp, Undelivered,
 };
 use portal_sessions_axum::WebhookEvent;
+
+use crate::metrics::Metrics;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -240,6 +242,7 @@ struct Shared {
     /// The sessions being delivered: a session claimed again while its delivery runs (its lease
     /// ran out) is left to that delivery.
     in_flight: Mutex<HashSet<SessionId>>,
+    metrics: Metrics,
 }
 
 impl Shared {
@@ -302,6 +305,7 @@ pub fn start(
     settings: EventSettings,
     stop: watch::Receiver<bool>,
     drain: Duration,
+    metrics: Metrics,
 ) -> Result<Deliveries, StartError> {
     if engine.store().event_feed().is_none() {
         return Err(StartError::NoFeed);
@@ -313,6 +317,7 @@ pub fn start(
         poster: Poster::new(settings.request_timeout)?,
         claimant: claimant_name(),
         in_flight: Mutex::new(HashSet::new()),
+        metrics,
     });
     tracing::info!(
         claimant = %shared.claimant,
@@ -488,11 +493,15 @@ async fn deliver_next(shared: &Shared, undelivered: &Undelivered) -> Mark {
     let mut accepted = true;
     while let Some(posted) = posts.join_next().await {
         match posted {
-            Ok((host, Ok(status))) if status.is_success() => tracing::info!(
-                event = %event_id, event_type, session = %record.id, host, status = status.as_u16(), attempt,
-                "webhook delivered"
-            ),
+            Ok((host, Ok(status))) if status.is_success() => {
+                shared.metrics.webhook_delivery(true);
+                tracing::info!(
+                    event = %event_id, event_type, session = %record.id, host, status = status.as_u16(), attempt,
+                    "webhook delivered"
+                );
+            }
             Ok((host, Ok(status))) => {
+                shared.metrics.webhook_delivery(false);
                 accepted = false;
                 tracing::warn!(
                     event = %event_id, event_type, session = %record.id, host, status = status.as_u16(), attempt,
@@ -500,6 +509,7 @@ async fn deliver_next(shared: &Shared, undelivered: &Undelivered) -> Mark {
                 );
             }
             Ok((host, Err(error))) => {
+                shared.metrics.webhook_delivery(false);
                 accepted = false;
                 tracing::warn!(
                     event = %event_id, event_type, session = %record.id, host, error = %ErrorChain(&error), attempt,

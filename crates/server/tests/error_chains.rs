@@ -116,11 +116,12 @@ fn core_and_axum_errors_print_their_cause_once() {
 fn server_errors_print_their_cause_once() {
     let config = ConfigError {
         file: "portal.toml".into(),
+        line: Some(3),
         key: "store".into(),
         reason: "must be memory, sled:<path> or postgres://...".into(),
     };
     let errors: Vec<ServerError> = vec![
-        ServerError::Config(config.clone()),
+        ServerError::Config(config.clone().into()),
         ServerError::from(config),
         ServerError::ReadConfig {
             path: "portal.toml".into(),

@@ -178,8 +178,12 @@ impl SessionStore for SledStore {
             return Err(StoreError::Duplicate);
         }
         self.inner.index.insert(record);
+        // Queued for delivery once durable, so that no event announces a write a crash could
+        // still lose (a failed flush queues it too: the write may be on disk, and the engine's
+        // read-back may settle it).
+        let acknowledged = self.acknowledge().await;
         self.inner.queue.changed(record);
-        self.acknowledge().await
+        acknowledged
     }
 
     async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
@@ -217,8 +221,9 @@ impl SessionStore for SledStore {
             return Ok(CasOutcome::Conflict);
         }
         self.inner.index.update(&stored, next);
+        let acknowledged = self.acknowledge().await;
         self.inner.queue.changed(next);
-        self.acknowledge().await?;
+        acknowledged?;
         Ok(CasOutcome::Swapped)
     }
 

@@ -180,16 +180,32 @@ pub fn start(args: &[&str], dir: &std::path::Path) -> Server {
 
 /// [`start`], with `extra` TOML appended to the configuration (whole tables, such as `[http]`).
 pub fn start_with(extra: &str, args: &[&str], dir: &std::path::Path) -> Server {
+    start_configured(
+        |port| format!("{}\n{extra}\n", config(port)),
+        args,
+        &[],
+        dir,
+    )
+}
+
+/// Starts the binary on a fresh port with the configuration `text(port)` makes (top-level keys
+/// first, then tables), extra arguments, and extra environment variables; waits until it answers.
+pub fn start_configured(
+    text: impl FnOnce(u16) -> String,
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+) -> Server {
     let port = free_port();
     let path = dir.join("portal.toml");
-    let text = format!("{}\n{extra}\n", config(port));
-    if let Err(error) = std::fs::write(&path, text) {
+    if let Err(error) = std::fs::write(&path, text(port)) {
         panic!("{error}");
     }
     let child = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
         .arg("--config")
         .arg(&path)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
