@@ -1,10 +1,10 @@
 -- portal-sessions schema, version 2: a session's locale, the indexes of lists by status, and events.
 -- `{schema}` is replaced by the validated, quoted schema name.
 --
--- Adding a nullable column without a default changes no row. The indexes are built inside the
--- migration's transaction, which holds writes to the table while they build: on a large table,
--- create them beforehand with CREATE INDEX CONCURRENTLY under these names (IF NOT EXISTS keeps
--- this migration from building them again).
+-- Adding columns without a default, or with a constant one, rewrites no row. The indexes are
+-- built inside the migration's transaction, which holds writes to the table while they build: on
+-- a large table, create them beforehand with CREATE INDEX CONCURRENTLY under these names (IF NOT
+-- EXISTS keeps this migration from building them again).
 ALTER TABLE {schema}.portal_sessions
     ADD COLUMN IF NOT EXISTS locale text CHECK (octet_length(locale) BETWEEN 2 AND 6);
 
@@ -38,26 +38,22 @@ CREATE INDEX IF NOT EXISTS portal_sessions_revoked_customer_list
     WHERE revoked_at IS NOT NULL;
 
 -- Events (see the crate docs): when a portal was signed out of, which of a session's events were
--- delivered, and who holds them for delivery until when. `events_due` is what the record says
--- happened, as the same bits as portal_sessions::EventKinds (1 created, 2 redeemed, 4 logged out,
--- 8 revoked).
+-- delivered (the bits of portal_sessions::EventKinds: 1 created, 2 redeemed, 4 logged out,
+-- 8 revoked), and who holds them for delivery until when. None of these columns has a default
+-- that needs computing, so adding them rewrites no row. `events_delivered` is NULL in the rows of
+-- sessions minted before this migration: their events are not announced (the new store writes 0).
 ALTER TABLE {schema}.portal_sessions
     ADD COLUMN IF NOT EXISTS logged_out_at timestamptz,
-    ADD COLUMN IF NOT EXISTS events_delivered smallint NOT NULL DEFAULT 0
-        CHECK (events_delivered BETWEEN 0 AND 15),
+    ADD COLUMN IF NOT EXISTS events_delivered smallint CHECK (events_delivered BETWEEN 0 AND 15),
     ADD COLUMN IF NOT EXISTS events_attempts integer NOT NULL DEFAULT 0
         CHECK (events_attempts >= 0),
     ADD COLUMN IF NOT EXISTS events_claimant text,
-    ADD COLUMN IF NOT EXISTS events_not_before timestamptz,
-    ADD COLUMN IF NOT EXISTS events_due smallint GENERATED ALWAYS AS (
-        1
-        | CASE WHEN used_at IS NOT NULL THEN 2 ELSE 0 END
-        | CASE WHEN logged_out_at IS NOT NULL THEN 4 ELSE 0 END
-        | CASE WHEN revoked_at IS NOT NULL THEN 8 ELSE 0 END
-    ) STORED;
--- Sessions from before events existed are not announced: their history counts as delivered.
-UPDATE {schema}.portal_sessions SET events_delivered = events_due;
--- The feed: sessions with undelivered events, oldest first.
+    ADD COLUMN IF NOT EXISTS events_not_before timestamptz;
+-- The feed: sessions whose events, as their timestamps say them, are not all delivered, oldest
+-- first. The expression is the store's own (crates/postgres/src/feed.rs), text for text.
 CREATE INDEX IF NOT EXISTS portal_sessions_undelivered
     ON {schema}.portal_sessions (created_at, id)
-    WHERE events_due <> events_delivered;
+    WHERE events_delivered IS NOT NULL
+      AND (1 | CASE WHEN used_at IS NOT NULL THEN 2 ELSE 0 END
+             | CASE WHEN logged_out_at IS NOT NULL THEN 4 ELSE 0 END
+             | CASE WHEN revoked_at IS NOT NULL THEN 8 ELSE 0 END) <> events_delivered;

@@ -3,9 +3,12 @@
 //! The events are the rows' ([`SessionRecord::events`](portal_sessions::SessionRecord::events)).
 //! Beside them each row keeps `events_delivered` (the kinds delivered), `events_attempts`, and a
 //! claim: `events_claimant` and `events_not_before` (the end of the claimant's lease, or the time
-//! of the next retry). `events_due` is a stored generated column, the kinds the row's timestamps
-//! say happened, so every insert and every change that adds an event puts the row in the partial
-//! index `portal_sessions_undelivered` without the store doing anything.
+//! of the next retry). The kinds the row's timestamps say happened are an expression ([`DUE`])
+//! over them, and the partial index `portal_sessions_undelivered` holds the rows where it differs
+//! from `events_delivered`, so every insert and every change that adds an event puts the row in
+//! the feed without the store doing anything. (A stored generated column would have cost a rewrite
+//! of the whole table when the migration added it.) Rows from before the migration have
+//! `events_delivered` NULL and are never in the feed.
 //!
 //! A claim is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`: instances claiming
 //! at once take different rows and never wait for each other, and a dead instance's rows come back
@@ -21,6 +24,12 @@ use tokio_postgres::Row;
 
 use crate::{PostgresStore, row};
 
+/// The kinds of event a row's timestamps say happened (as `EventKinds`' bits): the same text as in
+/// the partial index `portal_sessions_undelivered` (migration 2), so the planner matches them.
+const DUE: &str = "(1 | CASE WHEN used_at IS NOT NULL THEN 2 ELSE 0 END \
+             | CASE WHEN logged_out_at IS NOT NULL THEN 4 ELSE 0 END \
+             | CASE WHEN revoked_at IS NOT NULL THEN 8 ELSE 0 END)";
+
 /// The SQL of the feed, with the schema spliced in once.
 #[derive(Debug)]
 pub(crate) struct FeedStatements {
@@ -35,7 +44,8 @@ impl FeedStatements {
         FeedStatements {
             claim: format!(
                 "UPDATE {table} SET events_claimant = $1, events_not_before = $3 \
-                 WHERE id IN (SELECT id FROM {table} WHERE events_due <> events_delivered \
+                 WHERE id IN (SELECT id FROM {table} WHERE events_delivered IS NOT NULL \
+                 AND {DUE} <> events_delivered \
                  AND (events_not_before IS NULL OR events_not_before <= $2) \
                  ORDER BY created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
                  RETURNING {c}, events_delivered, events_attempts"

@@ -143,9 +143,9 @@ impl Statements {
         let c = row::COLUMNS;
         Statements {
             insert: format!(
-                "INSERT INTO {table} ({c}) VALUES \
+                "INSERT INTO {table} ({c}, events_delivered) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20) \
+                 $19, $20, 0) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             get: format!("SELECT {c} FROM {table} WHERE id = $1"),
