@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
-use portal_sessions::{Claim, EventKinds, SessionId, SessionRecord, Timestamp};
+use portal_sessions::{Claim, EventKinds, SessionId, SessionRecord, Timestamp, Undelivered};
 
 /// What is known of one session's delivery.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,9 +118,33 @@ impl EventQueue {
         }
     }
 
-    /// Claims pending sessions as [`EventFeed::claim`](portal_sessions::EventFeed::claim) says:
-    /// their ids, oldest first, with what was delivered.
-    pub fn claim(&self, claim: &Claim) -> Vec<(SessionId, Delivery)> {
+    /// Claims pending sessions as [`EventFeed::claim`](portal_sessions::EventFeed::claim) says,
+    /// each record fetched with `fetch` once the queue's lock is released (a session gone since
+    /// it was queued was purged, and the purge forgets it: it is left out).
+    ///
+    /// # Errors
+    ///
+    /// The first error `fetch` returns.
+    pub fn claim<E>(
+        &self,
+        claim: &Claim,
+        mut fetch: impl FnMut(&SessionId) -> Result<Option<SessionRecord>, E>,
+    ) -> Result<Vec<Undelivered>, E> {
+        let mut claimed = Vec::new();
+        for (id, delivery) in self.claim_ids(claim) {
+            if let Some(record) = fetch(&id)? {
+                claimed.push(Undelivered {
+                    record,
+                    delivered: delivery.delivered,
+                    attempts: delivery.attempts,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// The ids [`claim`](Self::claim) leases, oldest first, with what was delivered.
+    fn claim_ids(&self, claim: &Claim) -> Vec<(SessionId, Delivery)> {
         let mut state = self.state.lock();
         let until = claim.now.checked_add(claim.lease).unwrap_or(Timestamp::MAX);
         let mut claimed = Vec::new();

@@ -231,19 +231,9 @@ impl SessionStore for MemoryStore {
 #[async_trait]
 impl EventFeed for MemoryStore {
     async fn claim(&self, claim: &Claim) -> Result<Vec<Undelivered>, StoreError> {
-        let events = self.event_queue()?;
-        let mut claimed = Vec::new();
-        for (id, delivery) in events.claim(claim) {
-            // A session purged since it was queued is forgotten by the purge; none to deliver.
-            if let Some(record) = self.record_shard(&id).read().records.get(&id).cloned() {
-                claimed.push(Undelivered {
-                    record,
-                    delivered: delivery.delivered,
-                    attempts: delivery.attempts,
-                });
-            }
-        }
-        Ok(claimed)
+        self.event_queue()?.claim(claim, |id| {
+            Ok(self.record_shard(id).read().records.get(id).cloned())
+        })
     }
 
     async fn delivered(

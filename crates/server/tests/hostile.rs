@@ -192,17 +192,10 @@ fn behind_a_trusted_proxy_each_forwarded_client_counts_for_itself() {
 /// printed, standard output and error together.
 fn refused_config(path: &std::path::Path, text: &str) -> String {
     std::fs::write(path, text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
-        .arg("--config")
-        .arg(path)
-        .output()
-        .unwrap();
+    let dir = path.parent().unwrap_or(path);
+    let output = support::run(&["--config", path.to_str().unwrap()], &[], dir);
     assert_eq!(output.status.code(), Some(2));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    support::said(&output)
 }
 
 #[test]

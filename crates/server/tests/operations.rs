@@ -12,11 +12,13 @@ mod support;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{KEY, config, free_port, http, start, start_configured, wait_until_healthy};
+use support::{
+    KEY, config, free_port, http, run, said, start, start_configured, wait_until_healthy,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_portal-sessions-server");
 
@@ -388,23 +390,6 @@ fn the_environment_alone_configures_the_demo() {
         !dir.path().join("portal-data").exists(),
         "the memory store wrote nothing"
     );
-}
-
-fn run(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> Output {
-    Command::new(BINARY)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

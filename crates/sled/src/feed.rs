@@ -66,18 +66,7 @@ impl SledStore {
 #[async_trait]
 impl EventFeed for SledStore {
     async fn claim(&self, claim: &Claim) -> Result<Vec<Undelivered>, StoreError> {
-        let mut claimed = Vec::new();
-        for (id, delivery) in self.inner().queue.claim(claim) {
-            // Purged since it was queued: the purge forgets it, nothing to deliver.
-            if let Some(record) = self.get_now(&id)? {
-                claimed.push(Undelivered {
-                    record,
-                    delivered: delivery.delivered,
-                    attempts: delivery.attempts,
-                });
-            }
-        }
-        Ok(claimed)
+        self.inner().queue.claim(claim, |id| self.get_now(id))
     }
 
     async fn delivered(

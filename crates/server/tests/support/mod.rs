@@ -97,6 +97,25 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
 /// operating system may hand a just-released port to the next `bind(0)`, and two tests of one
 /// binary run at once, so without the record two servers could be started on one port, one of
 /// them failing to bind while the other answers its test's requests.
+/// Runs the binary to completion with `args` and extra environment variables, in `dir`.
+pub fn run(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run: {e}"))
+}
+
+/// What a finished run printed, standard output and error together.
+pub fn said(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
