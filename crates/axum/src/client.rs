@@ -14,16 +14,39 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
-/// The networks whose forwarding headers are believed.
+/// The networks whose forwarding headers are believed, and the client of a request as the limits
+/// see it (the module docs say how). [`PortalService::trusted_proxies`](crate::PortalService::trusted_proxies)
+/// sets the service's; a host that decides something else per client (the server's `/metrics`
+/// allow-list) builds one from the same networks, to resolve clients the same way.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::IpAddr;
+/// use axum::http::{HeaderMap, HeaderValue};
+/// use portal_sessions_axum::{IpNet, TrustedProxies};
+///
+/// let ip = |text: &str| text.parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+/// let proxies = TrustedProxies::new(["10.0.0.0/8".parse::<IpNet>().unwrap_or_else(|e| panic!("{e}"))]);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 198.51.100.7"));
+/// // Through a trusted proxy: the right-most address it did not write itself.
+/// assert_eq!(proxies.client(ip("10.0.0.1"), &headers), ip("198.51.100.7"));
+/// // From anyone else: the peer, whatever it forwards.
+/// assert_eq!(proxies.client(ip("203.0.113.9"), &headers), ip("203.0.113.9"));
+/// assert!(proxies.trusts(ip("::ffff:10.1.2.3")));
+/// ```
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    pub(crate) fn new(networks: impl IntoIterator<Item = IpNet>) -> TrustedProxies {
+    /// Trusts `networks` (none: every peer is its own client).
+    pub fn new(networks: impl IntoIterator<Item = IpNet>) -> TrustedProxies {
         TrustedProxies(networks.into_iter().collect())
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` (an IPv4-mapped IPv6 address as its IPv4 address) is a trusted proxy.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|network| network.contains(&ip))
     }
@@ -38,8 +61,9 @@ impl TrustedProxies {
         Some(self.client(peer, &parts.headers))
     }
 
-    /// The client behind `peer`, given the request's headers.
-    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    /// The client behind `peer` (the connection's address), given the request's headers.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
         }

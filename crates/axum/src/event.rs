@@ -91,8 +91,8 @@ mod tests {
     use std::time::Duration;
 
     use portal_sessions::{
-        CustomerId, CustomerSnapshot, Event, Features, OrgId, SecretHash, SessionId, SessionRecord,
-        Timestamp,
+        Change, CustomerId, CustomerSnapshot, Features, OrgId, SecretHash, SessionId,
+        SessionRecord, Timestamp,
     };
     use serde_json::{Value, json};
 
@@ -129,7 +129,7 @@ mod tests {
             redeemed_by: None,
             version: 1,
         };
-        let record = record.apply(Event::Revoke, revoked_at).unwrap();
+        let record = record.apply(Change::Revoke, revoked_at).unwrap();
         let events: Vec<_> = record.events().collect();
         assert_eq!(events.len(), 2);
         let created_body: Value = serde_json::from_str(&event_body(&events[0])).unwrap();

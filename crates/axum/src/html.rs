@@ -1,27 +1,15 @@
 //! Server-rendered pages: inline CSS, no external assets, readable at phone width.
+//!
+//! Every page is a [`maud`] template: `(value)` escapes the value for where it stands, in element
+//! content and in quoted attributes alike, so a name, a URL or an invoice number from the host can
+//! never become markup. The only unescaped text is this module's own stylesheet and script
+//! ([`PreEscaped`] of constants).
 
-use std::fmt::Write as _;
-
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use portal_sessions::{Feature, Features, Locale, SessionView};
 
 use crate::data::{Branding, CustomerBilling};
 use crate::text::{Speech, fill};
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A brand colour if it is exactly `#rrggbb`, else the default indigo.
 fn accent(branding: Option<&Branding>) -> &str {
@@ -77,9 +65,9 @@ pub(crate) struct Chrome<'a> {
 
 impl Chrome<'_> {
     /// "Back to Demo Co", as a link to the return URL, or nothing.
-    fn back_link(&self, speech: &Speech) -> String {
+    fn back_link(&self, speech: &Speech) -> Markup {
         let Some(url) = self.return_url else {
-            return String::new();
+            return html! {};
         };
         let texts = speech.texts;
         let label = match self.branding {
@@ -88,11 +76,7 @@ impl Chrome<'_> {
             }
             _ => texts.back.to_owned(),
         };
-        format!(
-            "<p class=\"back\"><a href=\"{}\" rel=\"noreferrer\">{}</a></p>",
-            escape(url),
-            escape(&label)
-        )
+        html! { p.back { a href=(url) rel="noreferrer" { (label) } } }
     }
 }
 
@@ -130,22 +114,14 @@ fn nonce() -> Option<String> {
     Some(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
-/// ` nonce="…"`, or nothing without a nonce.
-fn nonce_attribute(nonce: Option<&str>) -> String {
-    nonce
-        .map(|nonce| format!(" nonce=\"{nonce}\""))
-        .unwrap_or_default()
-}
-
 fn layout(
     title: &str,
     chrome: &Chrome<'_>,
     speech: &Speech,
-    body: &str,
-    footer: &str,
+    body: Markup,
+    footer: Markup,
     nonce: Option<String>,
 ) -> Page {
-    let nonce_attribute = nonce_attribute(nonce.as_deref());
     let branding = chrome.branding;
     let org = branding
         .map(|b| b.name.as_str())
@@ -153,25 +129,34 @@ fn layout(
         .unwrap_or(speech.texts.billing_portal);
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
-        .filter(|url| url.starts_with("https://"))
-        .map(|url| format!("<img src=\"{}\" alt=\"\">", escape(url)))
-        .unwrap_or_default();
-    let html = format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title} · {org}</title>\
-         <style{nonce_attribute}>:root{{--accent:{accent}}}{STYLE}</style></head><body>\
-         <header><div class=\"inner\">{logo}<span class=\"org\">{org}</span>\
-         <span class=\"tag\">{tag}</span></div></header>\
-         <main>{body}</main>{footer}</body></html>",
-        lang = speech.locale,
-        title = escape(title),
-        org = escape(org),
-        tag = escape(speech.texts.secure_billing_portal),
-        accent = accent(branding),
-    );
+        .filter(|url| url.starts_with("https://"));
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(speech.locale) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · " (org) }
+                style nonce=[nonce.as_deref()] {
+                    ":root{--accent:" (accent(branding)) "}" (PreEscaped(STYLE))
+                }
+            }
+            body {
+                header {
+                    div.inner {
+                        @if let Some(logo) = logo { img src=(logo) alt=""; }
+                        span.org { (org) }
+                        span.tag { (speech.texts.secure_billing_portal) }
+                    }
+                }
+                main { (body) }
+                (footer)
+            }
+        }
+    };
     Page {
-        html,
+        html: markup.into_string(),
         locale: speech.locale,
         nonce,
     }
@@ -179,14 +164,18 @@ fn layout(
 
 /// A page with one message: link errors, "session ended", "signed out".
 pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Speech) -> Page {
-    let body = format!(
-        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
-        escape(title),
-        escape(text),
-        chrome.back_link(speech)
-    );
-    layout(title, chrome, speech, &body, "", nonce())
+    let body = html! {
+        div.card.center {
+            h1 { (title) }
+            p.muted { (text) }
+            (chrome.back_link(speech))
+        }
+    };
+    layout(title, chrome, speech, body, html! {}, nonce())
 }
+
+/// The script that submits the link page's form at once: a constant, allowed by the page's nonce.
+const SUBMIT_AT_ONCE: &str = "document.getElementById('open').submit()";
 
 /// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
 /// a visible button for browsers without script. Opening it does not consume the link, so mail
@@ -194,28 +183,24 @@ pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Spe
 pub(crate) fn interstitial(chrome: &Chrome<'_>, speech: &Speech, lifetime: &str) -> Page {
     let nonce = nonce();
     let texts = speech.texts;
-    let body = format!(
-        "<div class=\"card center\"><h1>{}</h1><p class=\"muted\">{}</p>\
-         <form method=\"post\" id=\"open\"><button type=\"submit\">{}</button></form>\
-         <script{}>document.getElementById('open').submit()</script></div>",
-        escape(texts.opening),
-        escape(&fill(texts.open_text, &[("lifetime", lifetime)])),
-        escape(texts.open_button),
-        nonce_attribute(nonce.as_deref())
-    );
-    layout(texts.open_title, chrome, speech, &body, "", nonce)
+    let body = html! {
+        div.card.center {
+            h1 { (texts.opening) }
+            p.muted { (fill(texts.open_text, &[("lifetime", lifetime)])) }
+            form method="post" id="open" { button type="submit" { (texts.open_button) } }
+            script nonce=[nonce.as_deref()] { (PreEscaped(SUBMIT_AT_ONCE)) }
+        }
+    };
+    layout(texts.open_title, chrome, speech, body, html! {}, nonce)
 }
 
 /// A status pill: coloured by the status as given, labelled in the page's language.
-fn pill(status: &str, speech: &Speech) -> String {
+fn pill(status: &str, speech: &Speech) -> Markup {
     let class: String = status
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    format!(
-        "<span class=\"pill {class}\">{}</span>",
-        escape(speech.status(status))
-    )
+    html! { span class={ "pill " (class) } { (speech.status(status)) } }
 }
 
 /// What the portal page shows besides the billing data.
@@ -249,160 +234,131 @@ pub(crate) fn portal(
         texts.portal_intro,
         &[("org", org), ("time", &speech.instant(session.expires_at))],
     );
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<div class=\"card\"><h1>{}</h1><p class=\"muted\">{}</p>{}</div>",
-        escape(&customer.name),
-        escape(&intro),
-        chrome.back_link(speech)
-    );
-
-    if page.sections.contains(Feature::Subscriptions) {
-        subscription_card(&mut body, billing, speech);
-    }
-    if page.sections.contains(Feature::Invoices) {
-        invoices_card(&mut body, billing, speech);
-    }
-    if page.sections.contains(Feature::Usage) {
-        usage_card(&mut body, billing, speech);
-    }
-    if page.sections.contains(Feature::Profile) {
-        let _ = write!(
-            body,
-            "<div class=\"card\" id=\"profile\"><h2>{}</h2><dl><dt>{}</dt><dd>{}</dd>\
-             <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></div>",
-            escape(texts.profile),
-            escape(texts.name),
-            escape(&customer.name),
-            escape(texts.email),
-            customer
-                .email
-                .as_deref()
-                .map(escape)
-                .unwrap_or_else(|| format!(
-                    "<span class=\"muted\">{}</span>",
-                    escape(texts.none_on_file)
-                )),
-            escape(texts.customer_id),
-            escape(&customer.external_id)
-        );
-    }
-    let footer = format!(
-        "<footer><span>{}</span><form method=\"post\" action=\"{}\">\
-         <button type=\"submit\">{}</button></form></footer>",
-        escape(&fill(texts.portal_footer, &[("lifetime", page.lifetime)])),
-        escape(page.logout_path),
-        escape(texts.sign_out)
-    );
-    layout(texts.portal_title, chrome, speech, &body, &footer, nonce())
+    let body = html! {
+        div.card {
+            h1 { (customer.name) }
+            p.muted { (intro) }
+            (chrome.back_link(speech))
+        }
+        @if page.sections.contains(Feature::Subscriptions) { (subscription_card(billing, speech)) }
+        @if page.sections.contains(Feature::Invoices) { (invoices_card(billing, speech)) }
+        @if page.sections.contains(Feature::Usage) { (usage_card(billing, speech)) }
+        @if page.sections.contains(Feature::Profile) {
+            div.card #profile {
+                h2 { (texts.profile) }
+                dl {
+                    dt { (texts.name) } dd { (customer.name) }
+                    dt { (texts.email) }
+                    dd {
+                        @match customer.email.as_deref() {
+                            Some(email) => (email),
+                            None => span.muted { (texts.none_on_file) },
+                        }
+                    }
+                    dt { (texts.customer_id) } dd { (customer.external_id) }
+                }
+            }
+        }
+    };
+    let footer = html! {
+        footer {
+            span { (fill(texts.portal_footer, &[("lifetime", page.lifetime)])) }
+            form method="post" action=(page.logout_path) {
+                button type="submit" { (texts.sign_out) }
+            }
+        }
+    };
+    layout(texts.portal_title, chrome, speech, body, footer, nonce())
 }
 
-fn subscription_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+fn subscription_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
     let texts = speech.texts;
-    let _ = write!(
-        body,
-        "<div class=\"card\" id=\"subscription\"><h2>{}</h2>",
-        escape(texts.subscription)
-    );
-    match &billing.subscription {
-        Some(sub) => {
-            let _ = write!(
-                body,
-                "<p><span class=\"big\">{}</span> <span class=\"muted\">/ {}</span></p>\
-                 <dl><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>{}</dl>",
-                escape(&speech.money(sub.amount_cents, &sub.currency)),
-                escape(speech.interval(&sub.interval)),
-                escape(texts.plan),
-                escape(&sub.plan),
-                escape(texts.status),
-                pill(&sub.status, speech),
-                sub.renews_on
-                    .as_deref()
-                    .map(|date| format!(
-                        "<dt>{}</dt><dd>{}</dd>",
-                        escape(texts.renews_on),
-                        escape(&speech.date(date))
-                    ))
-                    .unwrap_or_default()
-            );
-        }
-        None => {
-            let _ = write!(
-                body,
-                "<p class=\"muted\">{}</p>",
-                escape(texts.no_subscription)
-            );
+    html! {
+        div.card #subscription {
+            h2 { (texts.subscription) }
+            @match &billing.subscription {
+                Some(sub) => {
+                    p {
+                        span.big { (speech.money(sub.amount_cents, &sub.currency)) }
+                        " "
+                        span.muted { "/ " (speech.interval(&sub.interval)) }
+                    }
+                    dl {
+                        dt { (texts.plan) } dd { (sub.plan) }
+                        dt { (texts.status) } dd { (pill(&sub.status, speech)) }
+                        @if let Some(date) = sub.renews_on.as_deref() {
+                            dt { (texts.renews_on) } dd { (speech.date(date)) }
+                        }
+                    }
+                }
+                None => p.muted { (texts.no_subscription) },
+            }
         }
     }
-    body.push_str("</div>");
 }
 
-fn invoices_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+fn invoices_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
     let texts = speech.texts;
-    let _ = write!(
-        body,
-        "<div class=\"card\" id=\"invoices\"><h2>{}</h2>",
-        escape(texts.invoices)
-    );
-    if billing.invoices.is_empty() {
-        let _ = write!(body, "<p class=\"muted\">{}</p>", escape(texts.no_invoices));
-    } else {
-        let _ = write!(
-            body,
-            "<table><thead><tr><th>{}</th><th class=\"hide-sm\">{}</th>\
-             <th>{}</th><th class=\"num\">{}</th></tr></thead><tbody>",
-            escape(texts.invoice),
-            escape(texts.date),
-            escape(texts.status),
-            escape(texts.amount)
-        );
-        for invoice in &billing.invoices {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                escape(&invoice.number),
-                escape(&speech.date(&invoice.issued_on)),
-                pill(&invoice.status, speech),
-                escape(&speech.money(invoice.amount_cents, &invoice.currency))
-            );
+    html! {
+        div.card #invoices {
+            h2 { (texts.invoices) }
+            @if billing.invoices.is_empty() {
+                p.muted { (texts.no_invoices) }
+            } @else {
+                table {
+                    thead {
+                        tr {
+                            th { (texts.invoice) }
+                            th.hide-sm { (texts.date) }
+                            th { (texts.status) }
+                            th.num { (texts.amount) }
+                        }
+                    }
+                    tbody {
+                        @for invoice in &billing.invoices {
+                            tr {
+                                td { (invoice.number) }
+                                td.hide-sm { (speech.date(&invoice.issued_on)) }
+                                td { (pill(&invoice.status, speech)) }
+                                td.num { (speech.money(invoice.amount_cents, &invoice.currency)) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        body.push_str("</tbody></table>");
     }
-    body.push_str("</div>");
 }
 
-fn usage_card(body: &mut String, billing: &CustomerBilling, speech: &Speech) {
+fn usage_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
     let texts = speech.texts;
-    let _ = write!(
-        body,
-        "<div class=\"card\" id=\"usage\"><h2>{}</h2>",
-        escape(texts.usage)
-    );
-    if billing.usage.is_empty() {
-        let _ = write!(body, "<p class=\"muted\">{}</p>", escape(texts.no_usage));
-    } else {
-        let _ = write!(
-            body,
-            "<table><thead><tr><th>{}</th><th class=\"hide-sm\">{}</th>\
-             <th class=\"num\">{}</th></tr></thead><tbody>",
-            escape(texts.metric),
-            escape(texts.period),
-            escape(texts.quantity)
-        );
-        for line in &billing.usage {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td class=\"hide-sm\">{}</td><td class=\"num\">{} {}</td></tr>",
-                escape(&line.metric),
-                escape(&line.period),
-                escape(&speech.number(line.quantity)),
-                escape(&line.unit)
-            );
+    html! {
+        div.card #usage {
+            h2 { (texts.usage) }
+            @if billing.usage.is_empty() {
+                p.muted { (texts.no_usage) }
+            } @else {
+                table {
+                    thead {
+                        tr {
+                            th { (texts.metric) }
+                            th.hide-sm { (texts.period) }
+                            th.num { (texts.quantity) }
+                        }
+                    }
+                    tbody {
+                        @for line in &billing.usage {
+                            tr {
+                                td { (line.metric) }
+                                td.hide-sm { (line.period) }
+                                td.num { (speech.number(line.quantity)) " " (line.unit) }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        body.push_str("</tbody></table>");
     }
-    body.push_str("</div>");
 }
 
 #[cfg(test)]
@@ -410,11 +366,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_everything_that_matters() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+    fn values_are_escaped_in_content_and_attributes() {
+        let evil = Branding {
+            name: "<script>alert(1)</script>".into(),
+            logo_url: Some("https://x/\"><script>".into()),
+            brand_color: None,
+        };
+        let chrome = Chrome {
+            branding: Some(&evil),
+            return_url: Some("https://back/\"onmouseover=\"x"),
+        };
+        let page = message("t", "a & b", &chrome, &Speech::new(Locale::ENGLISH)).html;
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
         );
+        assert!(page.contains("a &amp; b"), "{page}");
+        assert!(!page.contains("\"onmouseover"), "{page}");
+        assert!(!page.contains("\"><script>"), "{page}");
     }
 
     #[test]
@@ -429,7 +399,15 @@ mod tests {
             branding: Some(&evil),
             return_url: None,
         };
-        let page = layout("t", &chrome, &Speech::new(Locale::ENGLISH), "", "", nonce()).html;
+        let page = layout(
+            "t",
+            &chrome,
+            &Speech::new(Locale::ENGLISH),
+            html! {},
+            html! {},
+            nonce(),
+        )
+        .html;
         assert!(!page.contains("<script>") && !page.contains("javascript:"));
     }
 }

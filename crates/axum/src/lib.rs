@@ -99,7 +99,10 @@
 //! `Origin` other than the public URL's) is refused with 403. Request bodies are bounded to
 //! [`MAX_BODY_BYTES`].
 //!
-//! `/v1` responses carry `Cache-Control: no-store` (the create response holds the link token).
+//! `/v1` responses carry `Cache-Control: no-store` (the create response holds the link token) and
+//! `X-Content-Type-Options: nosniff`; a create body that names a key twice in one object is refused.
+//! Pages and `/v1` answers carry `Strict-Transport-Security` when the host asks
+//! ([`PortalService::strict_transport_security`]).
 //! Responses on `/r` and `/portal` carry `Cache-Control: no-store`, `Referrer-Policy: no-referrer`
 //! and a strict Content-Security-Policy ([`page_headers`]; the [`Viewer`] extractor's refusal carries
 //! them too). The viewer cookie is `HttpOnly`, `SameSite=Lax`, its `Path` is the mount, and when the
@@ -113,15 +116,18 @@
 mod api;
 mod auth;
 mod client;
+mod cookie;
 mod data;
 mod error;
 mod event;
 mod html;
+mod json;
 mod limit;
 mod mount;
 mod openapi;
 mod pages;
 mod refusal;
+mod state;
 #[cfg(feature = "suite")]
 pub mod suite;
 mod text;
@@ -135,16 +141,17 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use portal_sessions::{Engine, Locale, SessionStore, ViewerToken};
+use portal_sessions::{Engine, Locale, SessionStore};
 
 pub use crate::api::MAX_BODY_BYTES;
 pub use crate::auth::{ApiAuth, AuthError, KeyLookup, StaticApiKeys, api_key};
+pub use crate::client::TrustedProxies;
 pub use crate::data::{
     Branding, CustomerBilling, Invoice, PortalData, PortalDataError, StaticPortalData,
     Subscription, UsageLine,
 };
 pub use crate::event::{WebhookEvent, event_body, event_type};
-pub use crate::limit::AttemptLimit;
+pub use crate::limit::{AttemptLimit, ClientKey};
 pub use crate::openapi::openapi_document;
 pub use crate::refusal::Refusal;
 pub use crate::viewer::{Viewer, ViewerCheck, ViewerRejection};
@@ -155,189 +162,9 @@ pub use async_trait::async_trait;
 /// [`PortalService::trusted_proxies`].
 pub use ipnet::IpNet;
 
-use crate::mount::Mount;
-
-/// The viewer cookie's name over plain http.
-const COOKIE: &str = "portal_session";
-/// Its name over https at the root of a host (`Path=/`).
-const HOST_COOKIE: &str = "__Host-portal_session";
-/// Its name over https under a prefix.
-const SECURE_COOKIE: &str = "__Secure-portal_session";
-
-/// What every handler shares.
-pub(crate) struct Shared<S> {
-    engine: Arc<Engine<S>>,
-    auth: Arc<dyn ApiAuth>,
-    data: Arc<dyn PortalData>,
-    public_url: String,
-    /// `scheme://host[:port]` of the public URL, lower-cased: what a same-origin `Origin` header is.
-    origin: String,
-    secure: bool,
-    limits: Arc<Limits>,
-    show_all_sections: bool,
-    /// What a page speaks when neither its session nor the browser says.
-    default_locale: Locale,
-}
-
-/// The failed-attempt limits, and who is a trusted proxy.
-#[derive(Debug, Clone)]
-struct LimitSettings {
-    links: Option<AttemptLimit>,
-    cookies: Option<AttemptLimit>,
-    api_keys: Option<AttemptLimit>,
-    proxies: Vec<IpNet>,
-}
-
-impl Default for LimitSettings {
-    fn default() -> LimitSettings {
-        LimitSettings {
-            links: Some(AttemptLimit::default()),
-            cookies: Some(AttemptLimit::default()),
-            api_keys: Some(AttemptLimit::default()),
-            proxies: Vec::new(),
-        }
-    }
-}
-
-/// The limiters every handler of one service shares.
-pub(crate) struct Limits {
-    settings: LimitSettings,
-    pub(crate) links: Option<limit::Limiter>,
-    pub(crate) cookies: Option<limit::Limiter>,
-    pub(crate) api_keys: Option<limit::Limiter>,
-    pub(crate) proxies: client::TrustedProxies,
-}
-
-impl Limits {
-    fn new(settings: LimitSettings) -> Limits {
-        Limits {
-            links: settings.links.map(limit::Limiter::new),
-            cookies: settings.cookies.map(limit::Limiter::new),
-            api_keys: settings.api_keys.map(limit::Limiter::new),
-            proxies: client::TrustedProxies::new(settings.proxies.iter().copied()),
-            settings,
-        }
-    }
-
-    /// Counts a failure of `client` against `limiter`: `Some` when it is past the limit. Logs the
-    /// first failure past the limit of a window as a warning, the rest at debug level.
-    pub(crate) fn fail(
-        limiter: Option<&limit::Limiter>,
-        what: &'static str,
-        client: Option<std::net::IpAddr>,
-    ) -> Option<limit::OverLimit> {
-        let (limiter, client) = (limiter?, client?);
-        let key = limit::ClientKey::of(client);
-        let over = limiter.fail(key, std::time::Instant::now()).err()?;
-        if over.first {
-            tracing::warn!(client = %key, what, "too many failed attempts: answering 429 until the window ends");
-        } else {
-            tracing::debug!(client = %key, what, "failed attempt past the limit");
-        }
-        Some(over)
-    }
-}
-
-impl<S> Clone for Shared<S> {
-    fn clone(&self) -> Shared<S> {
-        Shared {
-            engine: Arc::clone(&self.engine),
-            auth: Arc::clone(&self.auth),
-            data: Arc::clone(&self.data),
-            public_url: self.public_url.clone(),
-            origin: self.origin.clone(),
-            secure: self.secure,
-            limits: Arc::clone(&self.limits),
-            show_all_sections: self.show_all_sections,
-            default_locale: self.default_locale,
-        }
-    }
-}
-
-impl<S: SessionStore> Shared<S> {
-    fn cookie_name(&self, mount: &Mount) -> &'static str {
-        match (self.secure, mount.prefix().is_empty()) {
-            (true, true) => HOST_COOKIE,
-            (true, false) => SECURE_COOKIE,
-            (false, _) => COOKIE,
-        }
-    }
-
-    /// A `Set-Cookie` value for the viewer token (an empty value and 0 seconds clears it).
-    fn cookie(&self, mount: &Mount, value: &str, max_age_seconds: u64) -> String {
-        format!(
-            "{}={value}; HttpOnly; SameSite=Lax; Path={}; Max-Age={max_age_seconds}{}",
-            self.cookie_name(mount),
-            mount.cookie_path(),
-            if self.secure { "; Secure" } else { "" }
-        )
-    }
-
-    /// The viewer cookie of a request: none, a value that is not a viewer token, or a token. Over
-    /// https both prefixed names are read (both are names a browser only accepts from a secure
-    /// origin).
-    fn viewer_cookie(&self, headers: &HeaderMap) -> ViewerCookie {
-        let names: &[&str] = if self.secure {
-            &[HOST_COOKIE, SECURE_COOKIE]
-        } else {
-            &[COOKIE]
-        };
-        let mut found = ViewerCookie::Missing;
-        let values = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| names.contains(name));
-        for (_, value) in values {
-            match value.parse() {
-                Ok(token) => return ViewerCookie::Token(token),
-                Err(_) => found = ViewerCookie::Malformed,
-            }
-        }
-        found
-    }
-
-    /// The viewer token of the request's cookie, if there is a well-formed one.
-    fn viewer_token(&self, headers: &HeaderMap) -> Option<ViewerToken> {
-        match self.viewer_cookie(headers) {
-            ViewerCookie::Token(token) => Some(token),
-            ViewerCookie::Missing | ViewerCookie::Malformed => None,
-        }
-    }
-
-    /// A session's lifetime in words: the one it was minted with, or the configured one when the
-    /// page knows no session.
-    fn lifetime(&self, speech: &text::Speech, session: Option<std::time::Duration>) -> String {
-        speech.lifetime(session.unwrap_or(self.engine.ttl()))
-    }
-
-    /// How a page speaks: in the locale of the session it is about, else in the best language the
-    /// request's `Accept-Language` asks for, else in the service's default.
-    fn speech(&self, session: Option<Locale>, headers: &HeaderMap) -> text::Speech {
-        let locale = session
-            .or_else(|| {
-                headers
-                    .get_all(header::ACCEPT_LANGUAGE)
-                    .iter()
-                    .filter_map(|value| value.to_str().ok())
-                    .find_map(Locale::negotiate)
-            })
-            .unwrap_or(self.default_locale);
-        text::Speech::new(locale)
-    }
-}
-
-/// What a request's viewer cookie holds.
-pub(crate) enum ViewerCookie {
-    /// No cookie of ours.
-    Missing,
-    /// A cookie of ours whose value is not a viewer token.
-    Malformed,
-    /// A well-formed viewer token (not yet checked against the store).
-    Token(ViewerToken),
-}
+use crate::cookie::ViewerCookies;
+use crate::limit::{LimitSettings, Limits};
+use crate::state::Shared;
 
 /// The portal service: an engine, `/v1` authentication, portal data and the public URL links are
 /// minted under. Cheap to clone; [`router`](Self::router) can be called more than once.
@@ -376,10 +203,11 @@ impl<S: SessionStore> PortalService<S> {
                 data: Arc::new(data),
                 public_url: "http://127.0.0.1:8080".to_owned(),
                 origin: "http://127.0.0.1:8080".to_owned(),
-                secure: false,
+                cookies: ViewerCookies::default(),
                 limits: Arc::new(Limits::new(LimitSettings::default())),
                 show_all_sections: false,
                 default_locale: Locale::ENGLISH,
+                hsts: false,
             },
         }
     }
@@ -390,7 +218,7 @@ impl<S: SessionStore> PortalService<S> {
     /// are taken (a cross-site `POST` is refused with 403).
     pub fn public_url(mut self, url: &str) -> PortalService<S> {
         let url = url.trim_end_matches('/');
-        self.shared.secure = url
+        self.shared.cookies.secure = url
             .get(..8)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
         self.shared.public_url = url.to_owned();
@@ -457,6 +285,17 @@ impl<S: SessionStore> PortalService<S> {
         self
     }
 
+    /// Sends `Strict-Transport-Security: max-age=31536000` on every link and portal page and every
+    /// `/v1` answer: browsers that saw it reach the host over https only, for a year. Off by
+    /// default, because the header binds the whole host, not only the router: turn it on when the
+    /// host is served over https alone (the `portal-sessions-server` does when its public URL is
+    /// https). It never says `includeSubDomains` (other hosts of the domain are not this
+    /// service's to bind), and browsers ignore it over plain http.
+    pub fn strict_transport_security(mut self, on: bool) -> PortalService<S> {
+        self.shared.hsts = on;
+        self
+    }
+
     /// What the [`Viewer`] extractor needs from your router's state: put it in your state and
     /// implement [`FromRef`](axum::extract::FromRef) for it.
     pub fn viewer_check(&self) -> ViewerCheck {
@@ -489,6 +328,14 @@ impl<S: SessionStore> PortalService<S> {
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(page_headers));
+        let (api, pages) = if self.shared.hsts {
+            (
+                api.layer(middleware::map_response(strict_transport_security)),
+                pages.layer(middleware::map_response(strict_transport_security)),
+            )
+        } else {
+            (api, pages)
+        };
         let description = Router::new().route("/openapi.json", get(openapi::serve::<S>));
         Router::new()
             .merge(api)
@@ -498,13 +345,27 @@ impl<S: SessionStore> PortalService<S> {
     }
 }
 
+/// `Strict-Transport-Security` for a year, this host only (see
+/// [`PortalService::strict_transport_security`]).
+async fn strict_transport_security(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    response
+}
+
 /// `Cache-Control: no-store` on every `/v1` response: the create response carries the link token,
-/// and no answer about sessions should sit in a cache.
+/// and no answer about sessions should sit in a cache. `X-Content-Type-Options: nosniff` too: an
+/// answer is JSON, never to be run or rendered as something a browser guessed.
 async fn api_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

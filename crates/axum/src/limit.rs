@@ -57,12 +57,30 @@ impl Default for AttemptLimit {
 }
 
 /// A client as the limits count it: an IPv4 address, or the /64 of an IPv6 one (an IPv4-mapped
-/// IPv6 address counts as its IPv4 address).
+/// IPv6 address counts as its IPv4 address). One subscriber usually holds a whole IPv6 /64, so
+/// counting its addresses one by one would give it 2^64 allowances.
+///
+/// Public so that a host counting something else per client (the server counts open connections)
+/// tells clients apart exactly as the limits do.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::IpAddr;
+/// use portal_sessions_axum::ClientKey;
+///
+/// let ip = |text: &str| text.parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+/// assert_eq!(ClientKey::of(ip("2001:db8:0:7::1")), ClientKey::of(ip("2001:db8:0:7::2")));
+/// assert_ne!(ClientKey::of(ip("2001:db8:0:7::1")), ClientKey::of(ip("2001:db8:0:8::1")));
+/// assert_eq!(ClientKey::of(ip("::ffff:192.0.2.9")), ClientKey::of(ip("192.0.2.9")));
+/// assert_eq!(ClientKey::of(ip("2001:db8:0:7::1")).to_string(), "2001:db8:0:7::/64");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ClientKey(IpAddr);
+pub struct ClientKey(IpAddr);
 
 impl ClientKey {
-    pub(crate) fn of(ip: IpAddr) -> ClientKey {
+    /// The client `ip` belongs to.
+    pub fn of(ip: IpAddr) -> ClientKey {
         match ip {
             IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -177,6 +195,65 @@ impl Limiter {
             .iter()
             .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
             .sum()
+    }
+}
+
+/// The failed-attempt limits, and who is a trusted proxy.
+#[derive(Debug, Clone)]
+pub(crate) struct LimitSettings {
+    pub(crate) links: Option<AttemptLimit>,
+    pub(crate) cookies: Option<AttemptLimit>,
+    pub(crate) api_keys: Option<AttemptLimit>,
+    pub(crate) proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for LimitSettings {
+    fn default() -> LimitSettings {
+        LimitSettings {
+            links: Some(AttemptLimit::default()),
+            cookies: Some(AttemptLimit::default()),
+            api_keys: Some(AttemptLimit::default()),
+            proxies: Vec::new(),
+        }
+    }
+}
+
+/// The limiters every handler of one service shares.
+pub(crate) struct Limits {
+    pub(crate) settings: LimitSettings,
+    pub(crate) links: Option<Limiter>,
+    pub(crate) cookies: Option<Limiter>,
+    pub(crate) api_keys: Option<Limiter>,
+    pub(crate) proxies: crate::client::TrustedProxies,
+}
+
+impl Limits {
+    pub(crate) fn new(settings: LimitSettings) -> Limits {
+        Limits {
+            links: settings.links.map(Limiter::new),
+            cookies: settings.cookies.map(Limiter::new),
+            api_keys: settings.api_keys.map(Limiter::new),
+            proxies: crate::client::TrustedProxies::new(settings.proxies.iter().copied()),
+            settings,
+        }
+    }
+
+    /// Counts a failure of `client` against `limiter`: `Some` when it is past the limit. Logs the
+    /// first failure past the limit of a window as a warning, the rest at debug level.
+    pub(crate) fn fail(
+        limiter: Option<&Limiter>,
+        what: &'static str,
+        client: Option<std::net::IpAddr>,
+    ) -> Option<OverLimit> {
+        let (limiter, client) = (limiter?, client?);
+        let key = ClientKey::of(client);
+        let over = limiter.fail(key, std::time::Instant::now()).err()?;
+        if over.first {
+            tracing::warn!(client = %key, what, "too many failed attempts: answering 429 until the window ends");
+        } else {
+            tracing::debug!(client = %key, what, "failed attempt past the limit");
+        }
+        Some(over)
     }
 }
 

@@ -12,15 +12,18 @@ use portal_sessions::{
     ClientInfo, EngineError, Features, LinkToken, OrgId, Rejection, SessionRecord, SessionStore,
 };
 
+use crate::cookie::ViewerCookie;
 use crate::data::Branding;
 use crate::error::{is_transient, log_failure};
+use crate::html::PortalPage;
 use crate::html::{self, Chrome};
+use crate::limit::Limits;
 use crate::limit::OverLimit;
 use crate::mount::Mount;
 use crate::refusal::Refusal;
+use crate::state::Shared;
 use crate::text::{Speech, fill};
 use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
-use crate::{Limits, Shared, ViewerCookie, html::PortalPage};
 
 /// A rendered page, with the Content-Security-Policy that allows its own inline code and no other,
 /// and the language it is written in (`Content-Language`; `Vary: Accept-Language`, since a page
@@ -235,7 +238,7 @@ impl<S: SessionStore> Shared<S> {
 
     /// Whether the request's viewer cookie opens the portal of `link`'s own session.
     async fn holds_live_portal(&self, link: &LinkToken, headers: &HeaderMap) -> bool {
-        let Some(viewer) = self.viewer_token(headers) else {
+        let Some(viewer) = self.cookies.token(headers) else {
             return false;
         };
         viewer.session_id() == link.session_id() && self.engine.authenticate(&viewer).await.is_ok()
@@ -280,7 +283,7 @@ impl<S: SessionStore> Shared<S> {
                 &speech,
             )
             .await;
-        set_cookie(&mut response, &self.cookie(mount, "", 0));
+        set_cookie(&mut response, &self.cookies.set(mount, "", 0));
         Refusal::ViewerRejected.mark(response)
     }
 }
@@ -289,7 +292,7 @@ impl<S: SessionStore> Shared<S> {
 impl<S: SessionStore> ViewerSource for Shared<S> {
     async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response> {
         let headers = &parts.headers;
-        let token = match self.viewer_cookie(headers) {
+        let token = match self.cookies.read(headers) {
             ViewerCookie::Token(token) => token,
             ViewerCookie::Missing => return Err(self.session_ended(None, &mount, headers).await),
             ViewerCookie::Malformed => {
@@ -414,7 +417,9 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                 .saturating_duration_since(shared.engine.now())
                 .as_secs()
                 .max(1);
-            let cookie = shared.cookie(&mount, &redemption.viewer.expose_secret(), seconds);
+            let cookie = shared
+                .cookies
+                .set(&mount, &redemption.viewer.expose_secret(), seconds);
             let speech = shared.speech(redemption.record.locale, &parts.headers);
             let mut response = redirect(&mount.path("/portal"), &speech);
             if !set_cookie(&mut response, &cookie) {
@@ -434,7 +439,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
 pub(crate) async fn portal<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     headers: HeaderMap,
-    viewer: Result<Viewer, crate::ViewerRejection>,
+    viewer: Result<Viewer, crate::viewer::ViewerRejection>,
 ) -> Response {
     let viewer = match viewer {
         Ok(viewer) => viewer,
@@ -495,7 +500,7 @@ pub(crate) async fn logout<S: SessionStore>(
         return cross_site_refused(&shared.speech(None, headers));
     }
     let mut ended = None;
-    let failed = match shared.viewer_cookie(&parts.headers) {
+    let failed = match shared.cookies.read(&parts.headers) {
         ViewerCookie::Missing => false,
         ViewerCookie::Malformed => true,
         ViewerCookie::Token(viewer) => match shared.engine.authenticate(&viewer).await {
@@ -528,6 +533,6 @@ pub(crate) async fn logout<S: SessionStore>(
             &speech,
         )
         .await;
-    set_cookie(&mut response, &shared.cookie(&mount, "", 0));
+    set_cookie(&mut response, &shared.cookies.set(&mount, "", 0));
     response
 }

@@ -188,3 +188,45 @@ async fn billing_that_fails_is_a_branded_503_and_all_sections_can_be_forced() {
         );
     }
 }
+
+/// `Strict-Transport-Security` binds the whole host, so the router sends it only when the host
+/// asks: then on every `/v1` answer and every page (errors included), a year, this host only.
+#[tokio::test]
+async fn strict_transport_security_is_sent_only_when_the_host_asks() {
+    let engine = engine();
+    let mut keys = portal_sessions_axum::StaticApiKeys::default();
+    keys.add_secret("mf_sk_test_embedding_0001", org_a());
+    let service = PortalService::new(engine, keys, StaticPortalData::default());
+    let key = Some("mf_sk_test_embedding_0001");
+    let body = json!({"customerExternalId": "acme-001"});
+    for asked in [false, true] {
+        let app = app(service.clone().strict_transport_security(asked));
+        let created = app
+            .call("POST", "/v1/portal-sessions", key, Some(body.clone()))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let link = app.path_of(created.json()["url"].as_str().unwrap());
+        let replies = [
+            created,
+            app.call("GET", "/v1/portal-sessions", key, None).await,
+            app.call("GET", "/v1/portal-sessions", None, None).await,
+            app.page("GET", &link, None).await,
+            app.page("GET", "/r/mgl_nope", None).await,
+            app.page("GET", "/portal", None).await,
+        ];
+        for reply in replies {
+            let hsts = reply.headers.get("strict-transport-security");
+            if asked {
+                assert_eq!(
+                    hsts.map(|v| v.to_str().unwrap()),
+                    Some("max-age=31536000"),
+                    "{}: {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                assert!(hsts.is_none(), "{}: sent unasked", reply.status);
+            }
+        }
+    }
+}

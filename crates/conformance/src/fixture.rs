@@ -244,6 +244,14 @@ impl<S: SessionStore> SessionStore for LosesReplies<S> {
     fn clock(&self) -> Option<Arc<dyn portal_sessions::Clock>> {
         self.store.clock()
     }
+
+    fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+        self.store.write_visibility()
+    }
+
+    async fn check_writable(&self) -> Result<(), portal_sessions::StoreError> {
+        self.store.check_writable().await
+    }
 }
 
 /// The store under test, except that right after the first [`list`](SessionStore::list) it is
@@ -298,12 +306,12 @@ impl<S: SessionStore> SessionStore for RedeemsAfterFirstList<S> {
                 Ok(viewer) => viewer,
                 Err(error) => panic!("{error}"),
             };
-            let event = portal_sessions::Event::Redeem {
+            let change = portal_sessions::Change::Redeem {
                 verifier: link.secret_hash(),
                 viewer: viewer.secret_hash(),
                 client: ClientInfo::default(),
             };
-            let next = match record.apply(event, plus_ms(record.created_at, 1)) {
+            let next = match record.apply(change, plus_ms(record.created_at, 1)) {
                 Ok(next) => next,
                 Err(rejection) => panic!("the armed link cannot be redeemed: {rejection}"),
             };
@@ -327,5 +335,13 @@ impl<S: SessionStore> SessionStore for RedeemsAfterFirstList<S> {
 
     fn clock(&self) -> Option<Arc<dyn portal_sessions::Clock>> {
         self.store.clock()
+    }
+
+    fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+        self.store.write_visibility()
+    }
+
+    async fn check_writable(&self) -> Result<(), portal_sessions::StoreError> {
+        self.store.check_writable().await
     }
 }

@@ -29,12 +29,14 @@
 #![deny(missing_docs)]
 
 mod customers;
+mod durability;
 mod events;
 pub mod fixture;
 pub mod model;
 mod suite;
 
 pub use customers::*;
+pub use durability::*;
 pub use events::*;
 pub use suite::*;
 
@@ -68,10 +70,24 @@ pub async fn no_teardown<S>(_store: std::sync::Arc<S>) {}
 ///
 /// `store_tests!(EXPR)` evaluates `EXPR` (which may `.await`) once per test for a fresh store;
 /// `store_tests!(store = EXPR, teardown = PATH)` also calls `PATH(Arc<Store>).await` after each test,
-/// whether it passed or not.
+/// whether it passed or not. A store whose reads may show writes before they are durable
+/// ([`WriteVisibility::BeforeDurable`](portal_sessions::WriteVisibility)) adds
+/// `durable_step_fault = PATH`, a `fn(&Store) -> Option<DurableStepFault>` that gives the fault the
+/// store was opened with (see [`failed_durable_steps_are_never_acknowledged`]).
 #[macro_export]
 macro_rules! store_tests {
-    (store = $store:expr, teardown = $teardown:path $(,)?) => {
+    (store = $store:expr, teardown = $teardown:path, durable_step_fault = $fault:path $(,)?) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn failed_durable_steps_are_never_acknowledged() {
+            let store = $store;
+            let fault = $fault(&store);
+            $crate::run_check(
+                store,
+                move |store| $crate::failed_durable_steps_are_never_acknowledged(store, fault),
+                $teardown,
+            )
+            .await;
+        }
         $crate::store_tests!(@each $store, $teardown;
             round_trips_every_field,
             insert_is_insert_if_absent,
@@ -98,6 +114,20 @@ macro_rules! store_tests {
             listeners_hear_committed_changes_in_order,
             the_event_feed_hands_out_every_committed_event,
             racing_claims_take_each_session_once,
+        );
+    };
+    (store = $store:expr, teardown = $teardown:path $(,)?) => {
+        $crate::store_tests!(
+            store = $store,
+            teardown = $teardown,
+            durable_step_fault = $crate::no_durable_step_fault
+        );
+    };
+    (store = $store:expr, durable_step_fault = $fault:path $(,)?) => {
+        $crate::store_tests!(
+            store = $store,
+            teardown = $crate::no_teardown,
+            durable_step_fault = $fault
         );
     };
     ($store:expr $(,)?) => {
@@ -189,6 +219,14 @@ macro_rules! forward_store {
 
             fn event_feed(&self) -> Option<&dyn portal_sessions::EventFeed> {
                 self.$field.event_feed()
+            }
+
+            fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+                self.$field.write_visibility()
+            }
+
+            async fn check_writable(&self) -> Result<(), portal_sessions::StoreError> {
+                self.$field.check_writable().await
             }
         }
     };

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use portal_sessions::{
-    CasOutcome, ListQuery, SessionId, SessionRecord, SessionStore, StoreError, Timestamp,
-    list_order_key,
+    CasOutcome, DurableStepFault, ListQuery, SessionId, SessionRecord, SessionStore, StoreError,
+    Timestamp, WriteVisibility, list_order_key,
 };
 use portal_sessions_conformance as suite;
 
@@ -22,36 +23,61 @@ struct Bugs {
     cas_ignores_version: bool,
     /// `list` ignores the organisation.
     list_ignores_org: bool,
+    /// After a failed durable step, the store goes on reading and writing as if nothing happened.
+    stays_open_after_failure: bool,
+    /// The store says a read proves durability, though it applies a write before its durable step.
+    claims_reads_prove_durability: bool,
 }
 
-/// The simplest store there is: one mutex over one map, lists by full scan.
+/// The simplest store there is: one mutex over one map, lists by full scan. Its "durable step"
+/// comes after a write is applied, and fails when its fault is armed; it then fails closed.
 #[derive(Default)]
 struct NaiveStore {
     records: Mutex<HashMap<SessionId, SessionRecord>>,
     bugs: Bugs,
+    fault: DurableStepFault,
+    failed: AtomicBool,
 }
 
 impl NaiveStore {
     fn with(bugs: Bugs) -> NaiveStore {
         NaiveStore {
-            records: Mutex::default(),
             bugs,
+            ..NaiveStore::default()
         }
+    }
+
+    fn failed_closed(&self) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::SeqCst) && !self.bugs.stays_open_after_failure {
+            return Err(StoreError::Unavailable("failed closed".into()));
+        }
+        Ok(())
+    }
+
+    /// The durable step of a write already applied.
+    fn durable_step(&self) -> Result<(), StoreError> {
+        if self.fault.take() {
+            self.failed.store(true, Ordering::SeqCst);
+            return Err(StoreError::Unavailable("the durable step failed".into()));
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl SessionStore for NaiveStore {
     async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        self.failed_closed()?;
         let mut records = self.records.lock();
         if records.contains_key(&record.id) && !self.bugs.overwrite_on_insert {
             return Err(StoreError::Duplicate);
         }
         records.insert(record.id, record.clone());
-        Ok(())
+        self.durable_step()
     }
 
     async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.failed_closed()?;
         let found = self.records.lock().get(id).cloned();
         // A real backend answers after a round trip; without one, racing tasks would run one after
         // another on this store and a missing version check could go unnoticed by the race checks.
@@ -82,10 +108,12 @@ impl SessionStore for NaiveStore {
         expected_version: u64,
         next: &SessionRecord,
     ) -> Result<CasOutcome, StoreError> {
+        self.failed_closed()?;
         let mut records = self.records.lock();
         match records.get_mut(&next.id) {
             Some(stored) if stored.version == expected_version || self.bugs.cas_ignores_version => {
                 *stored = next.clone();
+                self.durable_step()?;
                 Ok(CasOutcome::Swapped)
             }
             _ => Ok(CasOutcome::Conflict),
@@ -97,6 +125,18 @@ impl SessionStore for NaiveStore {
         let count = records.len();
         records.retain(|_, record| record.expires_at > before);
         Ok((count - records.len()) as u64)
+    }
+
+    fn write_visibility(&self) -> WriteVisibility {
+        if self.bugs.claims_reads_prove_durability {
+            WriteVisibility::DurableOnly
+        } else {
+            WriteVisibility::BeforeDurable
+        }
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        self.failed_closed()
     }
 }
 
@@ -122,6 +162,35 @@ async fn the_naive_store_without_bugs_passes_the_checks_used_below() {
     assert!(passes(ok, suite::list_orders_limits_filters_and_isolates).await);
     assert!(passes(ok, suite::engine_list_matches_its_options).await);
     assert!(passes(ok, suite::round_trips_every_field).await);
+    assert!(passes(ok, failed_durable_steps).await);
+    assert!(passes(ok, suite::lost_write_replies_are_settled_by_reading_back).await);
+}
+
+/// The durability check, with the naive store's own fault.
+async fn failed_durable_steps(store: Arc<NaiveStore>) {
+    let fault = store.fault.clone();
+    suite::failed_durable_steps_are_never_acknowledged(store, Some(fault)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_that_acknowledges_writes_that_are_not_durable_is_caught() {
+    // It claims that reads prove durability, so the engine settles the failed write by reading
+    // it back; after a crash the redeemed link would open again.
+    let lies = Bugs {
+        claims_reads_prove_durability: true,
+        stays_open_after_failure: true,
+        ..Bugs::default()
+    };
+    assert!(!passes(lies, failed_durable_steps).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_that_goes_on_after_a_failed_durable_step_is_caught() {
+    let bugs = Bugs {
+        stays_open_after_failure: true,
+        ..Bugs::default()
+    };
+    assert!(!passes(bugs, failed_durable_steps).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,13 +12,14 @@ use crate::clock::{Clock, SystemClock};
 use crate::directory::{CustomerDirectory, DirectoryError};
 use crate::event::EventListener;
 use crate::id::{OrgId, SessionId};
-use crate::record::{ClientInfo, CustomerSnapshot, Event, Rejection, SessionRecord};
+use crate::record::{Change, ClientInfo, CustomerSnapshot, Rejection, SessionRecord};
 use crate::request::{
     CreateRequest, CustomerRef, InvalidRequest, ListOptions, MAX_LIST_LIMIT, MIN_REQUESTED_TTL,
     StatusFilter, validate_external_id, validate_return_url,
 };
 use crate::store::{
     CasOutcome, ListFilter, ListPosition, ListQuery, MAX_TTL, SessionStore, StoreError,
+    WriteVisibility,
 };
 use crate::timestamp::Timestamp;
 use crate::token::{LinkToken, TokenError, ViewerToken};
@@ -723,7 +724,7 @@ impl<S: SessionStore> Engine<S> {
                     if only_live && !record.is_live(now) {
                         return Ok(None);
                     }
-                    match record.apply(Event::Revoke, now) {
+                    match record.apply(Change::Revoke, now) {
                         Ok(next) => {
                             changed = true;
                             Ok(Some(next))
@@ -814,13 +815,13 @@ impl<S: SessionStore> Engine<S> {
             .update(
                 &id,
                 |record| {
-                    let event = Event::Redeem {
+                    let change = Change::Redeem {
                         verifier,
                         viewer: viewer_hash,
                         client: client.clone(),
                     };
                     record
-                        .apply(event, now)
+                        .apply(change, now)
                         .map(Some)
                         .map_err(EngineError::from_link_rejection)
                 },
@@ -871,7 +872,7 @@ impl<S: SessionStore> Engine<S> {
             &viewer.session_id(),
             |record| {
                 record
-                    .apply(Event::Logout { viewer: hash }, now)
+                    .apply(Change::Logout { viewer: hash }, now)
                     .map(Some)
                     .map_err(EngineError::ViewerRejected)
             },
@@ -965,8 +966,15 @@ impl<S: SessionStore> Engine<S> {
     }
 
     /// The record as it now is, after a write failed with `error`; `None` when it cannot be read
-    /// either (then the write's outcome stays unknown, and `error` is the answer).
+    /// either (then the write's outcome stays unknown, and `error` is the answer), and `None` from a
+    /// store whose reads may show writes that are not durable
+    /// ([`WriteVisibility::BeforeDurable`]): there, finding the write proves it was applied, not
+    /// that it will survive a crash, so the failure stands.
     async fn read_back(&self, id: &SessionId, error: &StoreError) -> Option<SessionRecord> {
+        if self.store.write_visibility() == WriteVisibility::BeforeDurable {
+            tracing::debug!(session = %id, error = %crate::ErrorChain(error), "a write's durable step failed; not reading back");
+            return None;
+        }
         tracing::debug!(session = %id, error = %crate::ErrorChain(error), "a write failed; reading back");
         self.store.get(id).await.ok().flatten()
     }

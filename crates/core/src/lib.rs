@@ -101,7 +101,7 @@ pub use feed::{Claim, EventFeed, Undelivered};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
 pub use locale::{InvalidLocale, Language, Locale, MAX_LOCALE_BYTES, Region};
 pub use record::{
-    ClientInfo, CustomerSnapshot, Event, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
+    Change, ClientInfo, CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
     MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, SessionView, Status,
 };
 pub use request::{
@@ -109,8 +109,8 @@ pub use request::{
     MIN_REQUESTED_TTL, StatusFilter, validate_external_id, validate_return_url,
 };
 pub use store::{
-    BoxError, CasOutcome, ListFilter, ListPosition, ListQuery, MAX_TTL, SessionStore, StoreError,
-    list_order_key,
+    BoxError, CasOutcome, DurableStepFault, ListFilter, ListPosition, ListQuery, MAX_TTL,
+    SessionStore, StoreError, WriteVisibility, list_order_key,
 };
 pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use token::{LinkToken, SecretHash, TokenError, ViewerToken};

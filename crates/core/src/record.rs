@@ -8,7 +8,7 @@
 //!
 //! Status is derived from the timestamps, never stored, so there is no status column to drift out of
 //! step with them. Every change is [`SessionRecord::apply`]: a pure function of the record, an
-//! [`Event`] and `now`, with no clock, no randomness and no I/O (the design of quinn-proto's
+//! [`Change`] and `now`, with no clock, no randomness and no I/O (the design of quinn-proto's
 //! connection state machine). The [`Engine`](crate::Engine) loads a record, applies an event and commits
 //! the result with the store's compare-and-swap; a lost race is re-read and re-decided, never
 //! overwritten.
@@ -170,9 +170,11 @@ pub enum Status {
     Expired,
 }
 
-/// A change requested of a session.
+/// A change requested of a session: what [`SessionRecord::apply`] decides on. Not to be confused
+/// with what happened to a session ([`SessionEvent`](crate::SessionEvent)), which a committed
+/// change produces.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Change {
     /// Consume the link: requires the verifier's hash, installs the viewer token's hash.
     Redeem {
         /// The hash of the verifier presented with the link.
@@ -191,7 +193,7 @@ pub enum Event {
     },
 }
 
-/// Why an event was refused or a credential did not pass. A rejection changes nothing.
+/// Why a change was refused or a credential did not pass. A rejection changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum Rejection {
     /// The presented secret is not this session's (or the viewer has logged out).
@@ -316,7 +318,7 @@ impl SessionRecord {
     ///
     /// # Errors
     ///
-    /// A [`Rejection`] when the event is not allowed in the current state; nothing changes. Revoking
+    /// A [`Rejection`] when the change is not allowed in the current state; nothing changes. Revoking
     /// a revoked session is [`Rejection::Revoked`], which callers that want idempotent revocation
     /// treat as success.
     ///
@@ -337,15 +339,15 @@ impl SessionRecord {
     /// # }
     /// let now = Timestamp::from_millis(1_778_693_400_000).unwrap();
     /// let issued = record(now);
-    /// let revoked = issued.apply(Event::Revoke, now).unwrap();
+    /// let revoked = issued.apply(Change::Revoke, now).unwrap();
     /// assert_eq!(revoked.status(now), Status::Revoked);
     /// assert_eq!(revoked.version, issued.version + 1);
-    /// assert_eq!(revoked.apply(Event::Revoke, now), Err(Rejection::Revoked));
+    /// assert_eq!(revoked.apply(Change::Revoke, now), Err(Rejection::Revoked));
     /// ```
-    pub fn apply(&self, event: Event, now: Timestamp) -> Result<SessionRecord, Rejection> {
+    pub fn apply(&self, change: Change, now: Timestamp) -> Result<SessionRecord, Rejection> {
         let mut next = self.clone();
-        match event {
-            Event::Redeem {
+        match change {
+            Change::Redeem {
                 verifier,
                 viewer,
                 client,
@@ -355,13 +357,13 @@ impl SessionRecord {
                 next.viewer_hash = Some(viewer);
                 next.redeemed_by = Some(client);
             }
-            Event::Revoke => {
+            Change::Revoke => {
                 if self.revoked_at.is_some() {
                     return Err(Rejection::Revoked);
                 }
                 next.revoked_at = Some(now);
             }
-            Event::Logout { viewer } => {
+            Change::Logout { viewer } => {
                 self.check_viewer(&viewer, now)?;
                 next.viewer_hash = None;
                 next.logged_out_at = Some(now);
@@ -418,8 +420,8 @@ mod tests {
             .unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
-    fn redeem(f: &Fixture, viewer: &ViewerToken) -> Event {
-        Event::Redeem {
+    fn redeem(f: &Fixture, viewer: &ViewerToken) -> Change {
+        Change::Redeem {
             verifier: f.link.secret_hash(),
             viewer: viewer.secret_hash(),
             client: ClientInfo::new(None, Some("test")),
@@ -467,7 +469,7 @@ mod tests {
             Err(Rejection::WrongSecret)
         );
         let revoked = active
-            .apply(Event::Revoke, t1)
+            .apply(Change::Revoke, t1)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             revoked.check_viewer(&v.secret_hash(), t1),
@@ -482,7 +484,7 @@ mod tests {
         let stranger = LinkToken::generate().unwrap_or_else(|e| panic!("{e}"));
         let revoked = f
             .record
-            .apply(Event::Revoke, f.t0)
+            .apply(Change::Revoke, f.t0)
             .unwrap_or_else(|e| panic!("{e}"));
         for record in [&f.record, &revoked] {
             assert_eq!(
@@ -502,7 +504,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let out = active
             .apply(
-                Event::Logout {
+                Change::Logout {
                     viewer: v.secret_hash(),
                 },
                 f.t0,

@@ -254,6 +254,52 @@ impl StoreError {
     }
 }
 
+/// What a read shows of writes whose durable step has not finished, as a store declares it
+/// ([`SessionStore::write_visibility`]).
+///
+/// A write whose reply was lost (a connection that died between the commit and its answer) may
+/// still have happened. Where a read only ever shows durable writes, the engine settles such a write
+/// by reading the record back and answers with the success that happened. Where a read can show a
+/// write that is not yet durable (a store that applies it in memory, then flushes), the same
+/// read-back would acknowledge a write the disk never got, so the engine reports the failure
+/// instead, and the store fails closed (see [`StoreError::Unavailable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteVisibility {
+    /// A read shows a write only once it is as durable as the store makes anything: a committed
+    /// PostgreSQL row, or a store that keeps nothing on disk. A lost reply is settled by reading back.
+    DurableOnly,
+    /// A read may show a write before its durable step finished (sled applies a write in memory,
+    /// then flushes). A failed write is reported, never settled by reading back.
+    BeforeDurable,
+}
+
+/// A one-shot fault for tests: the next durable step of a store that honours it (a flush, say)
+/// fails after the write was applied, as a full disk or an I/O error would make it fail.
+///
+/// Clones share one trigger. Stores take it from their configuration and call
+/// [`take`](Self::take) at their durable step; the conformance suite's
+/// `failed_durable_steps_are_never_acknowledged` arms it and checks that such a write is neither
+/// acknowledged nor announced, and that the store then fails closed.
+#[derive(Debug, Clone, Default)]
+pub struct DurableStepFault(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl DurableStepFault {
+    /// A fault, not armed.
+    pub fn new() -> DurableStepFault {
+        DurableStepFault::default()
+    }
+
+    /// Makes the next durable step fail.
+    pub fn arm(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether this durable step must fail; disarms the fault.
+    pub fn take(&self) -> bool {
+        self.0.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Where sessions live: a small async trait of atomic primitives.
 ///
 /// See the [module documentation](self) for the contract every implementation keeps.
@@ -312,6 +358,24 @@ pub trait SessionStore: Send + Sync + 'static {
         None
     }
 
+    /// Whether a successful read proves that a write it shows is durable: what the engine may
+    /// conclude from reading back after a write failed.
+    ///
+    /// Required, so that a store (and every wrapper around one) says which it is: a wrong answer
+    /// acknowledges writes that a crash then loses. See [`WriteVisibility`].
+    fn write_visibility(&self) -> WriteVisibility;
+
+    /// Whether the store can take writes now; the question a health check asks.
+    ///
+    /// It checks what writing needs (a connection that can write, free space under the store's
+    /// floor, no earlier I/O error that left the store failed closed), not only that a read
+    /// answers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] (or [`StoreError::Timeout`]) when a write would be refused now.
+    async fn check_writable(&self) -> Result<(), StoreError>;
+
     /// The store's durable event feed ([`EventFeed`](crate::EventFeed)), when it keeps one:
     /// `Some(self)` in a store that implements it. `None` (the default) means events are only
     /// seen in process, by an [`EventListener`](crate::EventListener).
@@ -345,6 +409,12 @@ macro_rules! forward_store {
             }
             fn clock(&self) -> Option<std::sync::Arc<dyn crate::Clock>> {
                 (**self).clock()
+            }
+            fn write_visibility(&self) -> WriteVisibility {
+                (**self).write_visibility()
+            }
+            async fn check_writable(&self) -> Result<(), StoreError> {
+                (**self).check_writable().await
             }
             fn event_feed(&self) -> Option<&dyn crate::EventFeed> {
                 (**self).event_feed()

@@ -38,6 +38,12 @@ impl SessionStore for WithClock {
     fn clock(&self) -> Option<Arc<dyn Clock>> {
         Some(Arc::new(self.clock.clone()))
     }
+    fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+        self.store.write_visibility()
+    }
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        self.store.check_writable().await
+    }
 }
 
 #[test]

@@ -164,6 +164,16 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    /// Nothing is on disk: a write is as durable as it will ever be once a read shows it.
+    fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+        portal_sessions::WriteVisibility::DurableOnly
+    }
+
+    /// Always: memory takes every write.
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let mut shard = self.record_shard(&record.id).write();
         match shard.records.entry(record.id) {

@@ -66,34 +66,13 @@ impl DatabaseClock {
     /// One measurement: the offset of the sample with the shortest round trip.
     async fn measure(&self, pool: &Pool, timeout: Duration) -> Result<(), StoreError> {
         let sample = async {
-            let client = pool
-                .get()
-                .await
-                .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
-            let statement = client
-                .prepare_cached("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
-                .await
-                .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
-            let mut best: Option<(i64, i64)> = None;
-            for _ in 0..SAMPLES {
-                let sent = self.local.now().as_millis();
-                let row = client
-                    .query_one(&statement, &[])
+            let client = crate::pool::Lease::new(
+                pool.get()
                     .await
-                    .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
-                let received = self.local.now().as_millis();
-                let database: i64 = row.get(0);
-                let round_trip = received - sent;
-                if round_trip < 0 {
-                    // The process clock stepped back during the sample: it says nothing.
-                    continue;
-                }
-                let offset = database - (sent + round_trip / 2);
-                if best.is_none_or(|(shortest, _)| round_trip < shortest) {
-                    best = Some((round_trip, offset));
-                }
-            }
-            Ok::<_, StoreError>(best.map_or(0, |(_, offset)| offset))
+                    .map_err(|error| StoreError::Unavailable(Box::new(error)))?,
+            );
+            let offset = self.sample(&client).await;
+            client.settle(offset)
         };
         let offset = tokio::time::timeout(timeout, sample)
             .await
@@ -106,6 +85,34 @@ impl DatabaseClock {
             );
         }
         Ok(())
+    }
+
+    /// The offset of the sample with the shortest round trip on `client`.
+    async fn sample(&self, client: &deadpool_postgres::Object) -> Result<i64, StoreError> {
+        let statement = client
+            .prepare_cached("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+            .await
+            .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
+        let mut best: Option<(i64, i64)> = None;
+        for _ in 0..SAMPLES {
+            let sent = self.local.now().as_millis();
+            let row = client
+                .query_one(&statement, &[])
+                .await
+                .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
+            let received = self.local.now().as_millis();
+            let database: i64 = row.get(0);
+            let round_trip = received - sent;
+            if round_trip < 0 {
+                // The process clock stepped back during the sample: it says nothing.
+                continue;
+            }
+            let offset = database - (sent + round_trip / 2);
+            if best.is_none_or(|(shortest, _)| round_trip < shortest) {
+                best = Some((round_trip, offset));
+            }
+        }
+        Ok(best.map_or(0, |(_, offset)| offset))
     }
 }
 

@@ -132,6 +132,32 @@ impl PostgresConfig {
         }
     }
 
+    /// Checks, without connecting, that `url` is a connection string
+    /// [`PostgresStore::connect`](crate::PostgresStore::connect) can parse: a `postgres://` URL or
+    /// the `key=value` form, with an `sslmode` libpq knows. For a configuration checker, so that a
+    /// typo is caught before the server starts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions_postgres::PostgresConfig;
+    ///
+    /// assert!(PostgresConfig::validate_url("postgres://app:pw@db.internal:5432/billing").is_ok());
+    /// assert!(PostgresConfig::validate_url("postgres://app:pw@[db.internal").is_err());
+    /// assert!(PostgresConfig::validate_url("postgres://db/billing?sslmode=always").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] saying what is wrong, without the string or the parser's message
+    /// (either may quote a password).
+    pub fn validate_url(url: &str) -> Result<(), StoreError> {
+        let (url, _) = crate::tls::split_sslmode(url)?;
+        url.parse::<tokio_postgres::Config>()
+            .map(drop)
+            .map_err(|_| StoreError::config("malformed PostgreSQL connection string", None))
+    }
+
     /// The `application_name` the connections report to the server (shown in `pg_stat_activity`);
     /// `portal-sessions` unless set.
     pub fn application_name(mut self, name: impl Into<String>) -> PostgresConfig {
@@ -151,15 +177,22 @@ impl PostgresConfig {
         self
     }
 
-    /// The longest any one store operation may take, waiting for a connection included. Past it the
-    /// operation fails with [`StoreError::Timeout`] (and may or may not have taken effect); the
-    /// server is also told to cancel statements running longer (`statement_timeout`).
+    /// The longest any one store operation may take (5 s unless set): waiting for a connection,
+    /// checking it before reuse and opening a new one included. Past it the operation fails with
+    /// [`StoreError::Timeout`] (and may or may not have taken effect), and its connection is
+    /// discarded rather than given back to the pool, since it may have gone silent; the server is
+    /// also told to cancel statements running longer (`statement_timeout`). The check of an idle
+    /// connection before reuse gets a fifth of it, at most a second (see the crate's "Silent
+    /// connections").
     pub fn operation_timeout(mut self, timeout: Duration) -> PostgresConfig {
         self.operation_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
-    /// The longest opening one connection may take.
+    /// The longest opening one connection may take (5 s unless set): TCP, TLS, the start-up and
+    /// the login together, so that a server that accepts connections but never answers fails
+    /// [`PostgresStore::connect`](crate::PostgresStore::connect) promptly, as
+    /// [`StoreError::Unavailable`].
     pub fn connect_timeout(mut self, timeout: Duration) -> PostgresConfig {
         self.connect_timeout = timeout.max(Duration::from_millis(1));
         self

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use portal_sessions::{SessionStore, StoreError};
+use portal_sessions::{ErrorChain, SessionStore, StoreError};
 use portal_sessions_conformance::fixture::new_link;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 
@@ -61,6 +61,54 @@ async fn an_unreachable_server_is_unavailable_within_the_connect_timeout() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// `url` with its user or its database replaced.
+fn with_part(url: &str, user: Option<&str>, database: Option<&str>) -> Option<String> {
+    let rest = url.strip_prefix("postgres://")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (old_user, host) = authority.rsplit_once('@')?;
+    let (old_database, query) = path
+        .split_once('?')
+        .map_or((path, None), |(d, q)| (d, Some(q)));
+    let query = query.map_or(String::new(), |query| format!("?{query}"));
+    Some(format!(
+        "postgres://{}@{host}/{}{query}",
+        user.unwrap_or(old_user),
+        database.unwrap_or(old_database)
+    ))
+}
+
+#[tokio::test]
+async fn a_refused_login_and_an_unknown_database_are_config_errors_at_once() {
+    // Only where a server answers: the first connection says whether it does.
+    let Some(store) = common::connect(common::test_config()).await else {
+        return;
+    };
+    drop(store);
+    let url = common::database_url();
+    let (Some(stranger), Some(nowhere)) = (
+        with_part(&url, Some("portal_sessions_no_such_role"), None),
+        with_part(&url, None, Some("portal_sessions_no_such_database")),
+    ) else {
+        eprintln!("\n!!! SKIPPING: the test database URL is not postgres://user@host/db\n");
+        return;
+    };
+    for (url, expected) in [(stranger, "refused the login"), (nowhere, "does not exist")] {
+        let started = Instant::now();
+        match PostgresStore::connect(PostgresConfig::new(url)).await {
+            Err(error @ StoreError::Config { .. }) => {
+                assert!(error.to_string().contains(expected), "{error}");
+                assert!(
+                    ErrorChain(&error).to_string().contains("FATAL"),
+                    "the server's own words are kept: {}",
+                    ErrorChain(&error)
+                );
+            }
+            other => panic!("expected a configuration error ({expected}), got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }
 
 #[tokio::test]

@@ -17,6 +17,10 @@
 //! log_format = "text"                     # or "json": one JSON object a line
 //! metrics_listen = "127.0.0.1:9090"       # optional: /metrics on its own address; without it,
 //!                                         # /metrics is served on `listen`
+//! metrics_allow = ["127.0.0.0/8", "::1"]  # CIDRs of the clients that may read /metrics on
+//!                                         # `listen` (resolved as for [limits], through
+//!                                         # trusted_proxies); others get 403. Not for
+//!                                         # metrics_listen, which serves whoever reaches it
 //!
 //! [limits]                                # failed attempts per client (IPv4 address, IPv6 /64)
 //! enabled = true                          # false turns every limit off
@@ -30,6 +34,9 @@
 //! header_timeout_seconds = 10             # to send a request head, or to idle between requests
 //! body_timeout_seconds = 30               # to send a request body (and have it answered) in full
 //! max_connections = 1024                  # open at once; past it, new ones wait to be accepted
+//! max_connections_per_client = 256        # open at once per client (IPv4 address, IPv6 /64;
+//!                                         # trusted_proxies not counted); past it, a new one is
+//!                                         # closed unanswered
 //! shutdown_grace_seconds = 10             # after SIGTERM, the wait for open connections
 //!
 //! [events]                                # webhook delivery (seconds may be fractions)
@@ -40,11 +47,21 @@
 //! retry_base_seconds = 5                  # the first retry's ceiling, doubled per attempt,
 //! retry_max_seconds = 3600                # up to this; each delay is drawn below its ceiling
 //!
+//! [sled]                                  # only with a sled: store
+//! min_free_bytes = 67108864               # writes answer 503 while the store's file system
+//!                                         # has less free (64 MiB); 0 turns the check off
+//!
 //! [postgres]                              # only with a postgres:// store
 //! schema = "portal_sessions"              # the schema that holds the tables
 //! max_connections = 16                    # the pool's size
 //! root_certificates = "/etc/ssl/db-ca.pem" # PEM roots for sslmode=verify-ca/verify-full (and
 //!                                         # require); without it, the Mozilla roots
+//! startup_timeout_seconds = 60            # 1..=86400: at start, how long to keep trying while
+//!                                         # the database cannot be reached (refused, no answer,
+//!                                         # name not resolved), with backoff and a log line per
+//!                                         # attempt; then the server exits. A refused login, an
+//!                                         # unknown database or a failed TLS handshake stops it
+//!                                         # at once
 //!
 //! [[orgs]]
 //! id = "<uuid>"
@@ -95,8 +112,9 @@
 //! `PORTAL_SESSIONS_SESSION_TTL_SECONDS`, `PORTAL_SESSIONS_STORE`,
 //! `PORTAL_SESSIONS_SHOW_ALL_SECTIONS`, `PORTAL_SESSIONS_TRUSTED_PROXIES`,
 //! `PORTAL_SESSIONS_DEFAULT_LOCALE`, `PORTAL_SESSIONS_LOG_FORMAT`, `PORTAL_SESSIONS_METRICS_LISTEN`,
-//! and the tables `PORTAL_SESSIONS_LIMITS`, `PORTAL_SESSIONS_HTTP`, `PORTAL_SESSIONS_POSTGRES`,
-//! `PORTAL_SESSIONS_EVENTS` and `PORTAL_SESSIONS_ORGS`. A variable replaces the file's value whole: a
+//! `PORTAL_SESSIONS_METRICS_ALLOW`, and the tables `PORTAL_SESSIONS_LIMITS`, `PORTAL_SESSIONS_HTTP`,
+//! `PORTAL_SESSIONS_SLED`, `PORTAL_SESSIONS_POSTGRES`, `PORTAL_SESSIONS_EVENTS` and
+//! `PORTAL_SESSIONS_ORGS`. A variable replaces the file's value whole: a
 //! table or a list from the environment is not merged with the file's.
 //!
 //! - A string key (`listen`, `public_url`, `store`, `default_locale`, `log_format`,
@@ -376,6 +394,18 @@ impl StoreSpec {
                 Ok(StoreSpec::Sled(path.to_owned()))
             }
         } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            // The reason never quotes the URL, nor the driver's message (either may hold the
+            // password).
+            portal_sessions_postgres::PostgresConfig::validate_url(text).map_err(|error| {
+                let reason = match &error {
+                    portal_sessions::StoreError::Config { reason, .. } => reason.as_str(),
+                    _ => "malformed PostgreSQL connection string",
+                };
+                format!(
+                    "must be a PostgreSQL URL like postgres://user:password@host:5432/db \
+                     ({reason})"
+                )
+            })?;
             Ok(StoreSpec::Postgres(text.to_owned()))
         } else {
             Err("must be \"memory\", \"sled:<path>\" or a postgres:// URL".to_owned())
@@ -424,8 +454,23 @@ pub struct Limits {
     pub api_keys: Option<AttemptLimit>,
 }
 
+/// The sled settings (`[sled]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SledSettings {
+    /// Writes are refused while the store's file system has fewer bytes free.
+    pub min_free_bytes: u64,
+}
+
+impl Default for SledSettings {
+    fn default() -> SledSettings {
+        SledSettings {
+            min_free_bytes: portal_sessions_sled::SledConfig::DEFAULT_MIN_FREE_BYTES,
+        }
+    }
+}
+
 /// The PostgreSQL settings (`[postgres]`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresSettings {
     /// The schema, when not the default.
     pub schema: Option<String>,
@@ -433,6 +478,22 @@ pub struct PostgresSettings {
     pub max_connections: Option<usize>,
     /// A PEM file of root certificates to verify the server with.
     pub root_certificates: Option<String>,
+    /// How long the server keeps trying, at start, while the database cannot be reached.
+    pub startup_timeout: Duration,
+}
+
+/// The default of `[postgres] startup_timeout_seconds`.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Default for PostgresSettings {
+    fn default() -> PostgresSettings {
+        PostgresSettings {
+            schema: None,
+            max_connections: None,
+            root_certificates: None,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+        }
+    }
 }
 
 /// A valid configuration. Its `Debug` never shows a key or a database password.
@@ -456,10 +517,14 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where `/metrics` is served on its own, when not on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// The clients that may read `/metrics` on `listen`.
+    pub metrics_allow: Vec<IpNet>,
     /// The failed-attempt limits.
     pub limits: Limits,
     /// The connection limits.
     pub http: HttpLimits,
+    /// The sled settings.
+    pub sled: SledSettings,
     /// The PostgreSQL settings.
     pub postgres: PostgresSettings,
     /// How events are delivered to webhooks.
@@ -506,8 +571,10 @@ const TOP_LEVEL: &[(&str, Shape)] = &[
     ("default_locale", Shape::Text),
     ("log_format", Shape::Text),
     ("metrics_listen", Shape::Text),
+    ("metrics_allow", Shape::Toml("[\"127.0.0.0/8\", \"::1\"]")),
     ("limits", Shape::Toml("{ enabled = false }")),
     ("http", Shape::Toml("{ max_connections = 256 }")),
+    ("sled", Shape::Toml("{ min_free_bytes = 0 }")),
     ("postgres", Shape::Toml("{ schema = \"portal_sessions\" }")),
     ("events", Shape::Toml("{ max_in_flight = 8 }")),
     (
@@ -528,6 +595,7 @@ const HTTP_KEYS: &[&str] = &[
     "header_timeout_seconds",
     "body_timeout_seconds",
     "max_connections",
+    "max_connections_per_client",
     "shutdown_grace_seconds",
 ];
 const EVENTS_KEYS: &[&str] = &[
@@ -538,7 +606,13 @@ const EVENTS_KEYS: &[&str] = &[
     "retry_base_seconds",
     "retry_max_seconds",
 ];
-const POSTGRES_KEYS: &[&str] = &["schema", "max_connections", "root_certificates"];
+const POSTGRES_KEYS: &[&str] = &[
+    "schema",
+    "max_connections",
+    "root_certificates",
+    "startup_timeout_seconds",
+];
+const SLED_KEYS: &[&str] = &["min_free_bytes"];
 const ORG_KEYS: &[&str] = &[
     "id",
     "name",
@@ -1092,26 +1166,9 @@ fn read_config(r: &Report<'_>, top: &DeTable<'_>) -> Option<Config> {
         .boolean(top, "", "show_all_sections")
         .ok()
         .map(|show| show.unwrap_or(false));
-    let trusted_proxies = r
-        .strings(top, "", "trusted_proxies")
-        .ok()
-        .and_then(|items| {
-            all(items
-                .into_iter()
-                .map(|(path, text)| {
-                    let text = text?;
-                    text.parse::<IpNet>()
-                        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .ok()
-                        .or_else(|| {
-                            r.fail(
-                                &path,
-                                "must be an IP address or a network in CIDR form, like 10.0.0.0/8",
-                            )
-                        })
-                })
-                .collect())
-        });
+    let trusted_proxies = networks(r, top, "trusted_proxies").map(Option::unwrap_or_default);
+    let metrics_allow =
+        networks(r, top, "metrics_allow").map(|allow| allow.unwrap_or_else(|| LOOPBACK.to_vec()));
     let default_locale = r
         .string(top, "", "default_locale")
         .ok()
@@ -1146,6 +1203,7 @@ fn read_config(r: &Report<'_>, top: &DeTable<'_>) -> Option<Config> {
         });
     let limits = limits(r, top);
     let http = http(r, top);
+    let sled = sled(r, top, store.as_ref());
     let postgres = postgres(r, top, store.as_ref());
     let events = events(r, top);
     let orgs = orgs(r, top);
@@ -1159,12 +1217,50 @@ fn read_config(r: &Report<'_>, top: &DeTable<'_>) -> Option<Config> {
         default_locale: default_locale?,
         log_format: log_format?,
         metrics_listen: metrics_listen?,
+        metrics_allow: metrics_allow?,
         limits: limits?,
         http: http?,
+        sled: sled?,
         postgres: postgres?,
         events: events?,
         orgs: orgs?,
     })
+}
+
+/// The clients that may read `/metrics` on `listen` unless `metrics_allow` says otherwise.
+const LOOPBACK: [IpNet; 2] = [
+    IpNet::V4(ipnet::Ipv4Net::new_assert(
+        std::net::Ipv4Addr::new(127, 0, 0, 0),
+        8,
+    )),
+    IpNet::V6(ipnet::Ipv6Net::new_assert(
+        std::net::Ipv6Addr::LOCALHOST,
+        128,
+    )),
+];
+
+/// A list of networks (`10.0.0.0/8`, or an address alone): `Some(None)` when absent.
+fn networks(r: &Report<'_>, top: &DeTable<'_>, key: &str) -> Option<Option<Vec<IpNet>>> {
+    let items = r.strings(top, "", key).ok()?;
+    if !top.contains_key(key) {
+        return Some(None);
+    }
+    all(items
+        .into_iter()
+        .map(|(path, text)| {
+            let text = text?;
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                .ok()
+                .or_else(|| {
+                    r.fail(
+                        &path,
+                        "must be an IP address or a network in CIDR form, like 10.0.0.0/8",
+                    )
+                })
+        })
+        .collect())
+    .map(Some)
 }
 
 fn limits(r: &Report<'_>, top: &DeTable<'_>) -> Option<Limits> {
@@ -1213,11 +1309,13 @@ fn http(r: &Report<'_>, top: &DeTable<'_>) -> Option<HttpLimits> {
     let header_timeout = r.seconds(table, at, "header_timeout_seconds", 10.0, 0.05..=3_600.0);
     let body_timeout = r.seconds(table, at, "body_timeout_seconds", 30.0, 0.05..=3_600.0);
     let max_connections = r.count(table, at, "max_connections", 1024, 1..=1_000_000);
+    let per_client = r.count(table, at, "max_connections_per_client", 256, 1..=1_000_000);
     let shutdown_grace = r.seconds(table, at, "shutdown_grace_seconds", 10.0, 0.0..=3_600.0);
     Some(HttpLimits {
         header_timeout: header_timeout?,
         body_timeout: body_timeout?,
         max_connections: to_usize(max_connections?),
+        max_connections_per_client: to_usize(per_client?),
         shutdown_grace: shutdown_grace?,
     })
 }
@@ -1278,6 +1376,27 @@ fn events(r: &Report<'_>, top: &DeTable<'_>) -> Option<EventSettings> {
     ok.then_some(settings)
 }
 
+fn sled(r: &Report<'_>, top: &DeTable<'_>, store: Option<&StoreSpec>) -> Option<SledSettings> {
+    let empty = DeTable::new();
+    let table = r
+        .table(top, "", "sled", SLED_KEYS)
+        .ok()
+        .flatten()
+        .unwrap_or(&empty);
+    let given = SLED_KEYS.iter().any(|key| table.contains_key(*key));
+    let mut ok = true;
+    if given && store.is_some_and(|store| !matches!(store, StoreSpec::Sled(_))) {
+        r.error("sled", "is only for a sled: store");
+        ok = false;
+    }
+    let default = i64::try_from(SledSettings::default().min_free_bytes).unwrap_or(i64::MAX);
+    let min_free_bytes = r.count(table, "sled", "min_free_bytes", default, 0..=i64::MAX);
+    let settings = SledSettings {
+        min_free_bytes: min_free_bytes?,
+    };
+    ok.then_some(settings)
+}
+
 fn postgres(
     r: &Report<'_>,
     top: &DeTable<'_>,
@@ -1324,10 +1443,18 @@ fn postgres(
                 }
                 path => Some(path),
             });
+    let startup_timeout = r.seconds(
+        table,
+        at,
+        "startup_timeout_seconds",
+        DEFAULT_STARTUP_TIMEOUT.as_secs_f64(),
+        1.0..=86_400.0,
+    );
     let settings = PostgresSettings {
         schema: schema?,
         max_connections: max_connections?,
         root_certificates: root_certificates?,
+        startup_timeout: startup_timeout?,
     };
     ok.then_some(settings)
 }
@@ -1907,6 +2034,21 @@ mod tests {
     }
 
     #[test]
+    fn metrics_are_for_this_machine_and_connections_shared_unless_configured() {
+        let config = parse("<demo>", DEMO).unwrap_or_else(|e| panic!("{e}"));
+        let allowed = |ip: &str| {
+            let ip: std::net::IpAddr = ip.parse().unwrap_or_else(|e| panic!("{e}"));
+            config.metrics_allow.iter().any(|net| net.contains(&ip))
+        };
+        assert!(allowed("127.0.0.1") && allowed("127.9.9.9") && allowed("::1"));
+        assert!(!allowed("10.0.0.1") && !allowed("::2") && !allowed("192.0.2.1"));
+        assert_eq!(config.http.max_connections_per_client, 256);
+        let none = format!("metrics_allow = []\n{DEMO}");
+        let config = parse("<demo>", &none).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.metrics_allow.is_empty());
+    }
+
+    #[test]
     fn the_default_locale_is_english_unless_configured() {
         let config = parse("<demo>", DEMO).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.default_locale, Locale::ENGLISH);
@@ -2029,6 +2171,16 @@ mod tests {
             ),
             ("store = \"mysql://x\"", "store", "memory"),
             ("store = \"sled:\"", "store", "path"),
+            (
+                "store = \"postgres://u:s3cretPW@[bad\"",
+                "store",
+                "malformed PostgreSQL connection string",
+            ),
+            (
+                "store = \"postgresql://u:s3cretPW@db/x?sslmode=always\"",
+                "store",
+                "sslmode",
+            ),
             ("public_url = \"ftp://x\"", "public_url", "http"),
             ("colour = \"red\"", "colour", "unknown key"),
             ("default_locale = \"pt-BR\"", "default_locale", "fr-CA"),
@@ -2052,6 +2204,7 @@ mod tests {
             assert_eq!(error.line, Some(1), "{line}: {error}");
             assert_eq!(error.key, *key, "{line}: {error}");
             assert!(error.reason.contains(reason), "{line}: {error}");
+            assert!(!error.to_string().contains("s3cretPW"), "{error}");
         }
         let org_cases: &[(&str, &str, &str, &str)] = &[
             (
@@ -2344,10 +2497,11 @@ nickname = "Acme"
             ("PORTAL_SESSIONS_DEFAULT_LOCALE", "fr-CA"),
             ("PORTAL_SESSIONS_LOG_FORMAT", "json"),
             ("PORTAL_SESSIONS_METRICS_LISTEN", "127.0.0.1:9090"),
+            ("PORTAL_SESSIONS_METRICS_ALLOW", r#"["10.1.0.0/16"]"#),
             ("PORTAL_SESSIONS_LIMITS", "{ enabled = false }"),
             (
                 "PORTAL_SESSIONS_HTTP",
-                "{ max_connections = 8, body_timeout_seconds = 2.5 }",
+                "{ max_connections = 8, max_connections_per_client = 2, body_timeout_seconds = 2.5 }",
             ),
             ("PORTAL_SESSIONS_EVENTS", "{ max_in_flight = 4 }"),
             ("PORTAL_SESSIONS_ORGS", &orgs),
@@ -2366,8 +2520,10 @@ nickname = "Acme"
         assert_eq!(config.default_locale.to_string(), "fr-CA");
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.metrics_listen.map(|a| a.port()), Some(9090));
+        assert_eq!(config.metrics_allow.len(), 1);
         assert_eq!(config.limits.links, None);
         assert_eq!(config.http.max_connections, 8);
+        assert_eq!(config.http.max_connections_per_client, 2);
         assert_eq!(config.http.body_timeout, Duration::from_millis(2500));
         assert_eq!(config.events.max_in_flight, 4);
         assert_eq!(config.orgs.len(), 1);
@@ -2388,6 +2544,33 @@ nickname = "Acme"
         let config = load(DEMO, &env, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.postgres.schema.as_deref(), Some("tenant_a"));
         assert_eq!(config.postgres.max_connections, Some(4));
+        assert_eq!(config.postgres.startup_timeout, DEFAULT_STARTUP_TIMEOUT);
+    }
+
+    #[test]
+    fn the_startup_timeout_is_seconds_within_a_day() {
+        let store = ("PORTAL_SESSIONS_STORE", "postgres://app@db.internal/portal");
+        let env = [
+            store,
+            (
+                "PORTAL_SESSIONS_POSTGRES",
+                "{ startup_timeout_seconds = 2.5 }",
+            ),
+        ];
+        let config = load(DEMO, &env, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.postgres.startup_timeout,
+            Duration::from_millis(2_500)
+        );
+        for wrong in ["0", "86401", "\"soon\""] {
+            let table = format!("{{ startup_timeout_seconds = {wrong} }}");
+            let env = [store, ("PORTAL_SESSIONS_POSTGRES", table.as_str())];
+            let error = load(DEMO, &env, &Overrides::default()).err();
+            assert!(
+                error.is_some_and(|e| e.to_string().contains("startup_timeout_seconds")),
+                "{wrong} was accepted"
+            );
+        }
     }
 
     #[test]
@@ -2623,6 +2806,43 @@ nickname = "Acme"
     }
 
     #[test]
+    fn the_sled_table_is_checked() {
+        let orgs = &DEMO[DEMO.find("[[orgs]]").unwrap_or(0)..];
+        let config = parse(
+            "x.toml",
+            &format!("store = \"sled:./d\"\n[sled]\nmin_free_bytes = 0\n{orgs}"),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(config.sled.min_free_bytes, 0);
+        let config = parse("x.toml", &format!("store = \"sled:./d\"\n{orgs}"))
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(config.sled.min_free_bytes, 64 << 20, "the default floor");
+        for (text, key, reason) in [
+            (
+                "store = \"sled:./d\"\n[sled]\nmin_free_bytes = -1",
+                "sled.min_free_bytes",
+                "between",
+            ),
+            (
+                "store = \"sled:./d\"\n[sled]\nmin_free = 1",
+                "sled.min_free",
+                "unknown key",
+            ),
+            (
+                "store = \"memory\"\n[sled]\nmin_free_bytes = 1",
+                "sled",
+                "only for a sled: store",
+            ),
+        ] {
+            let error = parse("x.toml", &format!("{text}\n{orgs}"))
+                .err()
+                .unwrap_or_else(|| panic!("{text} was accepted"));
+            assert_eq!(error.key, key, "{text}: {error}");
+            assert!(error.reason.contains(reason), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn the_reference_names_every_key_and_variable() {
         let source = include_str!("config.rs");
         let docs: String = source
@@ -2634,6 +2854,7 @@ nickname = "Acme"
             LIMITS_KEYS,
             HTTP_KEYS,
             EVENTS_KEYS,
+            SLED_KEYS,
             POSTGRES_KEYS,
             ORG_KEYS,
             WEBHOOK_KEYS,

@@ -10,9 +10,19 @@
 //! caps open connections (past the cap the server stops accepting,
 //! and the kernel's backlog holds newcomers); and shutdown asks every connection to finish, then
 //! gives up on the ones still open after [`HttpLimits::shutdown_grace`].
+//!
+//! One client must not take every slot of that semaphore: each client (an IPv4 address or an IPv6
+//! /64, as the rate limits count them: [`ClientKey`]) may hold at most
+//! [`HttpLimits::max_connections_per_client`] connections. A connection past that is closed as
+//! soon as it is accepted, without an answer and without taking a slot, so the accept loop goes
+//! straight on to the next one: a client opening thousands of connections costs the others one
+//! accept and one close each, never a wait. Reverse proxies (`trusted_proxies`) carry many clients
+//! on their connections and are not counted.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -21,6 +31,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use portal_sessions_axum::{ClientKey, TrustedProxies};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -36,23 +47,102 @@ pub struct HttpLimits {
     pub body_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
+    /// The most connections one client (an IPv4 address, an IPv6 /64) may have open at once; a
+    /// trusted proxy is not limited. To keep one client from taking every connection, keep it
+    /// below [`max_connections`](Self::max_connections).
+    pub max_connections_per_client: usize,
     /// After SIGTERM, the longest the server waits for open connections before it exits.
     pub shutdown_grace: Duration,
 }
 
 impl Default for HttpLimits {
-    /// Heads in 10 s, bodies in 30 s, 1024 connections, 10 s of grace.
+    /// Heads in 10 s, bodies in 30 s, 1024 connections, 256 of them per client, 10 s of grace.
     fn default() -> HttpLimits {
         HttpLimits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            max_connections_per_client: 256,
             shutdown_grace: Duration::from_secs(10),
         }
     }
 }
 
+/// The open connections of each client, bounded by [`HttpLimits::max_connections_per_client`].
+struct PerClient {
+    max: usize,
+    exempt: TrustedProxies,
+    open: Arc<Mutex<HashMap<ClientKey, Count>>>,
+}
+
+/// One client's open connections, and whether its refusals were logged since it had none.
+#[derive(Debug, Default)]
+struct Count {
+    open: usize,
+    warned: bool,
+}
+
+/// A counted connection: dropping it (when the connection ends) uncounts it.
+struct Admitted {
+    key: ClientKey,
+    open: Arc<Mutex<HashMap<ClientKey, Count>>>,
+}
+
+impl PerClient {
+    fn new(max: usize, exempt: TrustedProxies) -> PerClient {
+        PerClient {
+            max: max.max(1),
+            exempt,
+            open: Arc::default(),
+        }
+    }
+
+    /// Counts a new connection from `ip`: `Ok(None)` for a trusted proxy (not counted),
+    /// `Ok(Some(_))` while it holds it, `Err` when the client already has its most.
+    fn admit(&self, ip: IpAddr) -> Result<Option<Admitted>, ()> {
+        if self.exempt.trusts(ip) {
+            return Ok(None);
+        }
+        let key = ClientKey::of(ip);
+        let mut open = lock(&self.open);
+        let count = open.entry(key).or_default();
+        if count.open >= self.max {
+            if !count.warned {
+                count.warned = true;
+                tracing::warn!(client = %key, max = self.max, "a client holds its most connections: closing its new ones unanswered");
+            }
+            return Err(());
+        }
+        count.open += 1;
+        Ok(Some(Admitted {
+            key,
+            open: Arc::clone(&self.open),
+        }))
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open);
+        if let Some(count) = open.get_mut(&self.key) {
+            count.open = count.open.saturating_sub(1);
+            if count.open == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The counts, even after a panic elsewhere while they were held: they are plain numbers.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then for at most the grace period.
+/// Connections from `proxies` are not counted per client.
 ///
 /// Every request carries `ConnectInfo<SocketAddr>` of its connection, as
 /// `into_make_service_with_connect_info` would give.
@@ -60,6 +150,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: HttpLimits,
+    proxies: TrustedProxies,
     shutdown: impl Future<Output = ()>,
 ) {
     // The body timeout bounds each wait for the next piece of a body; the request deadline bounds
@@ -72,6 +163,7 @@ pub async fn serve(
             limits.body_timeout,
         ));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = PerClient::new(limits.max_connections_per_client, proxies);
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -98,6 +190,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Past its most, a client's connection is closed now, unanswered; the slot goes to the
+        // next connection.
+        let Ok(admitted) = per_client.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let service = app
             .clone()
             .map_request(move |mut request: axum::http::Request<Incoming>| {
@@ -111,6 +209,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(error = %error, "connection ended with an error");
             }
+            drop(admitted);
             drop(slot);
         });
     }
@@ -132,5 +231,43 @@ mod tests {
         let limits = HttpLimits::default();
         assert!(limits.header_timeout > Duration::ZERO && limits.body_timeout > Duration::ZERO);
         assert!(limits.max_connections > 0 && limits.shutdown_grace > Duration::ZERO);
+        assert!(limits.max_connections_per_client < limits.max_connections);
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn each_client_holds_at_most_its_share_and_proxies_are_not_counted() {
+        let proxy: ipnet::IpNet = "10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"));
+        let per_client = PerClient::new(3, TrustedProxies::new([proxy]));
+        let held: Vec<Admitted> = (1..=3)
+            .map(|n| {
+                per_client
+                    .admit(ip(&format!("2001:db8:0:7::{n}")))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| panic!("connection {n} refused"))
+            })
+            .collect();
+        assert!(
+            per_client.admit(ip("2001:db8:0:7::99")).is_err(),
+            "a fourth connection from the same /64"
+        );
+        assert!(
+            per_client.admit(ip("2001:db8:0:8::1")).is_ok(),
+            "another /64"
+        );
+        assert!(per_client.admit(ip("192.0.2.1")).is_ok(), "another client");
+        for _ in 0..10 {
+            assert!(matches!(per_client.admit(ip("10.1.2.3")), Ok(None)));
+        }
+        drop(held);
+        assert!(
+            per_client.admit(ip("2001:db8:0:7::1")).is_ok(),
+            "closed connections are uncounted"
+        );
+        assert_eq!(lock(&per_client.open).len(), 0, "nobody is left counted");
     }
 }

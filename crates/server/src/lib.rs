@@ -10,10 +10,14 @@
 //!
 //! Running, it serves the API, the links and the portal of `portal-sessions-axum`; `/healthz`;
 //! `/metrics` ([`metrics`]: requests, latencies, sessions, refusals, rate limits, the store, webhook
-//! deliveries); logs every request through `tracing`, as text or JSON (method, path with link tokens
-//! redacted, status, duration; never a token, a cookie or a key); purges sessions that expired more
+//! deliveries; on the listen address only for the clients of `metrics_allow`); logs every request
+//! through `tracing`, as text or JSON (method, path with link tokens redacted and cut to a bounded
+//! length, status, duration; never a token, a cookie or a key; in JSON, the banner and a fatal error
+//! are JSON too); sends `Strict-Transport-Security` when its public URL is https; bounds the
+//! connections of each client ([`http`]); purges sessions that expired more
 //! than a day ago every ten minutes; applies the PostgreSQL migrations at start (safe when several
-//! servers start at once); delivers every session event to the organisation's webhooks, signed, at
+//! servers start at once), waiting for a database that cannot be reached yet for up to `[postgres]
+//! startup_timeout_seconds`; delivers every session event to the organisation's webhooks, signed, at
 //! least once and in order per session, surviving restarts ([`webhooks`]); and on SIGTERM or Ctrl-C
 //! stops accepting connections and finishes the requests and deliveries in flight before it exits.
 
@@ -32,16 +36,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use portal_sessions::{Engine, SessionId, SessionStore, StaticDirectory, StoreError};
-use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
+use portal_sessions::{Engine, SessionStore, StaticDirectory, StoreError};
+use portal_sessions_axum::{IpNet, PortalService, StaticApiKeys, StaticPortalData, TrustedProxies};
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
-use portal_sessions_sled::SledStore;
+use portal_sessions_sled::{SledConfig, SledStore};
 
 use crate::config::{
     Config, ConfigError, ConfigErrors, ConfigSource, LogFormat, Overrides, StoreSpec,
@@ -73,6 +77,18 @@ pub enum ServerError {
     /// The store could not be opened or migrated.
     #[error("cannot open the session store")]
     Store(#[from] StoreError),
+    /// PostgreSQL could not be reached for the whole of `[postgres] startup_timeout_seconds`.
+    #[error(
+        "the database could not be reached in {} s of trying ([postgres] startup_timeout_seconds)",
+        .waited.as_secs_f64()
+    )]
+    DatabaseUnreachable {
+        /// How long the server kept trying.
+        waited: Duration,
+        /// Why the last attempt failed.
+        #[source]
+        last: StoreError,
+    },
     /// Webhook deliveries could not start.
     #[error("cannot deliver webhooks")]
     Webhooks(#[from] webhooks::StartError),
@@ -157,17 +173,75 @@ async fn open_store(config: &Config) -> Result<Arc<dyn SessionStore>, ServerErro
         StoreSpec::Memory => Arc::new(MemoryStore::new().with_event_feed()),
         StoreSpec::Sled(path) => {
             let path = path.clone();
-            let store = tokio::task::spawn_blocking(move || SledStore::open(path))
+            let config = SledConfig::new(path).min_free_bytes(config.sled.min_free_bytes);
+            let store = tokio::task::spawn_blocking(move || config.open())
                 .await
                 .map_err(|error| StoreError::Backend(Box::new(error)))??;
             Arc::new(store)
         }
         StoreSpec::Postgres(url) => {
-            let store = PostgresStore::connect(postgres_config(url, &config.postgres)).await?;
-            let applied = store.migrate().await?;
+            let (store, applied) = open_postgres(url, &config.postgres).await?;
             tracing::info!(applied, "PostgreSQL migrations checked");
             Arc::new(store)
         }
+    })
+}
+
+/// The first wait between two attempts to reach PostgreSQL at start; each next one is twice as
+/// long, up to [`LAST_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(250);
+/// The longest wait between two attempts.
+const LAST_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// Connects to PostgreSQL and applies its migrations. A database that cannot be reached yet (the
+/// server started before it, or during a failover: refused, no answer, a name that does not
+/// resolve) is waited for, with backoff and a warning per failed attempt, for `[postgres]
+/// startup_timeout_seconds`; an attempt still running then is cut off. A refused login, an unknown
+/// database or a failed TLS handshake fails at once: waiting would not fix them.
+/// `PostgresStore::connect` itself never retries.
+async fn open_postgres(
+    url: &str,
+    settings: &config::PostgresSettings,
+) -> Result<(PostgresStore, u32), ServerError> {
+    let started = Instant::now();
+    let deadline = started + settings.startup_timeout;
+    let mut wait = FIRST_RETRY_WAIT;
+    let mut last = None;
+    for attempt in 1u32.. {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let opened = async {
+            let store = PostgresStore::connect(postgres_config(url, settings)).await?;
+            let applied = store.migrate().await?;
+            Ok::<_, StoreError>((store, applied))
+        };
+        match tokio::time::timeout(left, opened).await {
+            Ok(Ok(opened)) => return Ok(opened),
+            Ok(Err(error @ (StoreError::Unavailable(_) | StoreError::Timeout))) => {
+                last = Some(error);
+            }
+            Ok(Err(error)) => return Err(error.into()),
+            // Cut off at the deadline: the previous attempt's error says more.
+            Err(_) => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let pause = wait.min(left);
+        if let Some(error) = &last {
+            tracing::warn!(
+                attempt,
+                retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                error = %portal_sessions::ErrorChain(error),
+                "the database cannot be reached yet; trying again"
+            );
+        }
+        tokio::time::sleep(pause).await;
+        wait = (wait * 2).min(LAST_RETRY_WAIT);
+    }
+    Err(ServerError::DatabaseUnreachable {
+        waited: settings.startup_timeout,
+        last: last.unwrap_or(StoreError::Timeout),
     })
 }
 
@@ -206,18 +280,66 @@ fn postgres_config(url: &str, settings: &config::PostgresSettings) -> PostgresCo
     config
 }
 
-/// The path as it may be logged: link tokens are secrets, so `/r/{token}` becomes `/r/<link>`.
-pub fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/r/") {
-        "/r/<link>"
-    } else {
-        path
+/// The longest request path a log line shows, in bytes (then `…<cut>`).
+pub const LOGGED_PATH_BYTES: usize = 256;
+
+/// The path as it may be logged. Link tokens are secrets: the segment after an `r` segment (a
+/// link's, under any mount: `/billing/r/{token}`) and every segment that holds `mgl_` (a token
+/// wherever it is, in any case, percent-encoded or not) become `<link>`. A path longer than
+/// [`LOGGED_PATH_BYTES`] is cut there (at a character boundary) and ends in `…<cut>`, so a client
+/// cannot make log lines as long as it likes.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions_server::loggable_path;
+///
+/// assert_eq!(loggable_path("/r/mgl_abc"), "/r/<link>");
+/// assert_eq!(loggable_path("/billing/r/mgl_abc/x"), "/billing/r/<link>/x");
+/// assert_eq!(loggable_path("/a/MGL%5Fabc"), "/a/<link>");
+/// assert_eq!(loggable_path("/v1/portal-sessions"), "/v1/portal-sessions");
+/// assert!(loggable_path(&"/x".repeat(5_000)).ends_with("…<cut>"));
+/// ```
+pub fn loggable_path(path: &str) -> String {
+    let mut shown = String::with_capacity(path.len().min(LOGGED_PATH_BYTES + 16));
+    let mut after_r = false;
+    for (n, segment) in path.split('/').enumerate() {
+        if n > 0 {
+            shown.push('/');
+        }
+        if after_r || holds_link_token(segment) {
+            shown.push_str("<link>");
+        } else {
+            shown.push_str(segment);
+        }
+        after_r = segment == "r";
+        if shown.len() > LOGGED_PATH_BYTES {
+            let mut end = LOGGED_PATH_BYTES;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            shown.push_str("…<cut>");
+            break;
+        }
     }
+    shown
+}
+
+/// Whether a path segment holds a link token's prefix, `mgl_` (or `mgl%5F`), in any case.
+fn holds_link_token(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    bytes
+        .windows(4)
+        .any(|window| window.eq_ignore_ascii_case(b"mgl_"))
+        || bytes
+            .windows(6)
+            .any(|window| window.eq_ignore_ascii_case(b"mgl%5f"))
 }
 
 async fn log_requests(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = loggable_path(request.uri().path()).to_owned();
+    let path = loggable_path(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
     tracing::info!(
@@ -230,12 +352,45 @@ async fn log_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /healthz`: 200 when the store answers a read, 503 when it does not.
+/// Who may read `/metrics` on the public listener (`metrics_allow`), the client resolved as the
+/// rate limits resolve it.
+struct MetricsAccess {
+    allow: Vec<IpNet>,
+    proxies: TrustedProxies,
+}
+
+/// Lets a request to `/metrics` through when its client is in `metrics_allow`; 403 otherwise (and
+/// when the connection's address is unknown).
+async fn metrics_allowed(
+    State(access): State<Arc<MetricsAccess>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| access.proxies.client(peer.ip(), request.headers()));
+    match client {
+        Some(ip) if access.allow.iter().any(|network| network.contains(&ip)) => {
+            next.run(request).await
+        }
+        _ => (StatusCode::FORBIDDEN, "forbidden\n").into_response(),
+    }
+}
+
+/// `GET /healthz`: 200 when the store can take a write now
+/// ([`SessionStore::check_writable`]), 503 when it cannot: a database that does not answer or is a
+/// read-only standby, a file system under the sled store's free-space floor, or a sled store that
+/// failed closed after an I/O error (which stays 503 until the server is restarted, so a
+/// supervisor restarts it).
 async fn healthz(State(engine): State<Arc<Engine<Arc<dyn SessionStore>>>>) -> Response {
-    match engine.store().get(&SessionId::from_bytes([0; 16])).await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+    match engine.store().check_writable().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => {
-            tracing::error!(error = %error, "health check: the session store did not answer");
+            tracing::warn!(
+                error = %portal_sessions::ErrorChain(&error),
+                "health check: the session store cannot take writes"
+            );
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
         }
     }
@@ -263,14 +418,47 @@ async fn shutdown_signal() {
 }
 
 /// Sets up logging to standard error in the configured format: text, or one JSON object a line.
+/// In JSON, a panic is logged as an error line too, so that every line stays JSON.
 pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => {
+            builder.json().init();
+            std::panic::set_hook(Box::new(|panic| {
+                tracing::error!(panic = %panic, "a thread panicked");
+            }));
+        }
     }
+}
+
+/// The log format a configuration that could not be loaded asks for, as far as it can be told:
+/// `PORTAL_SESSIONS_LOG_FORMAT`, else the file's top-level `log_format` (read even from a file
+/// with errors elsewhere), else text. So that a server told to log JSON says even why it cannot
+/// start in JSON.
+pub fn requested_log_format(config: Option<&str>) -> LogFormat {
+    let json = |text: &str| {
+        if text == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        }
+    };
+    if let Ok(value) = std::env::var(format!("{}LOG_FORMAT", config::ENV_PREFIX)) {
+        return json(&value);
+    }
+    let Some(text) = config.and_then(|path| std::fs::read_to_string(path).ok()) else {
+        return LogFormat::Text;
+    };
+    let (document, _) = toml::de::DeTable::parse_recoverable(&text);
+    document
+        .into_inner()
+        .into_iter()
+        .find(|(key, _)| key.get_ref() == "log_format")
+        .and_then(|(_, value)| value.get_ref().as_str().map(json))
+        .unwrap_or(LogFormat::Text)
 }
 
 /// `migrate`: applies the PostgreSQL store's migrations, or converts a sled store to its current
@@ -289,8 +477,7 @@ pub async fn migrate(config: &Config) -> Result<String, ServerError> {
             Ok(format!("the sled store at {path} is at its current layout"))
         }
         StoreSpec::Postgres(url) => {
-            let store = PostgresStore::connect(postgres_config(url, &config.postgres)).await?;
-            let applied = store.migrate().await?;
+            let (store, applied) = open_postgres(url, &config.postgres).await?;
             Ok(format!(
                 "applied {applied} migration(s) to schema {}",
                 store.schema().as_str()
@@ -398,8 +585,14 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         })?;
     // Sessions are counted from the engine's committed changes.
     let engine = Arc::new(engine.with_listener(metrics.clone()));
+    // Over https the browser is told to come back over https only (this host, a year).
+    let https = config
+        .public_url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
     let app = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
+        .strict_transport_security(https)
         .show_all_sections(config.show_all_sections)
         .default_locale(config.default_locale)
         .trusted_proxies(config.trusted_proxies.iter().copied())
@@ -409,7 +602,18 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         .router()
         .route("/healthz", get(healthz).with_state(engine.clone()));
     let app = match config.metrics_listen {
-        None => app.route("/metrics", get(metrics::scrape).with_state(metrics.clone())),
+        None => {
+            let access = Arc::new(MetricsAccess {
+                allow: config.metrics_allow.clone(),
+                proxies: TrustedProxies::new(config.trusted_proxies.iter().copied()),
+            });
+            app.route(
+                "/metrics",
+                get(metrics::scrape)
+                    .with_state(metrics.clone())
+                    .route_layer(middleware::from_fn_with_state(access, metrics_allowed)),
+            )
+        }
         Some(_) => app,
     };
     let app = app
@@ -489,7 +693,8 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    http::serve(listener, app, config.http, signal).await;
+    let proxies = TrustedProxies::new(config.trusted_proxies.iter().copied());
+    http::serve(listener, app, config.http, proxies, signal).await;
     deliveries.finished().await;
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
@@ -499,41 +704,67 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Prints what the server is and, for the demo, its key and a command to try. A closed or broken
+/// Prints what the server is and, for the demo, its key and a command to try: as text, or with
+/// `log_format = "json"` as one JSON object (`message`, `address`, `public_url`, `store`, and for
+/// the demo `demo`: `organisation`, `customer`, `secret_key`, `command`). A closed or broken
 /// standard output is no reason to stop serving, so a failed write is ignored.
 fn print_banner(config: &Config, address: SocketAddr, demo: bool) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let store = match &config.store {
-        StoreSpec::Memory => "memory".to_owned(),
-        StoreSpec::Sled(path) => format!("sled:{path}"),
-        StoreSpec::Postgres(_) => "postgres".to_owned(),
+    let (store, path) = match &config.store {
+        StoreSpec::Memory => ("memory", None),
+        StoreSpec::Sled(path) => ("sled", Some(path.as_str())),
+        StoreSpec::Postgres(_) => ("postgres", None),
     };
-    let _ = writeln!(
-        out,
-        "portal-sessions-server listening on http://{address} (store: {store})"
-    );
-    if let (true, Some(org)) = (demo, config.orgs.first()) {
+    let demo = demo.then(|| config.orgs.first()).flatten().map(|org| {
         let key = org.secret_keys.first().map_or("", String::as_str);
         let customer = org
             .customers
             .first()
             .map_or("acme-001", |(customer, _)| customer.external_id.as_str());
+        let command = format!(
+            "curl -s -X POST {}/v1/portal-sessions -H 'x-api-key: {key}' \
+             -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{customer}\"}}'",
+            config.public_url
+        );
+        (org.branding.name.as_str(), customer, key, command)
+    });
+    if config.log_format == LogFormat::Json {
+        let mut banner = serde_json::json!({
+            "message": "portal-sessions-server listening",
+            "address": address.to_string(),
+            "public_url": config.public_url,
+            "store": store,
+        });
+        if let Some(path) = path {
+            banner["store_path"] = path.into();
+        }
+        if let Some((organisation, customer, key, command)) = &demo {
+            banner["demo"] = serde_json::json!({
+                "organisation": organisation,
+                "customer": customer,
+                "secret_key": key,
+                "command": command,
+            });
+        }
+        let _ = writeln!(out, "{banner}");
+        return;
+    }
+    let store = path.map_or_else(|| store.to_owned(), |path| format!("{store}:{path}"));
+    let _ = writeln!(
+        out,
+        "portal-sessions-server listening on http://{address} (store: {store})"
+    );
+    if let Some((organisation, customer, key, command)) = demo {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "This is the built-in demo: organisation \"{}\", customer {customer}.",
-            org.branding.name
+            "This is the built-in demo: organisation \"{organisation}\", customer {customer}."
         );
         let _ = writeln!(out, "Demo secret key: {key}");
         let _ = writeln!(out);
         let _ = writeln!(out, "Mint a portal link:");
-        let _ = writeln!(
-            out,
-            "  curl -s -X POST {}/v1/portal-sessions -H 'x-api-key: {key}' \
-             -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{customer}\"}}'",
-            config.public_url
-        );
+        let _ = writeln!(out, "  {command}");
         let _ = writeln!(out, "then open the \"url\" it returns in a browser.");
     }
 }

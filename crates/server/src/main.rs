@@ -8,9 +8,10 @@ use std::time::Duration;
 use clap::Parser as _;
 use portal_sessions::ErrorChain;
 use portal_sessions_server::cli::{Cli, Command};
-use portal_sessions_server::config::{Config, Overrides};
+use portal_sessions_server::config::{Config, LogFormat, Overrides};
 use portal_sessions_server::{
-    ServerError, compact, fresh_key, init_logging, load, migrate, purge, serve,
+    ServerError, compact, fresh_key, init_logging, load, migrate, purge, requested_log_format,
+    serve,
 };
 
 /// The exit code of a refused configuration or command line.
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
                 println!("{key}");
                 ExitCode::SUCCESS
             }
-            Err(error) => fail(&error),
+            Err(error) => fail(LogFormat::Text, &error),
         };
     }
     let overrides = Overrides {
@@ -42,7 +43,16 @@ fn main() -> ExitCode {
     let (config, demo) = match load(cli.source.config.as_deref(), &overrides) {
         Ok(loaded) => loaded,
         Err(error) => {
-            eprintln!("error: {}", ErrorChain(&error));
+            // check-config prints its result as it is; the server says why it cannot start in the
+            // format its configuration asks for, as far as that can be told.
+            let format = match command {
+                Command::CheckConfig => LogFormat::Text,
+                _ => requested_log_format(cli.source.config.as_deref()),
+            };
+            if format == LogFormat::Json {
+                init_logging(format);
+            }
+            report(format, &ErrorChain(&error));
             return ExitCode::from(USAGE_ERROR);
         }
     };
@@ -50,14 +60,18 @@ fn main() -> ExitCode {
         println!("the configuration is valid");
         return ExitCode::SUCCESS;
     }
-    init_logging(config.log_format);
+    let format = config.log_format;
+    init_logging(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            report(
+                format,
+                &format_args!("cannot start the async runtime: {error}"),
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -66,7 +80,7 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(100));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
+        Err(error) => fail(format, &error),
     }
 }
 
@@ -92,8 +106,17 @@ async fn run(command: Command, config: Config, demo: bool) -> Result<(), ServerE
     }
 }
 
-fn fail(error: &ServerError) -> ExitCode {
-    eprintln!("error: {}", ErrorChain(error));
+/// Says why the command failed: `error: ...` on standard error, or one JSON log line (logging set
+/// up as JSON first), so that with `log_format = "json"` every line stays JSON.
+fn report(format: LogFormat, message: &dyn std::fmt::Display) {
+    match format {
+        LogFormat::Text => eprintln!("error: {message}"),
+        LogFormat::Json => tracing::error!("{message}"),
+    }
+}
+
+fn fail(format: LogFormat, error: &ServerError) -> ExitCode {
+    report(format, &ErrorChain(error));
     match error {
         ServerError::Unsupported { .. } => ExitCode::from(USAGE_ERROR),
         _ => ExitCode::FAILURE,

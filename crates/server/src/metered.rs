@@ -6,13 +6,13 @@ use std::time::Instant;
 use async_trait::async_trait;
 use portal_sessions::{
     CasOutcome, Clock, EventFeed, ListQuery, SessionId, SessionRecord, SessionStore, StoreError,
-    Timestamp,
+    Timestamp, WriteVisibility,
 };
 
 use crate::metrics::Metrics;
 
 /// A store that passes every call to the one it wraps and records how long it took and whether it
-/// failed. The store's clock and event feed are the wrapped store's own.
+/// failed. The store's clock, event feed and write visibility are the wrapped store's own.
 pub(crate) struct MeteredStore {
     store: Arc<dyn SessionStore>,
     metrics: Metrics,
@@ -79,5 +79,16 @@ impl SessionStore for MeteredStore {
 
     fn event_feed(&self) -> Option<&dyn EventFeed> {
         self.store.event_feed()
+    }
+
+    fn write_visibility(&self) -> WriteVisibility {
+        self.store.write_visibility()
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let result = self.store.check_writable().await;
+        self.record("check_writable", started, &result);
+        result
     }
 }

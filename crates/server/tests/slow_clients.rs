@@ -1,15 +1,17 @@
 //! The real binary against slow and idle clients: 300 half-sent request heads and 20 bodies that
 //! trickle do not keep it from answering `/healthz` at once, the server closes them when their
 //! time is up, and SIGTERM ends it within its grace period although they are still connected.
-//! The intervals are the test's own, short ones (`[http]` in the config).
+//! The intervals are the test's own, short ones (`[http]` in the config). The slow clients come
+//! from several loopback addresses (127.0.0.2 to 127.0.0.9), so that what is checked is the
+//! timeouts, not the cap on connections per client.
 
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{KEY, http, start_with};
+use support::{KEY, connect_from, http, start_with};
 
 const HTTP: &str = "[http]
 header_timeout_seconds = 2
@@ -18,16 +20,21 @@ max_connections = 1024
 shutdown_grace_seconds = 1.5
 ";
 
-fn half_open(port: u16) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+/// The `n`th slow client's address: eight of them, each below the cap per client.
+fn client(n: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 2 + (n % 8) as u8)
+}
+
+fn half_open(port: u16, n: usize) -> TcpStream {
+    let mut stream = connect_from(client(n), port);
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         .unwrap_or_else(|e| panic!("{e}"));
     stream
 }
 
-fn slow_body(port: u16) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+fn slow_body(port: u16, n: usize) -> TcpStream {
+    let mut stream = connect_from(client(n), port);
     let head = format!(
         "POST /v1/portal-sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {KEY}\r\n\
          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
@@ -65,8 +72,8 @@ fn slow_clients_cannot_hold_the_server() {
     let mut server = start_with(HTTP, &[], dir.path());
     let port = server.port;
 
-    let mut heads: Vec<TcpStream> = (0..300).map(|_| half_open(port)).collect();
-    let mut bodies: Vec<TcpStream> = (0..20).map(|_| slow_body(port)).collect();
+    let mut heads: Vec<TcpStream> = (0..300).map(|n| half_open(port, n)).collect();
+    let mut bodies: Vec<TcpStream> = (0..20).map(|n| slow_body(port, n)).collect();
     std::thread::sleep(Duration::from_millis(200));
 
     let started = Instant::now();
@@ -97,7 +104,7 @@ fn slow_clients_cannot_hold_the_server() {
 
     // A body that trickles in, a byte every 300 ms (inside each 2 s wait), is cut off at the 2 s
     // deadline of the whole request.
-    let mut trickle = slow_body(port);
+    let mut trickle = slow_body(port, 0);
     let started = Instant::now();
     let mut cut_off = false;
     while started.elapsed() < Duration::from_secs(6) {
@@ -121,8 +128,8 @@ fn slow_clients_cannot_hold_the_server() {
     );
 
     // New slow clients, then SIGTERM: the server is gone within its grace period.
-    let _heads: Vec<TcpStream> = (0..50).map(|_| half_open(port)).collect();
-    let _bodies: Vec<TcpStream> = (0..5).map(|_| slow_body(port)).collect();
+    let _heads: Vec<TcpStream> = (0..50).map(|n| half_open(port, n)).collect();
+    let _bodies: Vec<TcpStream> = (0..5).map(|n| slow_body(port, n)).collect();
     std::thread::sleep(Duration::from_millis(200));
     let pid = server.child.id().to_string();
     let signalled = Instant::now();

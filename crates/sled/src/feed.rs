@@ -55,18 +55,26 @@ impl SledStore {
         {
             return Ok(());
         }
+        self.inner().health.check()?;
         self.inner()
             .events
             .insert(id.as_bytes(), &encode_delivery(delivery))
-            .map_err(backend)?;
+            .map_err(|error| self.inner().health.write_failed(error))?;
         self.acknowledge().await
     }
 }
 
 #[async_trait]
 impl EventFeed for SledStore {
+    /// The records are read from sled, which shows a write before its flush; a flush that starts
+    /// after the read, and succeeds, is what makes them fit to announce. A failed flush fails the
+    /// store closed and hands out nothing.
     async fn claim(&self, claim: &Claim) -> Result<Vec<Undelivered>, StoreError> {
-        self.inner().queue.claim(claim, |id| self.get_now(id))
+        let claimed = self.inner().queue.claim(claim, |id| self.get_now(id))?;
+        if !claimed.is_empty() {
+            self.flush().await?;
+        }
+        Ok(claimed)
     }
 
     async fn delivered(

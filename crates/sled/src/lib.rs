@@ -41,6 +41,36 @@
 //! harmless, but a redeem or revoke lost that way makes a used or revoked link openable again. Keep
 //! the default unless losing that is acceptable.
 //!
+//! # Full disks and I/O errors
+//!
+//! sled applies a write in memory and makes it durable with a flush, so a read can show a write
+//! that never reaches the disk. The store declares it
+//! ([`WriteVisibility::BeforeDurable`](portal_sessions::WriteVisibility)): the engine never settles
+//! a failed write by reading it back. Three defences keep every acknowledged write on disk:
+//!
+//! - **A free-space floor** ([`SledConfig::min_free_bytes`], 64 MiB by default): before each write,
+//!   the store reads its file system's free space (`statvfs`, about a microsecond) and refuses the
+//!   write with [`StoreError::Unavailable`](portal_sessions::StoreError::Unavailable) while it is
+//!   under the floor, whoever filled it. The refused write changed nothing; writes resume by
+//!   themselves once space is back.
+//! - **Failing closed** ([`WriteRefused`]): if a flush fails anyway (another process filled the last
+//!   bytes between the check and the flush, or the disk failed), no write waiting on it or after it
+//!   is acknowledged, events are not announced, and every read and write answers
+//!   `Unavailable` until the process opens the store again from what is on disk.
+//!   [`check_writable`](portal_sessions::SessionStore::check_writable) says so, for a health
+//!   check that has a supervisor restart the process. The event feed hands out only records that a
+//!   flush made durable after it read them.
+//! - **A reserve** ([`SledConfig::reserve_bytes`], 8 MiB, the file [`RESERVE_FILE`]): sled writes
+//!   when it opens, and cannot open on a full disk (measured: `No space left on device` at open).
+//!   The store deletes its reserve just before sled opens, and writes it again after.
+//!
+//! Measured on the real server over a 48 MiB tmpfs (`crates/server/tests/disk_full.rs`), with the
+//! store's own writes filling it and with `dd` filling it while clients write: no acknowledged
+//! create, redeem or revoke lost across restarts, writes answered 503 while full, and resumed
+//! within milliseconds of space coming back; with the floor turned off, the store failed closed
+//! and lost nothing either. What this store does **not** promise: writes in place of a disk that
+//! lies about its flushes, or, with [`Durability::Relaxed`], the writes of the last flush window.
+//!
 //! # Costs
 //!
 //! `get` is one sled lookup, `compare_and_swap` a lookup and a single-key compare-and-swap; `list` is
@@ -92,9 +122,13 @@ mod compaction;
 mod config;
 mod directory;
 mod feed;
+mod health;
 mod open;
+mod reserve;
 mod store;
 
 pub use crate::compaction::Compaction;
 pub use crate::config::{Durability, SledConfig};
+pub use crate::health::WriteRefused;
+pub use crate::reserve::RESERVE_FILE;
 pub use crate::store::SledStore;

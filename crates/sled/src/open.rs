@@ -11,6 +11,8 @@ use crate::commit::GroupCommit;
 use crate::config::{Durability, SledConfig};
 use crate::directory::{check_path, open_waiting_for_lock, recover_interrupted_compaction};
 use crate::feed::{self, EVENTS, EVENTS_MARKER};
+use crate::health::Health;
+use crate::reserve;
 use crate::store::{Inner, SledStore, backend};
 
 /// The key in sled's default tree that marks a database as this crate's, with its layout.
@@ -59,6 +61,7 @@ impl SledConfig {
             .path(&self.path)
             .cache_capacity(self.cache_capacity)
             .flush_every_ms(flush_every);
+        reserve::release(&self.path);
         let db = open_waiting_for_lock(&shown, || config.open())?;
         check_marker(&db, &shown)?;
         let records = db.open_tree(RECORDS).map_err(backend)?;
@@ -124,8 +127,15 @@ impl SledConfig {
             durability = ?self.durability,
             "sled session store opened"
         );
+        reserve::keep(&self.path, self.reserve_bytes);
+        let health = Arc::new(Health::new(
+            self.path.clone(),
+            self.min_free_bytes,
+            self.durable_step_fault.clone(),
+        ));
         Ok(SledStore::from_inner(Inner {
-            commit: Arc::new(GroupCommit::new(db.clone())),
+            commit: Arc::new(GroupCommit::new(db.clone(), health.clone())),
+            health,
             db,
             records,
             events,

@@ -12,6 +12,7 @@ use portal_sessions_index::{EventQueue, SessionIndex};
 use crate::codec::{self, DecodeError};
 use crate::commit::GroupCommit;
 use crate::config::{Durability, SledConfig};
+use crate::health::{Health, WriteRefused};
 
 pub(crate) struct Inner {
     pub(crate) db: sled::Db,
@@ -22,6 +23,8 @@ pub(crate) struct Inner {
     pub(crate) queue: EventQueue,
     pub(crate) commit: Arc<GroupCommit>,
     pub(crate) durability: Durability,
+    /// The free-space floor and the failed-closed state (see the `health` module).
+    pub(crate) health: Arc<Health>,
 }
 
 /// A durable [`SessionStore`] on sled. Cheap to clone (clones share the database and the indexes).
@@ -92,6 +95,11 @@ impl SledStore {
     /// # Errors
     ///
     /// A backend error when the flush fails.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the flush fails (the store then fails closed) or the store
+    /// already has.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let sequence = self.inner.commit.committed();
         self.inner.commit.wait_durable(sequence).await
@@ -112,7 +120,12 @@ impl SledStore {
         }
     }
 
+    /// The record as sled holds it; nothing once the store has failed closed, since sled's
+    /// memory may then hold writes the disk never got.
     pub(crate) fn get_now(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        if self.inner.health.has_failed() {
+            return Err(WriteRefused::FailedClosed.into());
+        }
         match self.inner.records.get(id.as_bytes()).map_err(backend)? {
             Some(bytes) => codec::decode(&bytes).map(Some).map_err(corrupt),
             None => Ok(None),
@@ -134,7 +147,7 @@ impl SledStore {
                     for (id, expires_at) in expired {
                         self.inner.index.expire_again(id, expires_at);
                     }
-                    return Err(backend(error));
+                    return Err(self.inner.health.write_failed(error));
                 }
             };
             let Some(bytes) = removed else {
@@ -165,6 +178,7 @@ impl SledStore {
 impl SessionStore for SledStore {
     async fn insert(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let encoded = codec::encode(record).map_err(corrupt)?;
+        self.inner.health.check()?;
         let inserted = self
             .inner
             .records
@@ -173,17 +187,17 @@ impl SessionStore for SledStore {
                 None as Option<&[u8]>,
                 Some(encoded.as_slice()),
             )
-            .map_err(backend)?;
+            .map_err(|error| self.inner.health.write_failed(error))?;
         if inserted.is_err() {
             return Err(StoreError::Duplicate);
         }
         self.inner.index.insert(record);
-        // Queued for delivery once durable, so that no event announces a write a crash could
-        // still lose (a failed flush queues it too: the write may be on disk, and the engine's
-        // read-back may settle it).
-        let acknowledged = self.acknowledge().await;
+        // Queued for delivery only once durable, so that no event announces a write a crash could
+        // still lose. A write whose flush failed is announced only if it is found on disk when the
+        // store is opened again (the feed is rebuilt from the records then).
+        self.acknowledge().await?;
         self.inner.queue.changed(record);
-        acknowledged
+        Ok(())
     }
 
     async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
@@ -210,24 +224,26 @@ impl SessionStore for SledStore {
             return Ok(CasOutcome::Conflict);
         }
         let encoded = codec::encode(next).map_err(corrupt)?;
+        self.inner.health.check()?;
         // sled's own single-key compare-and-swap, on the exact bytes read: a writer that changed
         // the record in between makes this one lose, and the engine re-reads.
         let swapped = self
             .inner
             .records
             .compare_and_swap(key, Some(current), Some(encoded.as_slice()))
-            .map_err(backend)?;
+            .map_err(|error| self.inner.health.write_failed(error))?;
         if swapped.is_err() {
             return Ok(CasOutcome::Conflict);
         }
         self.inner.index.update(&stored, next);
-        let acknowledged = self.acknowledge().await;
+        // As for an insert: announced only once durable.
+        self.acknowledge().await?;
         self.inner.queue.changed(next);
-        acknowledged?;
         Ok(CasOutcome::Swapped)
     }
 
     async fn purge_expired(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.inner.health.check()?;
         let store = self.clone();
         let purged = tokio::task::spawn_blocking(move || store.purge_now(before))
             .await
@@ -240,5 +256,16 @@ impl SessionStore for SledStore {
 
     fn event_feed(&self) -> Option<&dyn portal_sessions::EventFeed> {
         Some(self)
+    }
+
+    /// sled applies a write in memory before its flush: a read can show a write the disk never
+    /// got, so a failed write is reported, never settled by reading back.
+    fn write_visibility(&self) -> portal_sessions::WriteVisibility {
+        portal_sessions::WriteVisibility::BeforeDurable
+    }
+
+    /// Not failed closed, and the file system above the free-space floor.
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(self.inner.health.check()?)
     }
 }

@@ -109,7 +109,7 @@ async fn a_database_from_before_events_announces_only_what_happens_next() {
     let feed = store.event_feed().unwrap();
     assert!(feed.claim(&claim(now)).await.unwrap().is_empty());
     // What happens next is announced.
-    let revoked = record.apply(portal_sessions::Event::Revoke, now).unwrap();
+    let revoked = record.apply(portal_sessions::Change::Revoke, now).unwrap();
     assert_eq!(
         store.compare_and_swap(0, &revoked).await.unwrap(),
         portal_sessions::CasOutcome::Swapped

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use portal_sessions::{
-    Event, ListFilter, ListQuery, MAX_TTL, SessionId, SessionRecord, SessionStore,
+    Change, ListFilter, ListQuery, MAX_TTL, SessionId, SessionRecord, SessionStore,
 };
 use portal_sessions_conformance::fixture::{issued_record, new_customer, new_org, start_time};
 use portal_sessions_sled::{SledStore, codec};
@@ -116,7 +116,7 @@ fn fixture(n: usize) -> Vec<SessionRecord> {
                 .unwrap();
             let (record, _) = issued_record(org, &customer, at);
             if i % 3 == 0 {
-                record.apply(Event::Revoke, at).unwrap()
+                record.apply(Change::Revoke, at).unwrap()
             } else {
                 record
             }

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use portal_sessions::{SessionStore, Timestamp};
 use serde_json::{Value, json};
 
-use super::{App, KEY_A, KEY_B, Mounted, app};
+use super::fixture::{KEY_A, KEY_B};
+use super::host::{App, Mounted, app};
 
 fn time(item: &Value, field: &str) -> Timestamp {
     item[field]

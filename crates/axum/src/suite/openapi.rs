@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value};
 
-use super::Reply;
+use super::host::Reply;
 
 /// One documented operation.
 struct Operation {
@@ -54,7 +54,7 @@ pub struct Contract {
 /// The contract of the crate's own document, compiled once per test binary.
 pub fn contract() -> &'static Contract {
     static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
-        let document: Value = serde_json::from_str(crate::openapi_document())
+        let document: Value = serde_json::from_str(crate::openapi::openapi_document())
             .unwrap_or_else(|e| panic!("openapi.json is not JSON: {e}"));
         Contract::new(&document).unwrap_or_else(|e| panic!("openapi.json: {e}"))
     });

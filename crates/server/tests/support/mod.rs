@@ -32,9 +32,21 @@ impl Reply {
 }
 
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    http_within(Duration::from_secs(10), port, method, path, headers, body)
+}
+
+/// [`http`], waiting at most `wait` for each read of the answer (then status 0).
+pub fn http_within(
+    wait: Duration,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect: {e}"));
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_read_timeout(Some(wait));
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (name, value) in headers {
@@ -91,6 +103,64 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
         headers,
         body,
     }
+}
+
+/// A blocking connection to the server on `port` from the loopback address `local` (any of
+/// 127.0.0.0/8 is this machine), so that a test can be several clients: the server counts
+/// connections per client address.
+pub fn connect_from(local: std::net::Ipv4Addr, port: u16) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    runtime
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind((local, 0).into())?;
+            let stream = socket
+                .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                .await?;
+            let stream = stream.into_std()?;
+            stream.set_nonblocking(false)?;
+            Ok::<_, std::io::Error>(stream)
+        })
+        .unwrap_or_else(|e| panic!("connect from {local}: {e}"))
+}
+
+/// Makes sure this process may open `needed` files: raises its soft limit (never above the hard
+/// one) with `prlimit` when it is lower, and fails loudly when it cannot.
+pub fn ensure_open_files(needed: u64) {
+    let limits = || -> (u64, u64) {
+        let text = std::fs::read_to_string("/proc/self/limits").unwrap_or_else(|e| panic!("{e}"));
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("Max open files"))
+            .unwrap_or_else(|| panic!("no open-file limit in /proc/self/limits"));
+        // "Max open files  <soft>  <hard>  files", either of them possibly "unlimited".
+        let mut numbers = line
+            .split_whitespace()
+            .skip(3)
+            .map(|word| word.parse().unwrap_or(u64::MAX));
+        let soft = numbers.next().unwrap_or_else(|| panic!("{line}"));
+        let hard = numbers.next().unwrap_or_else(|| panic!("{line}"));
+        (soft, hard)
+    };
+    let (soft, hard) = limits();
+    if soft >= needed {
+        return;
+    }
+    assert!(
+        hard >= needed,
+        "this test needs {needed} open files and the hard limit is {hard}"
+    );
+    let raised = Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={needed}:{hard}"))
+        .status();
+    assert!(
+        raised.is_ok_and(|status| status.success()) && limits().0 >= needed,
+        "could not raise the open-file limit from {soft} to {needed}"
+    );
 }
 
 /// A port nobody listens on now, and that no other test of this process was given: the

@@ -1,0 +1,88 @@
+//! The viewer cookie: its name (by scheme and mount), its attributes, and reading it back.
+//!
+//! Over https the cookie carries a name prefix that browsers only accept from a secure origin:
+//! `__Host-` at the root of a host (`Path=/`), `__Secure-` under a prefix. Over plain http
+//! (development) it is `portal_session`.
+
+use axum::http::{HeaderMap, header};
+use portal_sessions::ViewerToken;
+
+use crate::mount::Mount;
+
+/// The viewer cookie's name over plain http.
+const COOKIE: &str = "portal_session";
+/// Its name over https at the root of a host (`Path=/`).
+const HOST_COOKIE: &str = "__Host-portal_session";
+/// Its name over https under a prefix.
+const SECURE_COOKIE: &str = "__Secure-portal_session";
+
+/// What a request's viewer cookie holds.
+pub(crate) enum ViewerCookie {
+    /// No cookie of ours.
+    Missing,
+    /// A cookie of ours whose value is not a viewer token.
+    Malformed,
+    /// A well-formed viewer token (not yet checked against the store).
+    Token(ViewerToken),
+}
+
+/// How a service names, sets and reads its viewer cookie.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ViewerCookies {
+    /// Over https: the prefixed names and `Secure`.
+    pub(crate) secure: bool,
+}
+
+impl ViewerCookies {
+    fn name(self, mount: &Mount) -> &'static str {
+        match (self.secure, mount.prefix().is_empty()) {
+            (true, true) => HOST_COOKIE,
+            (true, false) => SECURE_COOKIE,
+            (false, _) => COOKIE,
+        }
+    }
+
+    /// A `Set-Cookie` value for the viewer token (an empty value and 0 seconds clears it).
+    pub(crate) fn set(self, mount: &Mount, value: &str, max_age_seconds: u64) -> String {
+        format!(
+            "{}={value}; HttpOnly; SameSite=Lax; Path={}; Max-Age={max_age_seconds}{}",
+            self.name(mount),
+            mount.cookie_path(),
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// The viewer cookie of a request: none, a value that is not a viewer token, or a token. Over
+    /// https both prefixed names are read (both are names a browser only accepts from a secure
+    /// origin).
+    pub(crate) fn read(self, headers: &HeaderMap) -> ViewerCookie {
+        let names: &[&str] = if self.secure {
+            &[HOST_COOKIE, SECURE_COOKIE]
+        } else {
+            &[COOKIE]
+        };
+        let mut found = ViewerCookie::Missing;
+        let values = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(name, _)| names.contains(name));
+        for (_, value) in values {
+            match value.parse() {
+                Ok(token) => return ViewerCookie::Token(token),
+                Err(_) => found = ViewerCookie::Malformed,
+            }
+        }
+        found
+    }
+
+    /// The viewer token of the request's cookie, if there is a well-formed one.
+    pub(crate) fn token(self, headers: &HeaderMap) -> Option<ViewerToken> {
+        match self.read(headers) {
+            ViewerCookie::Token(token) => Some(token),
+            ViewerCookie::Missing | ViewerCookie::Malformed => None,
+        }
+    }
+}

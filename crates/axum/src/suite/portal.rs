@@ -1,0 +1,258 @@
+//! The portal inside a host app: links, redirects, forms and cookies that carry the mount, the
+//! host's own routes beside the portal's, the sections a session's features show, the return URL,
+//! the host's page behind [`Viewer`](crate::Viewer), and lifetimes stated as configured.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use portal_sessions::SessionStore;
+use serde_json::json;
+
+use super::fixture::{KEY_A, PUBLIC_URL};
+use super::host::{Mounted, app, app_with_ttl};
+
+/// The GET request of a page, with a cookie.
+fn get_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
+    Request::builder()
+        .uri(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Links, redirects, forms and cookies carry the mount; the router adds no route of its own outside
+/// its paths; `/v1` answers are never cached.
+pub async fn mounting_and_caching<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app(store, mounted);
+    let created = app
+        .call(
+            "POST",
+            "/v1/portal-sessions",
+            Some(KEY_A),
+            Some(json!({"customerExternalId": "acme-001"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.header("cache-control"), "no-store");
+    assert_eq!(created.header("x-content-type-options"), "nosniff");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    for (method, uri, key) in [
+        ("GET", "/v1/portal-sessions".to_owned(), Some(KEY_A)),
+        ("GET", format!("/v1/portal-sessions/{id}"), Some(KEY_A)),
+        ("GET", "/v1/portal-sessions".to_owned(), None),
+        ("GET", "/v1/portal-sessions?limit=0".to_owned(), Some(KEY_A)),
+        (
+            "DELETE",
+            "/v1/portal-sessions/ps_nope".to_owned(),
+            Some(KEY_A),
+        ),
+    ] {
+        let reply = app.call(method, &uri, key, None).await;
+        assert_eq!(reply.header("cache-control"), "no-store", "{method} {uri}");
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            "nosniff",
+            "{method} {uri}"
+        );
+        // Strict-Transport-Security binds the whole host: the router sends it only when asked.
+        assert!(
+            !reply.headers.contains_key("strict-transport-security"),
+            "{method} {uri}"
+        );
+    }
+    let url = created.json()["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("{PUBLIC_URL}{}/r/mgl_", app.prefix)),
+        "{url}"
+    );
+
+    let link = app.path_of(&url);
+    let shown = app.page("GET", &link, None).await;
+    assert!(
+        !shown.body.contains(" action="),
+        "the interstitial posts to its own URL, whatever the mount"
+    );
+    let redeemed = app.page("POST", &link, None).await;
+    assert_eq!(redeemed.header("location"), app.mounted("/portal"));
+    let set_cookie = redeemed.header("set-cookie");
+    assert!(
+        set_cookie.starts_with(&format!("{}=mgv_", app.cookie_name()))
+            && set_cookie.contains(&format!("; Path={};", app.cookie_path())),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(
+        portal
+            .body
+            .contains(&format!("action=\"{}\"", app.mounted("/portal/logout"))),
+        "the sign-out form posts under the mount"
+    );
+    let out = app.page("POST", "/portal/logout", Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let cleared = out.header("set-cookie");
+    assert!(
+        cleared.starts_with(&format!("{}=;", app.cookie_name()))
+            && cleared.contains(&format!("Path={};", app.cookie_path()))
+            && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    // The host's own routes, beside the portal's: the portal registers no /healthz.
+    let root = Request::builder().uri("/").body(Body::empty()).unwrap();
+    assert_eq!(app.send_unmounted(root).await.body, "Host");
+    let health = Request::builder()
+        .uri("/healthz")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send_unmounted(health).await.body, "host ok");
+    if !app.prefix.is_empty() {
+        let nested_health = app.page("GET", "/healthz", None).await;
+        assert_eq!(nested_health.status, StatusCode::NOT_FOUND);
+    }
+}
+
+/// The portal shows the session's features only; the return URL is shown and returned; the host's
+/// own page behind [`Viewer`](crate::Viewer) sees the session, and gets "session ended" once it is
+/// revoked.
+pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app(store, mounted);
+    let back = "https://app.example.test/account?tab=billing";
+    let created = app
+        .create(
+            json!({"customerExternalId": "acme-001", "features": ["invoices"], "returnUrl": back}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let item = app
+        .call(
+            "GET",
+            &format!("/v1/portal-sessions/{id}"),
+            Some(KEY_A),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(item["returnUrl"], back);
+    let listed = app
+        .call("GET", "/v1/portal-sessions", Some(KEY_A), None)
+        .await
+        .json();
+    assert_eq!(listed[0]["returnUrl"], back);
+
+    let cookie = app.redeem(&created).await;
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(portal.body.contains("id=\"invoices\"") && portal.body.contains("INV-2026-0042"));
+    for hidden in [
+        "id=\"subscription\"",
+        "id=\"usage\"",
+        "id=\"profile\"",
+        "billing@acme.test",
+    ] {
+        assert!(
+            !portal.body.contains(hidden),
+            "{hidden} shown without its feature"
+        );
+    }
+    let back_link = format!(
+        "<a href=\"{}\" rel=\"noreferrer\">Back to Demo Co</a>",
+        back.replace('&', "&amp;")
+    );
+    assert!(
+        portal.body.contains(&back_link),
+        "no way back on the portal"
+    );
+
+    let statement = app
+        .send(get_with_cookie("/portal/statement", &cookie))
+        .await;
+    assert_eq!(statement.status, StatusCode::OK, "{}", statement.body);
+    assert_eq!(
+        statement.body,
+        format!(
+            "Host statement for Acme Corp (invoices); back to {}",
+            app.mounted("/portal")
+        )
+    );
+
+    let everything = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let all_cookie = app.redeem(&everything).await;
+    let full = app.page("GET", "/portal", Some(&all_cookie)).await;
+    for section in [
+        "id=\"subscription\"",
+        "id=\"invoices\"",
+        "id=\"usage\"",
+        "id=\"profile\"",
+    ] {
+        assert!(full.body.contains(section), "{section} missing by default");
+    }
+    assert!(!full.body.contains("Back to"), "no return URL, no way back");
+    let signed_out = app.page("POST", "/portal/logout", Some(&all_cookie)).await;
+    assert!(signed_out.body.contains("Signed out") && signed_out.body.contains("Demo Co"));
+
+    app.call(
+        "DELETE",
+        &format!("/v1/portal-sessions/{id}"),
+        Some(KEY_A),
+        None,
+    )
+    .await;
+    for path in ["/portal", "/portal/statement"] {
+        let ended = app.send(get_with_cookie(path, &cookie)).await;
+        assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(
+            ended.body.contains("Session ended"),
+            "{path}: {}",
+            ended.body
+        );
+        assert!(
+            ended.body.contains("Demo Co") && ended.body.contains("#0e7490"),
+            "{path}: unbranded"
+        );
+        assert!(ended.body.contains(&back_link), "{path}: no way back");
+        assert!(
+            !ended.body.contains("Acme Corp"),
+            "{path} showed the customer"
+        );
+        assert_eq!(ended.header("cache-control"), "no-store", "{path}");
+        assert!(ended.header("set-cookie").contains("Max-Age=0"), "{path}");
+    }
+    let no_cookie = app.page("GET", "/portal/statement", None).await;
+    assert_eq!(no_cookie.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !no_cookie.body.contains("Demo Co"),
+        "a page without a session knows no org"
+    );
+}
+
+/// Page text states the configured lifetime, not a fixed hour.
+pub async fn lifetimes_come_from_the_configuration<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app_with_ttl(store, mounted, Duration::from_secs(600));
+    let created = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let link = app.path_of(created["url"].as_str().unwrap());
+    let shown = app.page("GET", &link, None).await;
+    assert!(
+        shown.body.contains("for up to 10 minutes"),
+        "{}",
+        shown.body
+    );
+    let cookie = app.redeem(&created).await;
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert!(portal.body.contains("expire after 10 minutes"));
+    let expiring = app.create(json!({"customerExternalId": "acme-001"})).await;
+    app.clock.advance(Duration::from_secs(600));
+    let expired = app
+        .page("GET", &app.path_of(expiring["url"].as_str().unwrap()), None)
+        .await;
+    assert!(
+        expired.body.contains("work for 10 minutes"),
+        "{}",
+        expired.body
+    );
+    for page in [&shown, &portal, &expired] {
+        assert!(!page.body.contains("hour"), "{}", page.body);
+    }
+}
