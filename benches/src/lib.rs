@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod load;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

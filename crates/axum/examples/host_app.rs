@@ -27,8 +27,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use portal_sessions::{CustomerSnapshot, Engine, Feature, OrgId, SessionView, StaticDirectory};
 use portal_sessions_axum::{
-    ApiAuth, AuthError, Branding, CustomerBilling, Invoice, PortalData, PortalDataError,
-    PortalService, UsageLine, Viewer, ViewerCheck, api_key, async_trait, page_headers,
+    ApiAuth, AuthError, Branding, CustomerBilling, Invoice, InvoiceStatus, PortalData,
+    PortalDataError, PortalService, UsageLine, Viewer, ViewerCheck, api_key, async_trait,
+    page_headers,
 };
 use portal_sessions_memory::MemoryStore;
 use tokio::sync::RwLock;
@@ -92,11 +93,10 @@ impl HostBilling {
                 amount_cents: *cents,
                 currency: "USD".into(),
                 status: if i + 1 == orders.len() {
-                    "open"
+                    InvoiceStatus::Open
                 } else {
-                    "paid"
-                }
-                .into(),
+                    InvoiceStatus::Paid
+                },
             })
             .rev()
             .collect()
@@ -184,7 +184,7 @@ async fn printable_invoice(
         issued = escape(&invoice.issued_on),
         dollars = invoice.amount_cents / 100,
         cents = invoice.amount_cents % 100,
-        status = escape(&invoice.status),
+        status = invoice.status,
         portal = viewer.portal_path(),
     ))
     .into_response()

@@ -29,8 +29,71 @@ pub struct Invoice {
     pub amount_cents: i64,
     /// The ISO 4217 currency code.
     pub currency: String,
-    /// `paid`, `open` or `void`.
-    pub status: String,
+    /// Whether it is paid.
+    pub status: InvoiceStatus,
+}
+
+/// A closed set of names: an enum read from its wire names, each written once, with `as_str`
+/// giving the name back (what the pages colour and translate a status by).
+macro_rules! wire_names {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $wire:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $wire)] $variant,)+
+        }
+
+        impl $name {
+            /// Its wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_names! {
+    /// Whether an invoice is paid.
+    InvoiceStatus {
+        /// Paid.
+        Paid = "paid",
+        /// Issued and not paid yet.
+        Open = "open",
+        /// Cancelled: nothing is owed.
+        Void = "void",
+    }
+}
+
+wire_names! {
+    /// Where a subscription stands.
+    SubscriptionStatus {
+        /// Running and paid for.
+        Active = "active",
+        /// In its trial.
+        Trialing = "trialing",
+        /// A payment is late.
+        PastDue = "past_due",
+        /// Ended.
+        Canceled = "canceled",
+    }
+}
+
+wire_names! {
+    /// How often a subscription is billed.
+    BillingInterval {
+        /// Every month.
+        Month = "month",
+        /// Every year.
+        Year = "year",
+    }
 }
 
 /// The customer's subscription.
@@ -39,14 +102,14 @@ pub struct Invoice {
 pub struct Subscription {
     /// The plan's name.
     pub plan: String,
-    /// `active`, `trialing`, `past_due` or `canceled`.
-    pub status: String,
+    /// Where it stands.
+    pub status: SubscriptionStatus,
     /// The price per interval, in minor units.
     pub amount_cents: i64,
     /// The ISO 4217 currency code.
     pub currency: String,
-    /// `month` or `year`.
-    pub interval: String,
+    /// How often it is billed.
+    pub interval: BillingInterval,
     /// The next renewal date, `YYYY-MM-DD`.
     pub renews_on: Option<String>,
 }

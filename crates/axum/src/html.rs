@@ -281,11 +281,11 @@ fn subscription_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
                     p {
                         span.big { (speech.money(sub.amount_cents, &sub.currency)) }
                         " "
-                        span.muted { "/ " (speech.interval(&sub.interval)) }
+                        span.muted { "/ " (speech.interval(sub.interval.as_str())) }
                     }
                     dl {
                         dt { (texts.plan) } dd { (sub.plan) }
-                        dt { (texts.status) } dd { (pill(&sub.status, speech)) }
+                        dt { (texts.status) } dd { (pill(sub.status.as_str(), speech)) }
                         @if let Some(date) = sub.renews_on.as_deref() {
                             dt { (texts.renews_on) } dd { (speech.date(date)) }
                         }
@@ -319,7 +319,7 @@ fn invoices_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
                             tr {
                                 td { (invoice.number) }
                                 td.hide-sm { (speech.date(&invoice.issued_on)) }
-                                td { (pill(&invoice.status, speech)) }
+                                td { (pill(invoice.status.as_str(), speech)) }
                                 td.num { (speech.money(invoice.amount_cents, &invoice.currency)) }
                             }
                         }

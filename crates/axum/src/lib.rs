@@ -120,6 +120,7 @@ mod cookie;
 mod data;
 mod error;
 mod event;
+mod headers;
 mod html;
 mod json;
 mod limit;
@@ -136,10 +137,8 @@ mod viewer;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use portal_sessions::{Engine, Locale, SessionStore};
 
@@ -147,10 +146,11 @@ pub use crate::api::MAX_BODY_BYTES;
 pub use crate::auth::{ApiAuth, AuthError, KeyLookup, StaticApiKeys, api_key};
 pub use crate::client::TrustedProxies;
 pub use crate::data::{
-    Branding, CustomerBilling, Invoice, PortalData, PortalDataError, StaticPortalData,
-    Subscription, UsageLine,
+    BillingInterval, Branding, CustomerBilling, Invoice, InvoiceStatus, PortalData,
+    PortalDataError, StaticPortalData, Subscription, SubscriptionStatus, UsageLine,
 };
 pub use crate::event::{WebhookEvent, event_body, event_type};
+pub use crate::headers::page_headers;
 pub use crate::limit::{AttemptLimit, ClientKey};
 pub use crate::openapi::openapi_document;
 pub use crate::refusal::Refusal;
@@ -163,6 +163,7 @@ pub use async_trait::async_trait;
 pub use ipnet::IpNet;
 
 use crate::cookie::ViewerCookies;
+use crate::headers::{api_headers, strict_transport_security};
 use crate::limit::{LimitSettings, Limits};
 use crate::state::Shared;
 
@@ -342,61 +343,5 @@ impl<S: SessionStore> PortalService<S> {
             .merge(pages)
             .merge(description)
             .with_state(shared)
-    }
-}
-
-/// `Strict-Transport-Security` for a year, this host only (see
-/// [`PortalService::strict_transport_security`]).
-async fn strict_transport_security(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    response
-}
-
-/// `Cache-Control: no-store` on every `/v1` response: the create response carries the link token,
-/// and no answer about sessions should sit in a cache. `X-Content-Type-Options: nosniff` too: an
-/// answer is JSON, never to be run or rendered as something a browser guessed.
-async fn api_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// The headers every link and portal page carries (no caching, no referrer, no framing, a strict
-/// Content-Security-Policy), as middleware: layer it over your own portal pages with
-/// `axum::middleware::from_fn(page_headers)`. The portal's pages allow only their own inline code,
-/// by nonce; a page that sets no policy of its own gets one that runs no script and allows inline
-/// styles.
-pub async fn page_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    set_page_headers(response.headers_mut());
-    response
-}
-
-pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
-    // one that runs no script at all and allows inline styles only.
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-                 script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        );
     }
 }

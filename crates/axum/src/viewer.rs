@@ -131,7 +131,7 @@ where
             .viewer(parts, Mount::of(parts))
             .await
             .map_err(|mut response| {
-                crate::set_page_headers(response.headers_mut());
+                crate::headers::set_page_headers(response.headers_mut());
                 ViewerRejection(response)
             })
     }

@@ -27,6 +27,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod log_lines;
 mod metered;
 pub mod metrics;
 pub mod webhooks;
@@ -50,6 +51,7 @@ use portal_sessions_sled::{SledConfig, SledStore};
 use crate::config::{
     Config, ConfigError, ConfigErrors, ConfigSource, LogFormat, Overrides, StoreSpec,
 };
+use crate::log_lines::LogLines;
 use crate::metered::MeteredStore;
 use crate::metrics::{Metrics, MetricsError};
 
@@ -337,6 +339,18 @@ fn holds_link_token(segment: &str) -> bool {
             .any(|window| window.eq_ignore_ascii_case(b"mgl%5f"))
 }
 
+/// The layers the server puts around its router, innermost first: the matched route's template
+/// (for the metrics' `route` label), the request metrics, and the request log. What they cost
+/// beside a bare handler is measured by `cargo bench -p portal-sessions-benches --bench layers`.
+pub fn operations_layers(app: axum::Router, metrics: &Metrics) -> axum::Router {
+    app.route_layer(middleware::from_fn(metrics::route_of))
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::from_fn(log_requests))
+}
+
 async fn log_requests(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = loggable_path(request.uri().path());
@@ -418,15 +432,43 @@ async fn shutdown_signal() {
 }
 
 /// Sets up logging to standard error in the configured format: text, or one JSON object a line.
-/// In JSON, a panic is logged as an error line too, so that every line stays JSON.
-pub fn init_logging(format: LogFormat) {
+/// Lines are written by a thread of their own ([`log_lines`]); keep the handle and call
+/// [`LogLines::finish`] before the process exits, so that the last lines are out.
+pub fn init_logging(format: LogFormat) -> Option<LogLines> {
+    init_logging_to(format, std::io::stderr())
+}
+
+/// [`init_logging`], writing to `out` instead of standard error (the benches write to
+/// `/dev/null`). Where the writer thread cannot start, lines go straight to standard error.
+pub fn init_logging_to(
+    format: LogFormat,
+    out: impl std::io::Write + Send + 'static,
+) -> Option<LogLines> {
+    match LogLines::start(out) {
+        Ok((sender, lines)) => {
+            install_logging(format, sender);
+            Some(lines)
+        }
+        Err(_) => {
+            install_logging(format, std::io::stderr);
+            None
+        }
+    }
+}
+
+fn install_logging<W>(format: LogFormat, writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_max_level(tracing::Level::INFO);
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => {
+            let _ = builder.try_init();
+        }
         LogFormat::Json => {
-            builder.json().init();
+            let _ = builder.json().try_init();
             std::panic::set_hook(Box::new(|panic| {
                 tracing::error!(panic = %panic, "a thread panicked");
             }));
@@ -616,13 +658,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         }
         Some(_) => app,
     };
-    let app = app
-        .route_layer(middleware::from_fn(metrics::route_of))
-        .layer(middleware::from_fn_with_state(
-            metrics.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::from_fn(log_requests));
+    let app = operations_layers(app, &metrics);
 
     let webhooks: HashMap<_, _> = config
         .orgs

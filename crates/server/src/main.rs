@@ -49,10 +49,9 @@ fn main() -> ExitCode {
                 Command::CheckConfig => LogFormat::Text,
                 _ => requested_log_format(cli.source.config.as_deref()),
             };
-            if format == LogFormat::Json {
-                init_logging(format);
-            }
+            let logging = (format == LogFormat::Json).then(|| init_logging(format));
             report(format, &ErrorChain(&error));
+            drop(logging);
             return ExitCode::from(USAGE_ERROR);
         }
     };
@@ -61,7 +60,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let format = config.log_format;
-    init_logging(format);
+    let logging = init_logging(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,10 +77,15 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(run(command, config, demo));
     // Connections still open after the grace period are dropped with the runtime, without waiting.
     runtime.shutdown_timeout(Duration::from_millis(100));
-    match outcome {
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(format, &error),
+    };
+    // Every line logged is out before the process ends.
+    if let Some(logging) = logging {
+        logging.finish();
     }
+    code
 }
 
 /// Runs a subcommand that needs the configuration and the runtime.

@@ -1,59 +1,124 @@
 //! What the API answers: sessions as items, the create response, a revocation's count.
 
-use portal_sessions::{CreatedSession, Feature, Features, SessionRecord, SessionView, Timestamp};
-use serde::Serialize;
+use std::sync::Arc;
+
+use portal_sessions::{
+    CreatedSession, CustomerSnapshot, Feature, Features, Locale, SessionId, SessionRecord,
+    SessionView, Timestamp,
+};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// Writes a value through its `Display`, straight into the JSON (no string in between).
+fn display<T: std::fmt::Display, S: Serializer>(value: &T, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(value)
+}
+
+/// [`display`], or `null`.
+fn display_or_null<T: std::fmt::Display, S: Serializer>(
+    value: &Option<T>,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => out.collect_str(value),
+        None => out.serialize_none(),
+    }
+}
+
+/// The features as a list of their wire names.
+fn feature_names<S: Serializer>(features: &Features, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_seq(features.iter().map(Feature::as_str))
+}
+
+/// The customer's fields of an answer (`customerId`, `customerName`, `customerEmail`), written
+/// from the record's shared snapshot: flattened into the answer, no string copied.
+struct CustomerFields(Arc<CustomerSnapshot>);
+
+impl Serialize for CustomerFields {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let mut map = out.serialize_map(Some(3))?;
+        map.serialize_entry("customerId", &DisplayField(self.0.id))?;
+        map.serialize_entry("customerName", &self.0.name)?;
+        map.serialize_entry("customerEmail", &self.0.email)?;
+        map.end()
+    }
+}
+
+/// A `Display` value as a JSON string.
+struct DisplayField<T>(T);
+
+impl<T: std::fmt::Display> Serialize for DisplayField<T> {
+    fn serialize<S: Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_str(&self.0)
+    }
+}
 
 /// A session as the list and get endpoints show it, and as an event's `data`: never the token or
-/// the URL.
+/// the URL. It holds the record's own values (ids and instants are `Copy`, the customer is shared)
+/// and formats them as it is written.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SessionItem {
-    id: String,
+    #[serde(serialize_with = "display")]
+    id: SessionId,
     object: &'static str,
-    customer_id: String,
-    customer_name: String,
-    customer_email: Option<String>,
-    expires_at: String,
+    #[serde(flatten)]
+    customer: CustomerFields,
+    #[serde(serialize_with = "display")]
+    expires_at: Timestamp,
     is_expired: bool,
     is_used: bool,
     is_revoked: bool,
-    used_at: Option<String>,
-    revoked_at: Option<String>,
-    created_at: String,
+    #[serde(serialize_with = "display_or_null")]
+    used_at: Option<Timestamp>,
+    #[serde(serialize_with = "display_or_null")]
+    revoked_at: Option<Timestamp>,
+    #[serde(serialize_with = "display")]
+    created_at: Timestamp,
     return_url: Option<String>,
-    features: Vec<&'static str>,
-    locale: Option<String>,
-}
-
-fn features(set: Features) -> Vec<&'static str> {
-    set.iter().map(Feature::as_str).collect()
+    #[serde(serialize_with = "feature_names")]
+    features: Features,
+    #[serde(serialize_with = "display_or_null")]
+    locale: Option<Locale>,
 }
 
 impl SessionItem {
     /// The session as it is at `now`.
     pub(crate) fn new(record: &SessionRecord, now: Timestamp) -> SessionItem {
-        SessionItem::from_view(&record.view(now), now)
+        SessionItem {
+            id: record.id,
+            object: "portal_session",
+            customer: CustomerFields(Arc::clone(&record.customer)),
+            expires_at: record.expires_at,
+            is_expired: now >= record.expires_at,
+            is_used: record.used_at.is_some(),
+            is_revoked: record.revoked_at.is_some(),
+            used_at: record.used_at,
+            revoked_at: record.revoked_at,
+            created_at: record.created_at,
+            return_url: record.return_url.clone(),
+            features: record.features,
+            locale: record.locale,
+        }
     }
 
     /// The session `view` shows, with `isExpired` decided at `at` (the instant of the view: now
     /// for a list, the event's instant for an event).
     pub(crate) fn from_view(view: &SessionView, at: Timestamp) -> SessionItem {
         SessionItem {
-            id: view.id.to_string(),
+            id: view.id,
             object: "portal_session",
-            customer_id: view.customer.id.to_string(),
-            customer_name: view.customer.name.clone(),
-            customer_email: view.customer.email.clone(),
-            expires_at: view.expires_at.to_string(),
+            customer: CustomerFields(Arc::clone(&view.customer)),
+            expires_at: view.expires_at,
             is_expired: at >= view.expires_at,
             is_used: view.used_at.is_some(),
             is_revoked: view.revoked_at.is_some(),
-            used_at: view.used_at.map(|t| t.to_string()),
-            revoked_at: view.revoked_at.map(|t| t.to_string()),
-            created_at: view.created_at.to_string(),
+            used_at: view.used_at,
+            revoked_at: view.revoked_at,
+            created_at: view.created_at,
             return_url: view.return_url.clone(),
-            features: features(view.features),
-            locale: view.locale.map(|locale| locale.to_string()),
+            features: view.features,
+            locale: view.locale,
         }
     }
 }
@@ -62,18 +127,22 @@ impl SessionItem {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreatedView {
-    id: String,
+    #[serde(serialize_with = "display")]
+    id: SessionId,
     object: &'static str,
     url: String,
     token: String,
-    customer_id: String,
-    customer_name: String,
-    customer_email: Option<String>,
-    expires_at: String,
-    created_at: String,
+    #[serde(flatten)]
+    customer: CustomerFields,
+    #[serde(serialize_with = "display")]
+    expires_at: Timestamp,
+    #[serde(serialize_with = "display")]
+    created_at: Timestamp,
     return_url: Option<String>,
-    features: Vec<&'static str>,
-    locale: Option<String>,
+    #[serde(serialize_with = "feature_names")]
+    features: Features,
+    #[serde(serialize_with = "display_or_null")]
+    locale: Option<Locale>,
     expires_in_seconds: u64,
     invalidate_existing: bool,
 }
@@ -87,18 +156,16 @@ impl CreatedView {
     ) -> CreatedView {
         let record = &created.record;
         CreatedView {
-            id: record.id.to_string(),
+            id: record.id,
             object: "portal_session",
             url,
             token: created.link.expose_secret(),
-            customer_id: record.customer.id.to_string(),
-            customer_name: record.customer.name.clone(),
-            customer_email: record.customer.email.clone(),
-            expires_at: record.expires_at.to_string(),
-            created_at: record.created_at.to_string(),
+            customer: CustomerFields(Arc::clone(&record.customer)),
+            expires_at: record.expires_at,
+            created_at: record.created_at,
             return_url: record.return_url.clone(),
-            features: features(record.features),
-            locale: record.locale.map(|locale| locale.to_string()),
+            features: record.features,
+            locale: record.locale,
             expires_in_seconds: record.lifetime().as_secs(),
             invalidate_existing,
         }

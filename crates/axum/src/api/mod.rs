@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use portal_sessions::{EngineError, InvalidRequest, OrgId, SessionId, SessionStore};
 
@@ -61,21 +61,35 @@ impl<S: SessionStore> FromRequestParts<Arc<Shared<S>>> for Org {
     }
 }
 
+/// A request whose `Content-Type` is `application/json` (parameters allowed): an extractor whose
+/// rejection is the 400 answer. It reads the header where it is, without copying the headers.
+pub(crate) struct JsonContentType;
+
+impl<S: Send + Sync> FromRequestParts<S> for JsonContentType {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<JsonContentType, ApiError> {
+        let json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if json {
+            Ok(JsonContentType)
+        } else {
+            Err(ApiError::invalid("Content-Type must be application/json"))
+        }
+    }
+}
+
 pub(crate) async fn create<S: SessionStore>(
     State(shared): State<Arc<Shared<S>>>,
     Org(org): Org,
     mount: Mount,
-    headers: HeaderMap,
+    JsonContentType: JsonContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
-        return Err(ApiError::invalid("Content-Type must be application/json"));
-    }
     let body = body.map_err(|_| {
         ApiError::invalid(format!(
             "the request body must be at most {MAX_BODY_BYTES} bytes of JSON"

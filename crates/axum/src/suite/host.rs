@@ -20,7 +20,7 @@ use super::fixture::{KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain,
 use super::openapi;
 use crate::PortalService;
 use crate::auth::StaticApiKeys;
-use crate::data::{Branding, CustomerBilling, Invoice, StaticPortalData};
+use crate::data::{Branding, CustomerBilling, Invoice, InvoiceStatus, StaticPortalData};
 use crate::viewer::{Viewer, ViewerCheck};
 
 /// Where [`Mounted::Nested`] puts the portal.
@@ -108,7 +108,7 @@ pub fn app_with_ttl<S: SessionStore>(store: S, mounted: Mounted, ttl: Duration) 
                 issued_on: "2026-05-01".into(),
                 amount_cents: 4900,
                 currency: "USD".into(),
-                status: "paid".into(),
+                status: InvoiceStatus::Paid,
             }],
             usage: vec![],
         },
