@@ -166,28 +166,34 @@ async fn printable_invoice(
     let Some(invoice) = invoices.iter().find(|invoice| invoice.number == number) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+    // A template that escapes every value (the host's own choice; maud is what the portal uses).
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Invoice " (invoice.number) }
+                style {
+                    "body{font-family:sans-serif;max-width:640px;margin:40px auto;color:#1f2430}"
+                    "h1{border-bottom:4px solid #b45309}td{padding:6px 12px}"
+                }
+            }
+            body {
+                h1 { "Invoice " (invoice.number) }
+                p { "Example SaaS · billed to " strong { (viewer.customer().name) } }
+                table {
+                    tr { td { "Issued" } td { (invoice.issued_on) } }
+                    tr {
+                        td { "Amount" }
+                        td { "$" (invoice.amount_cents / 100) "." (format!("{:02}", invoice.amount_cents % 100)) }
+                    }
+                    tr { td { "Status" } td { (invoice.status) } }
+                }
+                p { a href=(viewer.portal_path()) { "Back to your billing portal" } }
+            }
+        }
     };
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invoice {number}</title>\
-         <style>body{{font-family:sans-serif;max-width:640px;margin:40px auto;color:#1f2430}}\
-         h1{{border-bottom:4px solid #b45309}}td{{padding:6px 12px}}</style></head><body>\
-         <h1>Invoice {number}</h1><p>Example SaaS · billed to <strong>{customer}</strong></p>\
-         <table><tr><td>Issued</td><td>{issued}</td></tr><tr><td>Amount</td><td>${dollars}.{cents:02}</td></tr>\
-         <tr><td>Status</td><td>{status}</td></tr></table>\
-         <p><a href=\"{portal}\">Back to your billing portal</a></p></body></html>",
-        number = escape(&invoice.number),
-        customer = escape(&viewer.customer().name),
-        issued = escape(&invoice.issued_on),
-        dollars = invoice.amount_cents / 100,
-        cents = invoice.amount_cents % 100,
-        status = invoice.status,
-        portal = viewer.portal_path(),
-    ))
-    .into_response()
+    Html(page.into_string()).into_response()
 }
 
 /// The host app, with links minted under `public_url`.

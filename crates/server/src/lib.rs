@@ -345,7 +345,7 @@ fn holds_link_token(segment: &str) -> bool {
 pub fn operations_layers(app: axum::Router, metrics: &Metrics) -> axum::Router {
     app.route_layer(middleware::from_fn(metrics::route_of))
         .layer(middleware::from_fn_with_state(
-            metrics.clone(),
+            Arc::new(metrics.clone()),
             metrics::track,
         ))
         .layer(middleware::from_fn(log_requests))

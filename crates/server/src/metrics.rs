@@ -255,14 +255,12 @@ impl EventListener for Metrics {
 
 /// The route a request matched, put on its response by [`route_of`] for [`track`] to read.
 #[derive(Debug, Clone)]
-struct MatchedRoute(Arc<str>);
+struct MatchedRoute(MatchedPath);
 
-/// Inside the router (a `route_layer`): remembers the template of the route the request matched.
+/// Inside the router (a `route_layer`): remembers the template of the route the request matched
+/// (a shared string: no copy).
 pub(crate) async fn route_of(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|matched| Arc::<str>::from(matched.as_str()));
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(MatchedRoute(route));
@@ -270,28 +268,39 @@ pub(crate) async fn route_of(request: Request, next: Next) -> Response {
     response
 }
 
+/// The method's label: one of the usual methods, else `other` (one label, not one per spelling a
+/// client invents).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Around the whole service: counts and times every request by route, method and status, and
-/// every refusal by reason.
+/// every refusal by reason. Its state is shared (`Arc`), so that a request clones one pointer,
+/// not every series.
 pub(crate) async fn track(
-    State(metrics): State<Metrics>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let method = request.method().as_str().to_owned();
-    let method = match method.as_str() {
-        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" => method,
-        // Any other method is one label, not one per spelling a client invents.
-        _ => "other".to_owned(),
-    };
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let route = response
         .extensions()
         .get::<MatchedRoute>()
-        .map_or_else(|| Arc::from("unmatched"), |route| route.0.clone());
+        .map_or("unmatched", |route| route.0.as_str());
     metrics.request(
-        &route,
-        &method,
+        route,
+        method,
         response.status(),
         started.elapsed().as_secs_f64(),
     );
