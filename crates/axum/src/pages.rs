@@ -9,7 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use portal_sessions::{
-    ClientInfo, EngineError, Features, LinkToken, OrgId, Rejection, SessionRecord, SessionStore,
+    ClientInfo, EngineError, Features, LinkRefusal, LinkToken, OrgId, Rejection, SessionRecord,
+    SessionStore,
 };
 
 use crate::cookie::ViewerCookie;
@@ -157,12 +158,15 @@ impl<S: SessionStore> Shared<S> {
     fn link_failure<T>(
         &self,
         client: Option<IpAddr>,
-        outcome: &Result<T, EngineError>,
+        outcome: &Result<T, LinkRefusal>,
         headers: &HeaderMap,
     ) -> Option<Response> {
         if !matches!(
             outcome,
-            Err(EngineError::LinkMalformed(_) | EngineError::LinkUnknown)
+            Err(LinkRefusal {
+                error: EngineError::LinkMalformed(_) | EngineError::LinkUnknown,
+                ..
+            })
         ) {
             return None;
         }
@@ -177,18 +181,21 @@ impl<S: SessionStore> Shared<S> {
             .map(|over| too_many(over, &self.speech(None, headers), Refusal::CookieLimit))
     }
 
-    /// The answer to a link that did not open (or `error` was not about the link: a failure page).
+    /// The answer to a link that did not open (or whose refusal was not about the link: a failure
+    /// page).
     ///
     /// A used link opened in the browser that holds the live portal cookie of that same session goes
     /// to the portal: the customer clicked the email link again. A genuine link's refusal page is
-    /// branded with its organisation and speaks its session's locale.
+    /// branded with its organisation and speaks its session's locale: the session the refusal was
+    /// decided on, which it carries.
     async fn link_refusal(
         &self,
-        error: EngineError,
+        refusal: LinkRefusal,
         link: Option<&LinkToken>,
         headers: &HeaderMap,
         mount: &Mount,
     ) -> Response {
+        let LinkRefusal { error, session } = refusal;
         let (status, refusal) = match error {
             EngineError::LinkMalformed(_) => (StatusCode::NOT_FOUND, Refusal::LinkMalformed),
             EngineError::LinkUnknown => (StatusCode::NOT_FOUND, Refusal::LinkUnknown),
@@ -197,20 +204,12 @@ impl<S: SessionStore> Shared<S> {
             EngineError::LinkRevoked => (StatusCode::GONE, Refusal::LinkRevoked),
             other => return failure_page(&other, &self.speech(None, headers)),
         };
-        let record = match link.filter(|_| status == StatusCode::GONE) {
-            None => None,
-            Some(link) => {
-                if matches!(error, EngineError::LinkUsed)
-                    && self.holds_live_portal(link, headers).await
-                {
-                    return redirect(&mount.path("/portal"), &self.speech(None, headers));
-                }
-                match self.engine.link_session(link).await {
-                    Ok(record) => record,
-                    Err(error) => return failure_page(&error, &self.speech(None, headers)),
-                }
+        if let Some(link) = link.filter(|_| matches!(error, EngineError::LinkUsed)) {
+            if self.holds_live_portal(link, headers).await {
+                return redirect(&mount.path("/portal"), &self.speech(None, headers));
             }
-        };
+        }
+        let record = session.filter(|_| status == StatusCode::GONE);
         let speech = self.speech(record.as_ref().and_then(|record| record.locale), headers);
         let texts = speech.texts;
         let (title, text) = match error {
@@ -339,10 +338,16 @@ pub(crate) async fn open_link<S: SessionStore>(
     let (parts, _) = request.into_parts();
     let (link, outcome) = match parse_link(raw) {
         Ok(link) => {
-            let outcome = shared.engine.inspect(&link).await;
+            let outcome = shared.engine.inspect_or_refuse(&link).await;
             (Some(link), outcome)
         }
-        Err(malformed) => (None, Err(malformed)),
+        Err(malformed) => (
+            None,
+            Err(LinkRefusal {
+                error: malformed,
+                session: None,
+            }),
+        ),
     };
     let client = shared.limits.proxies.client_of(&parts);
     if let Some(limited) = shared.link_failure(client, &outcome, &parts.headers) {
@@ -365,9 +370,9 @@ pub(crate) async fn open_link<S: SessionStore>(
                 ),
             )
         }
-        Err(error) => {
+        Err(refusal) => {
             shared
-                .link_refusal(error, link.as_ref(), &parts.headers, &mount)
+                .link_refusal(refusal, link.as_ref(), &parts.headers, &mount)
                 .await
         }
     }
@@ -401,10 +406,16 @@ pub(crate) async fn redeem_link<S: SessionStore>(
     let client = ClientInfo::new(client_ip, agent);
     let (link, outcome) = match parse_link(raw) {
         Ok(link) => {
-            let outcome = shared.engine.redeem(&link, client).await;
+            let outcome = shared.engine.redeem_or_refuse(&link, client).await;
             (Some(link), outcome)
         }
-        Err(malformed) => (None, Err(malformed)),
+        Err(malformed) => (
+            None,
+            Err(LinkRefusal {
+                error: malformed,
+                session: None,
+            }),
+        ),
     };
     if let Some(limited) = shared.link_failure(client_ip, &outcome, &parts.headers) {
         return limited;
@@ -427,9 +438,9 @@ pub(crate) async fn redeem_link<S: SessionStore>(
             }
             response
         }
-        Err(error) => {
+        Err(refusal) => {
             shared
-                .link_refusal(error, link.as_ref(), &parts.headers, &mount)
+                .link_refusal(refusal, link.as_ref(), &parts.headers, &mount)
                 .await
         }
     }

@@ -93,12 +93,51 @@ impl From<InvalidRequest> for EngineError {
 }
 
 impl EngineError {
+    /// Whether this is a genuine link's state: used, expired or revoked.
+    fn is_link_state(&self) -> bool {
+        matches!(
+            self,
+            EngineError::LinkUsed | EngineError::LinkExpired | EngineError::LinkRevoked
+        )
+    }
+
     fn from_link_rejection(rejection: Rejection) -> EngineError {
         match rejection {
             Rejection::WrongSecret => EngineError::LinkUnknown,
             Rejection::AlreadyUsed => EngineError::LinkUsed,
             Rejection::Expired => EngineError::LinkExpired,
             Rejection::Revoked => EngineError::LinkRevoked,
+        }
+    }
+}
+
+/// A link that did not open: why, and, when the link is genuine (its verifier matched, so it was
+/// used, expired or revoked), the session the refusal was decided on.
+///
+/// A forged or unknown link carries no session: holding a wrong secret shows nothing of the
+/// session it names.
+#[derive(Debug)]
+pub struct LinkRefusal {
+    /// Why: [`EngineError::LinkUnknown`], `LinkUsed`, `LinkExpired`, `LinkRevoked`, or a store
+    /// failure.
+    pub error: EngineError,
+    /// The session, for a used, expired or revoked genuine link.
+    pub session: Option<SessionRecord>,
+}
+
+impl LinkRefusal {
+    fn without_session(error: EngineError) -> LinkRefusal {
+        LinkRefusal {
+            error,
+            session: None,
+        }
+    }
+
+    fn of(rejection: Rejection, record: SessionRecord) -> LinkRefusal {
+        let error = EngineError::from_link_rejection(rejection);
+        LinkRefusal {
+            session: error.is_link_state().then_some(record),
+            error,
         }
     }
 }
@@ -747,16 +786,30 @@ impl<S: SessionStore> Engine<S> {
     /// [`EngineError::LinkUnknown`], [`EngineError::LinkUsed`], [`EngineError::LinkExpired`] or
     /// [`EngineError::LinkRevoked`]; store failures otherwise.
     pub async fn inspect(&self, link: &LinkToken) -> Result<SessionRecord, EngineError> {
+        self.inspect_or_refuse(link)
+            .await
+            .map_err(|refusal| refusal.error)
+    }
+
+    /// [`inspect`](Self::inspect), whose refusal carries the session it was decided on when the
+    /// link is genuine: what a page that explains why a link no longer works needs (its
+    /// organisation's branding, its locale, its lifetime), without reading the session again.
+    ///
+    /// # Errors
+    ///
+    /// As [`inspect`](Self::inspect), in a [`LinkRefusal`].
+    pub async fn inspect_or_refuse(&self, link: &LinkToken) -> Result<SessionRecord, LinkRefusal> {
         let now = self.clock.now();
         let record = self
             .store
             .get(&link.session_id())
-            .await?
-            .ok_or(EngineError::LinkUnknown)?;
-        record
-            .check_link(&link.secret_hash(), now)
-            .map_err(EngineError::from_link_rejection)?;
-        Ok(record)
+            .await
+            .map_err(|error| LinkRefusal::without_session(error.into()))?
+            .ok_or(LinkRefusal::without_session(EngineError::LinkUnknown))?;
+        match record.check_link(&link.secret_hash(), now) {
+            Ok(()) => Ok(record),
+            Err(rejection) => Err(LinkRefusal::of(rejection, record)),
+        }
     }
 
     /// The session of a genuine link (its verifier matches), whatever the session's state: what a
@@ -806,6 +859,37 @@ impl<S: SessionStore> Engine<S> {
         link: &LinkToken,
         client: ClientInfo,
     ) -> Result<Redemption, EngineError> {
+        self.redeem_or_refuse(link, client)
+            .await
+            .map_err(|refusal| refusal.error)
+    }
+
+    /// [`redeem`](Self::redeem), whose refusal carries the session it was decided on when the link
+    /// is genuine (see [`inspect_or_refuse`](Self::inspect_or_refuse)).
+    ///
+    /// # Errors
+    ///
+    /// As [`redeem`](Self::redeem), in a [`LinkRefusal`].
+    pub async fn redeem_or_refuse(
+        &self,
+        link: &LinkToken,
+        client: ClientInfo,
+    ) -> Result<Redemption, LinkRefusal> {
+        let mut decided_on = None;
+        let redeemed = self.redeem_deciding(link, client, &mut decided_on).await;
+        redeemed.map_err(|error| LinkRefusal {
+            session: decided_on.filter(|_| error.is_link_state()),
+            error,
+        })
+    }
+
+    /// The redeem; `decided_on` is left holding the record a refusal was decided on.
+    async fn redeem_deciding(
+        &self,
+        link: &LinkToken,
+        client: ClientInfo,
+        decided_on: &mut Option<SessionRecord>,
+    ) -> Result<Redemption, EngineError> {
         let now = self.clock.now();
         let id = link.session_id();
         let verifier = link.secret_hash();
@@ -820,10 +904,10 @@ impl<S: SessionStore> Engine<S> {
                         viewer: viewer_hash,
                         client: client.clone(),
                     };
-                    record
-                        .apply(change, now)
-                        .map(Some)
-                        .map_err(EngineError::from_link_rejection)
+                    record.apply(change, now).map(Some).map_err(|rejection| {
+                        *decided_on = Some(record.clone());
+                        EngineError::from_link_rejection(rejection)
+                    })
                 },
                 EngineError::LinkUnknown,
                 // Only this call knows the viewer secret: its hash in the store proves the win.

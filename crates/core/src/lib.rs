@@ -92,7 +92,7 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, StaticDirectory};
 pub use engine::{
-    CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, MIN_TTL, Redemption,
+    CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, LinkRefusal, MIN_TTL, Redemption,
 };
 pub use error_chain::ErrorChain;
 pub use event::{EventKind, EventKinds, EventListener, SessionEvent};

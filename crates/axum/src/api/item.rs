@@ -85,21 +85,7 @@ pub(crate) struct SessionItem {
 impl SessionItem {
     /// The session as it is at `now`.
     pub(crate) fn new(record: &SessionRecord, now: Timestamp) -> SessionItem {
-        SessionItem {
-            id: record.id,
-            object: "portal_session",
-            customer: CustomerFields(Arc::clone(&record.customer)),
-            expires_at: record.expires_at,
-            is_expired: now >= record.expires_at,
-            is_used: record.used_at.is_some(),
-            is_revoked: record.revoked_at.is_some(),
-            used_at: record.used_at,
-            revoked_at: record.revoked_at,
-            created_at: record.created_at,
-            return_url: record.return_url.clone(),
-            features: record.features,
-            locale: record.locale,
-        }
+        SessionItem::from_view(&record.view(now), now)
     }
 
     /// The session `view` shows, with `isExpired` decided at `at` (the instant of the view: now
