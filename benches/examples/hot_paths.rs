@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Operations: `create`, `redeem` (parse the link text, then redeem, as the HTTP layer does),
-//! `authenticate`. The store is filled with `count` sessions first; only the named operation runs
+//! `authenticate`; `http-create` and `http-empty`: the same create request through the portal's
+//! router and through an empty router, in process (no sockets), so that the difference is the HTTP
+//! layer's and the engine's own; `http-redeem`: `POST /r/{token}` of fresh links through the
+//! router (the links are minted first, outside nothing: subtract a `create` run of the same count). The store is filled with `count` sessions first; only the named operation runs
 //! after that, `count` times, so the profile's inclusive costs divided by `count` are per operation.
 
 use std::process::ExitCode;
@@ -17,6 +20,9 @@ use std::process::ExitCode;
 use portal_sessions::{ClientInfo, LinkToken};
 use portal_sessions_benches::{create, engine};
 use portal_sessions_memory::MemoryStore;
+
+/// The API key of the `http-*` operations.
+const HTTP_KEY: &str = "sk_bench_0123456789abcdef";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -67,6 +73,66 @@ fn main() -> ExitCode {
                 };
                 for _ in 0..count {
                     assert!(engine.authenticate(&viewer).await.is_ok());
+                }
+            }
+            "http-create" | "http-empty" => {
+                use tower::ServiceExt as _;
+                let router = if op == "http-create" {
+                    let mut keys = portal_sessions_axum::StaticApiKeys::default();
+                    keys.add_secret(HTTP_KEY, portal_sessions_benches::org());
+                    portal_sessions_axum::PortalService::new(
+                        engine.clone(),
+                        keys,
+                        portal_sessions_axum::StaticPortalData::default(),
+                    )
+                    .router()
+                } else {
+                    axum::Router::new().route("/{*path}", axum::routing::any(|| async {}))
+                };
+                for _ in 0..count {
+                    let request = axum::http::Request::post("/v1/portal-sessions")
+                        .header("x-api-key", HTTP_KEY)
+                        .header("content-type", "application/json")
+                        .body(axum::body::Body::from(
+                            r#"{"customerExternalId":"bench-001"}"#,
+                        ));
+                    let request = match request {
+                        Ok(request) => request,
+                        Err(error) => panic!("{error}"),
+                    };
+                    let response = match router.clone().oneshot(request).await {
+                        Ok(response) => response,
+                        Err(error) => match error {},
+                    };
+                    assert!(response.status().is_success(), "{}", response.status());
+                    let body = axum::body::to_bytes(response.into_body(), 1 << 16).await;
+                    std::hint::black_box(body.is_ok());
+                }
+            }
+            "http-redeem" => {
+                use tower::ServiceExt as _;
+                let router = portal_sessions_axum::PortalService::new(
+                    engine.clone(),
+                    portal_sessions_axum::StaticApiKeys::default(),
+                    portal_sessions_axum::StaticPortalData::default(),
+                )
+                .router();
+                let mut links = Vec::with_capacity(count);
+                for _ in 0..count {
+                    links.push(create(&engine).await.link.expose_secret());
+                }
+                for text in &links {
+                    let request = axum::http::Request::post(format!("/r/{text}"))
+                        .body(axum::body::Body::empty());
+                    let request = match request {
+                        Ok(request) => request,
+                        Err(error) => panic!("{error}"),
+                    };
+                    let response = match router.clone().oneshot(request).await {
+                        Ok(response) => response,
+                        Err(error) => match error {},
+                    };
+                    assert_eq!(response.status(), axum::http::StatusCode::SEE_OTHER);
                 }
             }
             other => panic!("unknown operation {other:?}"),

@@ -41,13 +41,19 @@ pub async fn page_headers(request: Request, next: Next) -> Response {
 }
 
 pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
+    // Named by the `http` crate's constants (a name given as text is parsed on every insert) and
+    // room made once: measured, these inserts were a tenth of a redeem's instructions.
+    headers.reserve(5);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert(
-        "x-content-type-options",
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
     // one that runs no script at all and allows inline styles only.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {

@@ -199,7 +199,8 @@ impl fmt::Display for SessionId {
             .encode_slice(self.0, &mut buf)
             .map_err(|_| fmt::Error)?;
         let body = std::str::from_utf8(&buf[..written]).map_err(|_| fmt::Error)?;
-        write!(f, "{SESSION_PREFIX}{body}")
+        f.write_str(SESSION_PREFIX)?;
+        f.write_str(body)
     }
 }
 

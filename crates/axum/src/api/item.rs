@@ -134,10 +134,11 @@ pub(crate) struct CreatedView {
 }
 
 impl CreatedView {
-    /// The answer to a create whose link is at `url`.
+    /// The answer to a create whose link is `token`, at `url`.
     pub(crate) fn new(
         created: &CreatedSession,
         url: String,
+        token: String,
         invalidate_existing: bool,
     ) -> CreatedView {
         let record = &created.record;
@@ -145,7 +146,7 @@ impl CreatedView {
             id: record.id,
             object: "portal_session",
             url,
-            token: created.link.expose_secret(),
+            token,
             customer: CustomerFields(Arc::clone(&record.customer)),
             expires_at: record.expires_at,
             created_at: record.created_at,
