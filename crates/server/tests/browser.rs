@@ -22,10 +22,14 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{KEY, free_port, http, start};
+use support::{KEY, free_port, http, http_within, start};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a WebDriver call may take to answer: starting Chromium on two cores busy with the
+/// rest of the test suite took longer than the support client's usual 10 s.
+const WEBDRIVER_WAIT: Duration = Duration::from_secs(60);
 
 struct Driver {
     child: Child,
@@ -56,7 +60,8 @@ impl Driver {
         } else {
             body.to_string()
         };
-        let reply = http(
+        let reply = http_within(
+            WEBDRIVER_WAIT,
             self.port,
             method,
             &format!("/session/{}{path}", self.session),
@@ -155,7 +160,8 @@ fn launch(profile: &Path) -> Driver {
             ]
         }
     }}});
-    let reply = http(
+    let reply = http_within(
+        WEBDRIVER_WAIT,
         port,
         "POST",
         "/session",
