@@ -12,7 +12,7 @@
 //! `authenticate`; `http-create` and `http-empty`: the same create request through the portal's
 //! router and through an empty router, in process (no sockets), so that the difference is the HTTP
 //! layer's and the engine's own; `http-redeem`: `POST /r/{token}` of fresh links through the
-//! router (the links are minted first, outside nothing: subtract a `create` run of the same count). The store is filled with `count` sessions first; only the named operation runs
+//! router (the links are minted first, in the same run: subtract a `create` run of the same count). The store is filled with `count` sessions first; only the named operation runs
 //! after that, `count` times, so the profile's inclusive costs divided by `count` are per operation.
 
 use std::process::ExitCode;
@@ -76,7 +76,6 @@ fn main() -> ExitCode {
                 }
             }
             "http-create" | "http-empty" => {
-                use tower::ServiceExt as _;
                 let router = if op == "http-create" {
                     let mut keys = portal_sessions_axum::StaticApiKeys::default();
                     keys.add_secret(HTTP_KEY, portal_sessions_benches::org());
@@ -96,21 +95,13 @@ fn main() -> ExitCode {
                         .body(axum::body::Body::from(
                             r#"{"customerExternalId":"bench-001"}"#,
                         ));
-                    let request = match request {
-                        Ok(request) => request,
-                        Err(error) => panic!("{error}"),
-                    };
-                    let response = match router.clone().oneshot(request).await {
-                        Ok(response) => response,
-                        Err(error) => match error {},
-                    };
+                    let response = send(&router, request).await;
                     assert!(response.status().is_success(), "{}", response.status());
                     let body = axum::body::to_bytes(response.into_body(), 1 << 16).await;
                     std::hint::black_box(body.is_ok());
                 }
             }
             "http-redeem" => {
-                use tower::ServiceExt as _;
                 let router = portal_sessions_axum::PortalService::new(
                     engine.clone(),
                     portal_sessions_axum::StaticApiKeys::default(),
@@ -124,14 +115,7 @@ fn main() -> ExitCode {
                 for text in &links {
                     let request = axum::http::Request::post(format!("/r/{text}"))
                         .body(axum::body::Body::empty());
-                    let request = match request {
-                        Ok(request) => request,
-                        Err(error) => panic!("{error}"),
-                    };
-                    let response = match router.clone().oneshot(request).await {
-                        Ok(response) => response,
-                        Err(error) => match error {},
-                    };
+                    let response = send(&router, request).await;
                     assert_eq!(response.status(), axum::http::StatusCode::SEE_OTHER);
                 }
             }
@@ -139,4 +123,20 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+/// Sends one request through `router`, in process.
+async fn send(
+    router: &axum::Router,
+    request: Result<axum::http::Request<axum::body::Body>, axum::http::Error>,
+) -> axum::response::Response {
+    use tower::ServiceExt as _;
+    let request = match request {
+        Ok(request) => request,
+        Err(error) => panic!("{error}"),
+    };
+    match router.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(error) => match error {},
+    }
 }
