@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portal_sessions::{
-    Clock, Features, LinkToken, ListFilter, ListQuery, MAX_TTL, SessionRecord, SessionStore,
-    SystemClock, Timestamp,
+    Clock, Features, LinkToken, ListFilter, ListQuery, MAX_TTL, MintedBy, SessionRecord,
+    SessionStore, SystemClock, Timestamp,
 };
 use portal_sessions_benches::{customer, execute, org, runtime};
 use portal_sessions_memory::MemoryStore;
@@ -74,6 +74,10 @@ fn expired_session(now: Timestamp, i: u64, n: u64) -> SessionRecord {
         revoked_at: None,
         logged_out_at: None,
         redeemed_by: None,
+        recovery: true,
+        recovery_ended_at: None,
+        minted_by: MintedBy::Api,
+        chain_started_at: created_at,
         version: 0,
     }
 }

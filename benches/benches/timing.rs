@@ -25,7 +25,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use portal_sessions::{
-    CustomerId, CustomerSnapshot, Features, LinkToken, OrgId, SecretHash, SessionRecord, Timestamp,
+    CustomerId, CustomerSnapshot, Features, LinkToken, MintedBy, OrgId, SecretHash, SessionRecord,
+    Timestamp,
 };
 
 const MEASUREMENTS: usize = 1_000_000;
@@ -147,6 +148,7 @@ fn main() {
             external_id: "timing".into(),
             name: "Timing".into(),
             email: None,
+            locale: None,
         }),
         features: Features::ALL,
         return_url: None,
@@ -159,6 +161,10 @@ fn main() {
         revoked_at: None,
         logged_out_at: None,
         redeemed_by: None,
+        recovery: true,
+        recovery_ended_at: None,
+        minted_by: MintedBy::Api,
+        chain_started_at: now,
         version: 0,
     };
     // Presented hashes that differ from the stored one in the first byte, or in the last.

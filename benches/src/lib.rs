@@ -34,6 +34,7 @@ pub fn customer() -> CustomerSnapshot {
         external_id: "bench-001".into(),
         name: "Bench Customer".into(),
         email: Some("billing@bench.test".into()),
+        locale: None,
     }
 }
 

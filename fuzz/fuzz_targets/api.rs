@@ -33,6 +33,7 @@ fn app() -> (Router, Arc<MemoryStore>, Arc<Engine<Arc<MemoryStore>>>) {
         external_id: "fuzz-1".into(),
         name: "Fuzz".into(),
         email: None,
+        locale: None,
     };
     directory
         .insert(org(), customer)

@@ -1,6 +1,9 @@
-//! A host service that embeds the portal: its own state, its own `/healthz`, API keys looked up
-//! asynchronously in its own key store, the portal nested under `/billing`, and one portal page of
-//! its own (a printable invoice) behind the [`Viewer`] extractor.
+//! A host service that embeds the portal: its own state, API keys looked up asynchronously in its
+//! own key store, the portal nested under `/billing`, and one portal page of its own (a printable
+//! invoice) behind the [`Viewer`] extractor. It runs what production needs beside the router, from
+//! the library: a request log that redacts link tokens ([`RequestLogLayer`]), `/healthz` on the
+//! store ([`health_check`]), the purge of long-expired sessions ([`Purger`]), and webhook
+//! deliveries ([`Deliverer`], over [`StaticEndpoints`] and [`HyperClient`]).
 //!
 //! `cargo run -p portal-sessions-axum --example host_app`, then mint a link with the key it prints:
 //!
@@ -12,11 +15,13 @@
 //!
 //! and open the returned `url` (`http://127.0.0.1:3000/billing/r/mgl_...`): the portal is at
 //! `/billing/portal`, the printable invoice at `/billing/portal/invoices/EX-0003`. Set
-//! `HOST_APP_LISTEN` to listen elsewhere.
+//! `HOST_APP_LISTEN` to listen elsewhere, and `HOST_APP_WEBHOOK_URL` with `HOST_APP_WEBHOOK_SECRET`
+//! (`whsec_` and at least 24 characters) to have the sessions' events POSTed there, signed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, Path, State};
@@ -26,10 +31,13 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use portal_sessions::{CustomerSnapshot, Engine, Feature, OrgId, SessionView, StaticDirectory};
+use portal_sessions_axum::webhooks::{
+    Deliverer, Deliveries, HyperClient, StaticEndpoints, Webhook,
+};
 use portal_sessions_axum::{
     ApiAuth, AuthError, Branding, CustomerBilling, Invoice, InvoiceStatus, PortalData,
-    PortalDataError, PortalService, UsageLine, Viewer, ViewerCheck, api_key, async_trait,
-    page_headers,
+    PortalDataError, PortalService, PurgeTask, Purger, RequestLogLayer, UsageLine, Viewer,
+    ViewerCheck, api_key, async_trait, health_check, page_headers,
 };
 use portal_sessions_memory::MemoryStore;
 use tokio::sync::RwLock;
@@ -196,13 +204,65 @@ async fn printable_invoice(
     Html(page.into_string()).into_response()
 }
 
-/// The host app, with links minted under `public_url`.
+/// The host app, with links minted under `public_url`; its webhook deliveries and purges run
+/// until the runtime ends.
 ///
 /// # Errors
 ///
-/// When the demo's fixed ids do not parse or its customer does not fit (neither happens).
+/// As [`host_service`].
 pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Error>> {
-    let org: OrgId = "9b2f6a4e-1c3d-4e5f-8a7b-6c5d4e3f2a1b".parse()?;
+    Ok(host_service(public_url, StaticEndpoints::default())
+        .await?
+        .router)
+}
+
+/// The host service: its router, and the tasks beside it.
+pub struct HostService {
+    /// The routes, the portal's nested under `/billing`, all logged.
+    pub router: Router,
+    /// The webhook deliveries.
+    pub deliveries: Deliveries,
+    /// The purge of long-expired sessions.
+    pub purger: PurgeTask,
+}
+
+/// The webhooks of `HOST_APP_WEBHOOK_URL` and `HOST_APP_WEBHOOK_SECRET`, for the organisation
+/// `org` (none when they are not set).
+///
+/// # Errors
+///
+/// When the URL or the secret is refused (the error names neither).
+pub fn webhooks_from_env(org: OrgId) -> Result<StaticEndpoints, Box<dyn std::error::Error>> {
+    let mut endpoints = StaticEndpoints::default();
+    if let (Ok(url), Ok(secret)) = (
+        std::env::var("HOST_APP_WEBHOOK_URL"),
+        std::env::var("HOST_APP_WEBHOOK_SECRET"),
+    ) {
+        endpoints.add(org, Webhook::new(&url, &secret)?);
+    }
+    Ok(endpoints)
+}
+
+/// The demo organisation's id.
+///
+/// # Errors
+///
+/// When it does not parse (it does).
+pub fn host_org() -> Result<OrgId, portal_sessions::IdError> {
+    "9b2f6a4e-1c3d-4e5f-8a7b-6c5d4e3f2a1b".parse()
+}
+
+/// The host service, with links minted under `public_url` and events POSTed to `webhooks`.
+///
+/// # Errors
+///
+/// When the demo's fixed ids do not parse or its customer does not fit (neither happens), or the
+/// webhook client cannot be built.
+pub async fn host_service(
+    public_url: &str,
+    webhooks: StaticEndpoints,
+) -> Result<HostService, Box<dyn std::error::Error>> {
+    let org = host_org()?;
     let mut customers = StaticDirectory::default();
     customers.insert(
         org,
@@ -211,6 +271,7 @@ pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Er
             external_id: CUSTOMER.into(),
             name: "Forty-Two Ltd".into(),
             email: Some("ap@fortytwo.test".into()),
+            locale: None,
         },
     )?;
     let keys = Arc::new(HostKeys::default());
@@ -225,8 +286,9 @@ pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Er
             ],
         )]),
     });
-    let engine = Arc::new(Engine::new(MemoryStore::new(), customers));
-    let portal = PortalService::new(engine, keys, billing.clone()).public_url(public_url);
+    // The event feed keeps which events each session's webhooks got.
+    let engine = Arc::new(Engine::new(MemoryStore::new().with_event_feed(), customers));
+    let portal = PortalService::new(engine.clone(), keys, billing.clone()).public_url(public_url);
     let state = HostState {
         billing,
         viewers: portal.viewer_check(),
@@ -235,14 +297,38 @@ pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Er
         "/portal/invoices/{number}",
         get(printable_invoice).layer(middleware::from_fn(page_headers)),
     );
-    Ok(Router::new()
+    let router = Router::new()
         .route(
             "/",
             get(|| async { "Example SaaS: the host app's own home page\n" }),
         )
-        .route("/healthz", get(|| async { "host ok\n" }))
+        .route("/healthz", health_check(engine.clone()))
         .nest("/billing", billing_routes)
-        .with_state(state))
+        .with_state(state)
+        // Outermost, so that it sees `/billing/r/mgl_...` whole, and writes `/billing/r/<link>`.
+        .layer(RequestLogLayer::new());
+    let client = HyperClient::new(Duration::from_secs(10))?;
+    let deliveries = Deliverer::new(engine.clone(), webhooks, client)?
+        .on_delivery(|delivery| {
+            println!(
+                "webhook: {} of {} to {}: {}",
+                delivery.event_type,
+                delivery.session,
+                delivery.host,
+                if delivery.accepted() {
+                    "accepted"
+                } else {
+                    "failed, will retry"
+                }
+            );
+        })
+        .spawn();
+    let purger = Purger::new(engine).spawn();
+    Ok(HostService {
+        router,
+        deliveries,
+        purger,
+    })
 }
 
 #[tokio::main]
@@ -250,20 +336,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listen = std::env::var("HOST_APP_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let address = listener.local_addr()?;
-    let app = host_app(&format!("http://{address}")).await?;
+    // Request lines, deliveries and purges, through `tracing`, to standard error.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .init();
+    let webhooks = webhooks_from_env(host_org()?)?;
+    let webhook_count = webhooks.len();
+    let HostService {
+        router,
+        deliveries,
+        purger,
+    } = host_service(&format!("http://{address}"), webhooks).await?;
     println!("host app on http://{address}: the portal is under /billing");
     println!("Host API key: {HOST_KEY}");
     println!(
         "  curl -s -X POST http://{address}/billing/v1/portal-sessions -H 'authorization: Bearer {HOST_KEY}' \
          -H 'Content-Type: application/json' -d '{{\"customerExternalId\": \"{CUSTOMER}\"}}'"
     );
+    println!("Webhooks: {webhook_count} (HOST_APP_WEBHOOK_URL, HOST_APP_WEBHOOK_SECRET)");
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // Deliveries in flight get their grace to finish; the purge stops where it stands.
+    deliveries.shutdown().await;
+    purger.stop();
     Ok(())
 }

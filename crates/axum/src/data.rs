@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use portal_sessions::{CustomerId, OrgId, SessionView};
+
+use portal_sessions::{CustomerId, OrgId, RecoveryPolicy, SessionView};
 use serde::Deserialize;
 
 /// How an organisation's portal looks.
@@ -171,6 +172,19 @@ pub trait PortalData: Send + Sync + 'static {
     /// [`PortalDataError`] when it cannot be loaded: the customer sees a "billing data
     /// unavailable" page (503), branded.
     async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError>;
+
+    /// The organisation's recovery settings: `None` (the default) leaves its used and expired
+    /// links as they were, pages that say so, and gives it no login page. Recovery also needs a
+    /// [`Mailer`](crate::mail::Mailer) ([`PortalService::mailer`](crate::PortalService::mailer)).
+    ///
+    /// # Errors
+    ///
+    /// [`PortalDataError`] when they cannot be loaded: the page then offers no recovery, and a
+    /// recovery request is answered 503.
+    async fn recovery(&self, org: OrgId) -> Result<Option<OrgRecovery>, PortalDataError> {
+        let _ = org;
+        Ok(None)
+    }
 }
 
 /// A shared source is one: the host can keep its billing system in its own state too.
@@ -183,6 +197,10 @@ impl<D: PortalData + ?Sized> PortalData for std::sync::Arc<D> {
     async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError> {
         (**self).billing(session).await
     }
+
+    async fn recovery(&self, org: OrgId) -> Result<Option<OrgRecovery>, PortalDataError> {
+        (**self).recovery(org).await
+    }
 }
 
 /// Fixed branding and billing data, for configuration files and tests.
@@ -190,6 +208,7 @@ impl<D: PortalData + ?Sized> PortalData for std::sync::Arc<D> {
 pub struct StaticPortalData {
     branding: HashMap<OrgId, Branding>,
     billing: HashMap<(OrgId, CustomerId), CustomerBilling>,
+    recovery: HashMap<OrgId, OrgRecovery>,
 }
 
 impl StaticPortalData {
@@ -201,6 +220,11 @@ impl StaticPortalData {
     /// Sets a customer's billing data.
     pub fn set_billing(&mut self, org: OrgId, customer: CustomerId, billing: CustomerBilling) {
         self.billing.insert((org, customer), billing);
+    }
+
+    /// Turns recovery on for `org`, with these settings.
+    pub fn set_recovery(&mut self, org: OrgId, recovery: OrgRecovery) {
+        self.recovery.insert(org, recovery);
     }
 }
 
@@ -217,4 +241,36 @@ impl PortalData for StaticPortalData {
             .cloned()
             .unwrap_or_default())
     }
+
+    async fn recovery(&self, org: OrgId) -> Result<Option<OrgRecovery>, PortalDataError> {
+        Ok(self.recovery.get(&org).cloned())
+    }
+}
+
+/// An organisation's recovery settings, as [`PortalData::recovery`](crate::PortalData::recovery)
+/// gives them.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use portal_sessions::RecoveryPolicy;
+/// use portal_sessions_axum::OrgRecovery;
+///
+/// let acme = OrgRecovery {
+///     policy: RecoveryPolicy { window: Duration::from_secs(14 * 86_400), max_emails_per_hour: 3 },
+///     login_page: true,
+///     from: Some("Acme Billing <billing@acme.example>".into()),
+/// };
+/// # let _ = acme;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgRecovery {
+    /// The window and the hourly limit per customer.
+    pub policy: RecoveryPolicy,
+    /// Whether `{mount}/login/{org id}` lets a customer ask for a link by address (it also needs a
+    /// directory that finds customers by address).
+    pub login_page: bool,
+    /// The organisation's own sender (`Acme Billing <billing@acme.example>`), else the mailer's.
+    pub from: Option<String>,
 }

@@ -109,6 +109,7 @@ mod tests {
             external_id: "acme-001".into(),
             name: "Acme Corp".into(),
             email: Some("billing@acme.test".into()),
+            locale: None,
         };
         let created = at(1_780_000_000_000);
         let revoked_at = at(1_780_000_060_000);
@@ -127,6 +128,13 @@ mod tests {
             revoked_at: None,
             logged_out_at: None,
             redeemed_by: None,
+            recovery: true,
+            recovery_ended_at: None,
+            // A recovered session: its created event says where from.
+            minted_by: portal_sessions::MintedBy::Recovery {
+                from: SessionId::from_bytes([5; 16]),
+            },
+            chain_started_at: created,
             version: 1,
         };
         let record = record.apply(Change::Revoke, revoked_at).unwrap();
@@ -155,7 +163,9 @@ mod tests {
                     "createdAt": "2026-05-28T20:26:40.000Z",
                     "returnUrl": null,
                     "features": ["invoices", "subscriptions", "usage", "profile"],
-                    "locale": null
+                    "locale": null,
+                    "recovery": true,
+                    "recoveredFrom": SessionId::from_bytes([5; 16]).to_string()
                 }
             })
         );

@@ -11,6 +11,10 @@ use portal_sessions::{Feature, Features, Locale, SessionView};
 use crate::data::{Branding, CustomerBilling};
 use crate::text::{Speech, fill};
 
+mod recovery;
+
+pub(crate) use recovery::{NextStep, login, message_with_step};
+
 /// A brand colour if it is exactly `#rrggbb`, else the default indigo.
 fn accent(branding: Option<&Branding>) -> &str {
     branding
@@ -47,6 +51,10 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;font
 dt{color:#667085}dd{margin:0}
 button{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font-size:15px;cursor:pointer}
 .center{text-align:center;padding:48px 20px}
+a.action{color:var(--accent);font-weight:600}
+.error{color:#b42318;font-weight:600}
+form.login{display:flex;flex-direction:column;gap:8px;max-width:360px;margin:16px auto 0;text-align:left}
+form.login input[type=email]{font-size:16px;padding:10px;border:1px solid #d0d5dd;border-radius:8px}
 .back a{color:var(--accent);font-weight:600;text-decoration:none}
 footer{max-width:880px;margin:0 auto 32px;padding:0 16px;font-size:12px;color:#98a2b3;display:flex;justify-content:space-between;align-items:center}
 footer button{background:transparent;color:#667085;border:1px solid #d0d5dd;padding:6px 12px;font-size:13px}

@@ -10,6 +10,8 @@
 //! | `DELETE /v1/portal-sessions/{id}` | revoke at once → 204 (idempotent) |
 //! | `GET`/`HEAD /r/{token}` | a page that redeems the link; never consumes it (mail scanners prefetch) |
 //! | `POST /r/{token}` | consume the link, set the viewer cookie, 303 to `portal` |
+//! | `POST /r/{token}/recover` | "Email me a new link" from a used or expired link (with a [`mailer`](PortalService::mailer) and [`PortalData::recovery`]) |
+//! | `GET`/`POST /login/{org id}` | the organisation's login page: a new link by email to whoever has the address typed |
 //! | `GET /portal` | the customer's invoices, subscription, usage and profile (the session's `features`) |
 //! | `POST /portal/logout` | end the portal session |
 //! | `GET /openapi.json` | the OpenAPI 3.1 description of `/v1` ([`openapi_document`]), its server the public URL and mount |
@@ -78,6 +80,77 @@
 //! `host_app` example is a complete host service (`cargo run -p portal-sessions-axum --example
 //! host_app`).
 //!
+//! # Running it in production
+//!
+//! Beside the router, four parts that a host would otherwise write by reading
+//! `portal-sessions-server` (which is built from them):
+//!
+//! * [`webhooks::Deliverer`]: every session event, signed, POSTed to the organisation's webhooks
+//!   at least once and in order per session, with backoff, surviving restarts. It takes a
+//!   [`webhooks::WebhookEndpoints`] (which URL and secret an organisation's events go to;
+//!   [`webhooks::StaticEndpoints`] is a map) and a [`webhooks::WebhookClient`] (the feature
+//!   `webhook-client` gives [`webhooks::HyperClient`][hyper-client]; implement the trait over your own reqwest
+//!   client to compile no other), and reports every POST to [`webhooks::Deliverer::on_delivery`]
+//!   for your metrics.
+//! * [`Purger`]: purges sessions that expired more than a day ago, every ten minutes (both can be
+//!   changed), until its [`PurgeTask`] is stopped.
+//! * [`RequestLogLayer`]: logs method, path, status and duration of every request through
+//!   `tracing`, with link tokens redacted (`/billing/r/<link>`) and the path cut to a bounded
+//!   length. Links are bearer secrets in the path: a host that logs `/billing/r/mgl_...` itself
+//!   leaks every link it serves to whoever reads its logs, so log with this layer instead (or
+//!   through [`loggable_path`]).
+//! * [`health_check`]: a `/healthz` route answering 200 while the store can take a write and 503
+//!   when it cannot ([`store_health`]), for a supervisor to restart on.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use portal_sessions::{Engine, StaticDirectory};
+//! use portal_sessions_axum::webhooks::{Deliverer, HyperClient, StaticEndpoints, Webhook};
+//! use portal_sessions_axum::{
+//!     PortalService, Purger, RequestLogLayer, StaticApiKeys, StaticPortalData, health_check,
+//! };
+//! use portal_sessions_memory::MemoryStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new().with_event_feed();
+//! let engine = Arc::new(Engine::new(store, StaticDirectory::default()));
+//! let portal = PortalService::new(engine.clone(), StaticApiKeys::default(), StaticPortalData::default())
+//!     .public_url("https://app.example.com");
+//! let app = axum::Router::new()
+//!     .route("/healthz", health_check(engine.clone()))
+//!     .nest("/billing", portal.router())
+//!     .layer(RequestLogLayer::new());
+//!
+//! let mut endpoints = StaticEndpoints::default();
+//! let org = "9b2f6a4e-1c3d-4e5f-8a7b-6c5d4e3f2a1b".parse()?;
+//! endpoints.add(org, Webhook::new("https://hooks.example.com/portal", "whsec_3a9c1f0e5b7d2a4c6e8f0b1d")?);
+//! let deliveries = Deliverer::new(engine.clone(), endpoints, HyperClient::new(Duration::from_secs(10))?)?
+//!     .on_delivery(|delivery| tracing::debug!(accepted = delivery.accepted(), "webhook POST"))
+//!     .spawn();
+//! let purger = Purger::new(engine).spawn();
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+//!     .with_graceful_shutdown(async {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!     })
+//!     .await?;
+//! deliveries.shutdown().await;
+//! purger.stop();
+//! # Ok(())
+//! # }
+//! ```
+//!
+#![cfg_attr(
+    feature = "webhook-client",
+    doc = "\n[hyper-client]: webhooks::HyperClient\n"
+)]
+#![cfg_attr(
+    not(feature = "webhook-client"),
+    doc = "\n[hyper-client]: webhooks::WebhookClient\n"
+)]
+//!
 //! # Languages
 //!
 //! Pages speak English, French, German or Spanish: the session's `locale` (set when it is minted),
@@ -121,18 +194,24 @@ mod data;
 mod error;
 mod event;
 mod headers;
+mod health;
 mod html;
 mod json;
 mod limit;
+pub mod mail;
 mod mount;
 mod openapi;
 mod pages;
+mod purge;
+mod recovery;
 mod refusal;
+mod request_log;
 mod state;
 #[cfg(feature = "suite")]
 pub mod suite;
 mod text;
 mod viewer;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -140,20 +219,26 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
-use portal_sessions::{Engine, Locale, SessionStore};
+use portal_sessions::{Engine, LinkToken, Locale, SessionStore};
 
 pub use crate::api::MAX_BODY_BYTES;
 pub use crate::auth::{ApiAuth, AuthError, KeyLookup, StaticApiKeys, api_key};
 pub use crate::client::TrustedProxies;
 pub use crate::data::{
-    BillingInterval, Branding, CustomerBilling, Invoice, InvoiceStatus, PortalData,
+    BillingInterval, Branding, CustomerBilling, Invoice, InvoiceStatus, OrgRecovery, PortalData,
     PortalDataError, StaticPortalData, Subscription, SubscriptionStatus, UsageLine,
 };
 pub use crate::event::{WebhookEvent, event_body, event_type};
 pub use crate::headers::page_headers;
+pub use crate::health::{health_check, store_health};
 pub use crate::limit::{AttemptLimit, ClientKey};
 pub use crate::openapi::openapi_document;
+pub use crate::purge::{PURGE_EVERY, PURGE_GRACE, PurgeTask, Purger};
+pub use crate::recovery::{LoginOutcome, RecoveryOutcome};
 pub use crate::refusal::Refusal;
+pub use crate::request_log::{
+    LOGGED_PATH_BYTES, RequestLog, RequestLogFuture, RequestLogLayer, loggable_path,
+};
 pub use crate::viewer::{Viewer, ViewerCheck, ViewerRejection};
 /// The attribute macro for implementing [`ApiAuth`] and [`PortalData`], re-exported so that an
 /// implementation needs no dependency of its own: `#[portal_sessions_axum::async_trait]`.
@@ -166,6 +251,10 @@ use crate::cookie::ViewerCookies;
 use crate::headers::{api_headers, strict_transport_security};
 use crate::limit::{LimitSettings, Limits};
 use crate::state::Shared;
+
+/// How many login posts may be sending their links at once; a post beyond is answered as usual
+/// and sends nothing (logged).
+const MAX_LOGIN_TASKS: usize = 64;
 
 /// The portal service: an engine, `/v1` authentication, portal data and the public URL links are
 /// minted under. Cheap to clone; [`router`](Self::router) can be called more than once.
@@ -209,6 +298,9 @@ impl<S: SessionStore> PortalService<S> {
                 show_all_sections: false,
                 default_locale: Locale::ENGLISH,
                 hsts: false,
+                pages_mount: None,
+                mailer: None,
+                mail_tasks: Arc::new(tokio::sync::Semaphore::new(MAX_LOGIN_TASKS)),
             },
         }
     }
@@ -297,15 +389,76 @@ impl<S: SessionStore> PortalService<S> {
         self
     }
 
+    /// How recovery and login pages send links: your provider's [`Mailer`](mail::Mailer), or the
+    /// [`SmtpMailer`](mail::SmtpMailer) of the `smtp` feature. Without one (the default), used and
+    /// expired links offer no new link and organisations have no login page, whatever
+    /// [`PortalData::recovery`] says.
+    pub fn mailer(mut self, mailer: impl mail::Mailer) -> PortalService<S> {
+        self.shared.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// Limits posts to login pages per client, found or not (the answer never says which);
+    /// `None` turns the limit off. On by default: 10 a minute.
+    pub fn login_post_limit(self, limit: Option<AttemptLimit>) -> PortalService<S> {
+        self.with_limits(|settings| settings.login_posts = limit)
+    }
+
     /// What the [`Viewer`] extractor needs from your router's state: put it in your state and
     /// implement [`FromRef`](axum::extract::FromRef) for it.
     pub fn viewer_check(&self) -> ViewerCheck {
         ViewerCheck::new(Arc::new(self.shared.clone()))
     }
 
-    /// The router, for a host router whose state is `T` (`()` when it has none). Nest it, merge it
-    /// or serve it as it is; it registers only the routes in the table above.
+    /// Where the pages router is nested (`/billing`), for link URLs minted where the request does
+    /// not say it: by [`link_url`](Self::link_url), and by `/v1` when the API is mounted apart
+    /// from the pages ([`api_router`](Self::api_router) under `/api`, [`pages_router`](Self::pages_router)
+    /// under `/billing`). Without it, `/v1` mints links under its own mount, which is right when
+    /// both are nested together ([`router`](Self::router)).
+    pub fn pages_mount(mut self, prefix: &str) -> PortalService<S> {
+        self.shared.pages_mount = Some(mount::Mount::new(prefix));
+        self
+    }
+
+    /// The URL of a session's link, `{public_url}{pages mount}/r/{token}`: what to send, or to
+    /// redirect to, when a host mints from its own routes ("View my billing" in its app) instead
+    /// of through `/v1`. The pages mount is [`pages_mount`](Self::pages_mount)'s, else the root.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use portal_sessions::{CreateRequest, Engine, StaticDirectory};
+    /// # use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
+    /// # use portal_sessions_memory::MemoryStore;
+    /// # async fn mint(engine: Arc<Engine<MemoryStore>>, org: portal_sessions::OrgId) -> Result<(), portal_sessions::EngineError> {
+    /// let portal = PortalService::new(engine.clone(), StaticApiKeys::default(), StaticPortalData::default())
+    ///     .public_url("https://app.example.com")
+    ///     .pages_mount("/billing");
+    /// let created = engine.create(org, CreateRequest::for_external_id("acme-001")).await?;
+    /// let url = portal.link_url(&created.link);
+    /// assert!(url.starts_with("https://app.example.com/billing/r/mgl_"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn link_url(&self, link: &LinkToken) -> String {
+        let mount = self.shared.pages_mount.clone().unwrap_or_default();
+        self.shared.link_url(&mount, link)
+    }
+
+    /// The router, for a host router whose state is `T` (`()` when it has none): the `/v1` API,
+    /// the pages and `/openapi.json` together. Nest it, merge it or serve it as it is; it registers
+    /// only the routes in the table above.
     pub fn router<T: Clone + Send + Sync + 'static>(&self) -> Router<T> {
+        Router::new()
+            .merge(self.api_router())
+            .merge(self.pages_router())
+    }
+
+    /// The `/v1` API and `/openapi.json` alone, to mount apart from the pages (say, under `/api`
+    /// on an internal listener); tell the service where the pages are
+    /// ([`pages_mount`](Self::pages_mount)) so that the links it mints point there.
+    pub fn api_router<T: Clone + Send + Sync + 'static>(&self) -> Router<T> {
         let shared = Arc::new(self.shared.clone());
         let api = Router::new()
             .route(
@@ -320,28 +473,40 @@ impl<S: SessionStore> PortalService<S> {
             )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(api_headers));
+        let api = if self.shared.hsts {
+            api.layer(middleware::map_response(strict_transport_security))
+        } else {
+            api
+        };
+        let description = Router::new().route("/openapi.json", get(openapi::serve::<S>));
+        Router::new()
+            .merge(api)
+            .merge(description)
+            .with_state(shared)
+    }
+
+    /// The customer's pages alone: links, recovery, login pages and the portal.
+    pub fn pages_router<T: Clone + Send + Sync + 'static>(&self) -> Router<T> {
+        let shared = Arc::new(self.shared.clone());
         let pages = Router::new()
             .route(
                 "/r/{token}",
                 get(pages::open_link::<S>).post(pages::redeem_link::<S>),
             )
+            .route("/r/{token}/recover", post(recovery::recover::<S>))
+            .route(
+                "/login/{org}",
+                get(recovery::login_page::<S>).post(recovery::login_post::<S>),
+            )
             .route("/portal", get(pages::portal::<S>))
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(page_headers));
-        let (api, pages) = if self.shared.hsts {
-            (
-                api.layer(middleware::map_response(strict_transport_security)),
-                pages.layer(middleware::map_response(strict_transport_security)),
-            )
+        let pages = if self.shared.hsts {
+            pages.layer(middleware::map_response(strict_transport_security))
         } else {
-            (api, pages)
+            pages
         };
-        let description = Router::new().route("/openapi.json", get(openapi::serve::<S>));
-        Router::new()
-            .merge(api)
-            .merge(pages)
-            .merge(description)
-            .with_state(shared)
+        pages.with_state(shared)
     }
 }

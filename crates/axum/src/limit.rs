@@ -204,6 +204,8 @@ pub(crate) struct LimitSettings {
     pub(crate) links: Option<AttemptLimit>,
     pub(crate) cookies: Option<AttemptLimit>,
     pub(crate) api_keys: Option<AttemptLimit>,
+    /// Every post to a login page counts, found or not: the answer never says which.
+    pub(crate) login_posts: Option<AttemptLimit>,
     pub(crate) proxies: Vec<ipnet::IpNet>,
 }
 
@@ -213,6 +215,10 @@ impl Default for LimitSettings {
             links: Some(AttemptLimit::default()),
             cookies: Some(AttemptLimit::default()),
             api_keys: Some(AttemptLimit::default()),
+            login_posts: Some(AttemptLimit {
+                max_failures: 10,
+                ..AttemptLimit::default()
+            }),
             proxies: Vec::new(),
         }
     }
@@ -224,6 +230,7 @@ pub(crate) struct Limits {
     pub(crate) links: Option<Limiter>,
     pub(crate) cookies: Option<Limiter>,
     pub(crate) api_keys: Option<Limiter>,
+    pub(crate) login_posts: Option<Limiter>,
     pub(crate) proxies: crate::client::TrustedProxies,
 }
 
@@ -233,6 +240,7 @@ impl Limits {
             links: settings.links.map(Limiter::new),
             cookies: settings.cookies.map(Limiter::new),
             api_keys: settings.api_keys.map(Limiter::new),
+            login_posts: settings.login_posts.map(Limiter::new),
             proxies: crate::client::TrustedProxies::new(settings.proxies.iter().copied()),
             settings,
         }

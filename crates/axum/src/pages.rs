@@ -17,7 +17,7 @@ use crate::cookie::ViewerCookie;
 use crate::data::Branding;
 use crate::error::{is_transient, log_failure};
 use crate::html::PortalPage;
-use crate::html::{self, Chrome};
+use crate::html::{self, Chrome, NextStep};
 use crate::limit::Limits;
 use crate::limit::OverLimit;
 use crate::mount::Mount;
@@ -29,7 +29,7 @@ use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 /// A rendered page, with the Content-Security-Policy that allows its own inline code and no other,
 /// and the language it is written in (`Content-Language`; `Vary: Accept-Language`, since a page
 /// without a session's locale follows that header).
-fn page(status: StatusCode, rendered: html::Page) -> Response {
+pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
     let policy = rendered.content_security_policy();
     let language = rendered.locale.to_string();
     let mut response = (status, Html(rendered.html)).into_response();
@@ -44,7 +44,7 @@ fn page(status: StatusCode, rendered: html::Page) -> Response {
     response
 }
 
-fn redirect(location: &str, speech: &Speech) -> Response {
+pub(crate) fn redirect(location: &str, speech: &Speech) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     match HeaderValue::from_str(location) {
         Ok(value) => {
@@ -73,7 +73,7 @@ fn set_cookie(response: &mut Response, cookie: &str) -> bool {
     }
 }
 
-fn failure_page(error: &EngineError, speech: &Speech) -> Response {
+pub(crate) fn failure_page(error: &EngineError, speech: &Speech) -> Response {
     log_failure(error);
     let status = match error {
         EngineError::Store(store) if is_transient(store) => StatusCode::SERVICE_UNAVAILABLE,
@@ -82,7 +82,7 @@ fn failure_page(error: &EngineError, speech: &Speech) -> Response {
     something_went_wrong(status, speech)
 }
 
-fn something_went_wrong(status: StatusCode, speech: &Speech) -> Response {
+pub(crate) fn something_went_wrong(status: StatusCode, speech: &Speech) -> Response {
     let message = &speech.texts.something_went_wrong;
     page(
         status,
@@ -91,7 +91,9 @@ fn something_went_wrong(status: StatusCode, speech: &Speech) -> Response {
 }
 
 /// The link in the path. A segment that is not even UTF-8 is as malformed as any other.
-fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, EngineError> {
+pub(crate) fn parse_link(
+    raw: Result<Path<String>, PathRejection>,
+) -> Result<LinkToken, EngineError> {
     match raw {
         Ok(Path(raw)) => raw.parse().map_err(EngineError::LinkMalformed),
         Err(_) => Err(EngineError::LinkMalformed(
@@ -101,7 +103,7 @@ fn parse_link(raw: Result<Path<String>, PathRejection>) -> Result<LinkToken, Eng
 }
 
 /// The 429 page of a client past a limit.
-fn too_many(over: OverLimit, speech: &Speech, limit: Refusal) -> Response {
+pub(crate) fn too_many(over: OverLimit, speech: &Speech, limit: Refusal) -> Response {
     let message = &speech.texts.too_many_attempts;
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
@@ -115,7 +117,7 @@ fn too_many(over: OverLimit, speech: &Speech, limit: Refusal) -> Response {
 
 impl<S: SessionStore> Shared<S> {
     /// The organisation's branding; a failure to load it is logged and the page shown plain.
-    async fn branding(&self, org: OrgId) -> Option<Branding> {
+    pub(crate) async fn branding(&self, org: OrgId) -> Option<Branding> {
         match self.data.branding(org).await {
             Ok(branding) => branding,
             Err(error) => {
@@ -135,7 +137,7 @@ impl<S: SessionStore> Shared<S> {
     /// `Sec-Fetch-Site` is there and says the post came from another site (`same-site` included:
     /// a sibling subdomain is not the portal). Over https every current browser sends
     /// `Sec-Fetch-Site`; over plain http, a page that hides its origin is let through.
-    fn is_cross_site(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn is_cross_site(&self, headers: &HeaderMap) -> bool {
         let fetch_site = headers.get("sec-fetch-site").map(|value| value.as_bytes());
         if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case(b"cross-site")) {
             return true;
@@ -155,7 +157,7 @@ impl<S: SessionStore> Shared<S> {
 
     /// A link that failed because it is malformed or unknown counts against the client: `Some(429)`
     /// once past the limit.
-    fn link_failure<T>(
+    pub(crate) fn link_failure<T>(
         &self,
         client: Option<IpAddr>,
         outcome: &Result<T, LinkRefusal>,
@@ -188,7 +190,7 @@ impl<S: SessionStore> Shared<S> {
     /// to the portal: the customer clicked the email link again. A genuine link's refusal page is
     /// branded with its organisation and speaks its session's locale: the session the refusal was
     /// decided on, which it carries.
-    async fn link_refusal(
+    pub(crate) async fn link_refusal(
         &self,
         refusal: LinkRefusal,
         link: Option<&LinkToken>,
@@ -229,8 +231,16 @@ impl<S: SessionStore> Shared<S> {
             }
             _ => (texts.invalid_link.title, texts.invalid_link.text.to_owned()),
         };
+        // A used or expired link may ask for a new one; a revoked one may only lead to the login
+        // page (which proves the address, not the link).
+        let token = link
+            .filter(|_| matches!(error, EngineError::LinkUsed | EngineError::LinkExpired))
+            .map(LinkToken::expose_secret);
+        let step = self
+            .next_step(record.as_ref(), token.as_deref(), mount)
+            .await;
         refusal.mark(
-            self.message_page(status, title, &text, record.as_ref(), &speech)
+            self.message_page(status, title, &text, record.as_ref(), &step, &speech)
                 .await,
         )
     }
@@ -243,13 +253,15 @@ impl<S: SessionStore> Shared<S> {
         viewer.session_id() == link.session_id() && self.engine.authenticate(&viewer).await.is_ok()
     }
 
-    /// A message page, branded and with the way back when the session it is about is known.
-    async fn message_page(
+    /// A message page, branded and with the way back when the session it is about is known, and
+    /// what to do next.
+    pub(crate) async fn message_page(
         &self,
         status: StatusCode,
         title: &str,
         text: &str,
         session: Option<&SessionRecord>,
+        step: &NextStep,
         speech: &Speech,
     ) -> Response {
         let branding = match session {
@@ -260,7 +272,10 @@ impl<S: SessionStore> Shared<S> {
             branding: branding.as_ref(),
             return_url: session.and_then(|record| record.return_url.as_deref()),
         };
-        page(status, html::message(title, text, &chrome, speech))
+        page(
+            status,
+            html::message_with_step(title, text, step, &chrome, speech),
+        )
     }
 
     /// The "session ended" page (401), with the cookie cleared: in the locale of the session the
@@ -273,12 +288,14 @@ impl<S: SessionStore> Shared<S> {
     ) -> Response {
         let speech = self.speech(session.and_then(|record| record.locale), headers);
         let message = &speech.texts.session_ended;
+        let step = self.next_step(session, None, mount).await;
         let mut response = self
             .message_page(
                 StatusCode::UNAUTHORIZED,
                 message.title,
                 message.text,
                 session,
+                &step,
                 &speech,
             )
             .await;
@@ -379,7 +396,7 @@ pub(crate) async fn open_link<S: SessionStore>(
 }
 
 /// The answer to a cross-site `POST`: 403, nothing changed.
-fn cross_site_refused(speech: &Speech) -> Response {
+pub(crate) fn cross_site_refused(speech: &Speech) -> Response {
     let message = &speech.texts.request_refused;
     Refusal::CrossSite.mark(page(
         StatusCode::FORBIDDEN,
@@ -541,6 +558,7 @@ pub(crate) async fn logout<S: SessionStore>(
             message.title,
             message.text,
             ended.as_ref(),
+            &NextStep::Nothing,
             &speech,
         )
         .await;

@@ -48,6 +48,8 @@ pub enum Refusal {
     CookieLimit,
     /// A client past its limit of failed API keys.
     ApiKeyLimit,
+    /// A client past its limit of posts to login pages.
+    LoginLimit,
     /// A `/v1` request without a valid secret key.
     Unauthenticated,
     /// A `/v1` request refused as invalid (400).
@@ -70,6 +72,7 @@ impl Refusal {
             Refusal::LinkLimit => "link_limit",
             Refusal::CookieLimit => "cookie_limit",
             Refusal::ApiKeyLimit => "api_key_limit",
+            Refusal::LoginLimit => "login_limit",
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::InvalidRequest => "invalid_request",
             Refusal::NotFound => "not_found",
@@ -77,7 +80,7 @@ impl Refusal {
     }
 
     /// Every reason, for a host that registers its labels up front.
-    pub const ALL: [Refusal; 13] = [
+    pub const ALL: [Refusal; 14] = [
         Refusal::LinkMalformed,
         Refusal::LinkUnknown,
         Refusal::LinkUsed,
@@ -88,6 +91,7 @@ impl Refusal {
         Refusal::LinkLimit,
         Refusal::CookieLimit,
         Refusal::ApiKeyLimit,
+        Refusal::LoginLimit,
         Refusal::Unauthenticated,
         Refusal::InvalidRequest,
         Refusal::NotFound,
@@ -97,7 +101,7 @@ impl Refusal {
     pub const fn is_rate_limited(self) -> bool {
         matches!(
             self,
-            Refusal::LinkLimit | Refusal::CookieLimit | Refusal::ApiKeyLimit
+            Refusal::LinkLimit | Refusal::CookieLimit | Refusal::ApiKeyLimit | Refusal::LoginLimit
         )
     }
 

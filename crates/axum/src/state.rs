@@ -28,6 +28,12 @@ pub(crate) struct Shared<S> {
     pub(crate) default_locale: Locale,
     /// Whether pages and `/v1` answers carry `Strict-Transport-Security`.
     pub(crate) hsts: bool,
+    /// Where the pages are nested, when the service was told ([`crate::PortalService::pages_mount`]).
+    pub(crate) pages_mount: Option<crate::mount::Mount>,
+    /// How recovery and login pages send links; `None`: they do not exist.
+    pub(crate) mailer: Option<Arc<dyn crate::mail::Mailer>>,
+    /// Login posts whose links are being sent after their answer: a bound on that work.
+    pub(crate) mail_tasks: Arc<tokio::sync::Semaphore>,
 }
 
 impl<S> Clone for Shared<S> {
@@ -43,6 +49,9 @@ impl<S> Clone for Shared<S> {
             show_all_sections: self.show_all_sections,
             default_locale: self.default_locale,
             hsts: self.hsts,
+            pages_mount: self.pages_mount.clone(),
+            mailer: self.mailer.clone(),
+            mail_tasks: Arc::clone(&self.mail_tasks),
         }
     }
 }

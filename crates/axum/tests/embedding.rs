@@ -230,3 +230,72 @@ async fn strict_transport_security_is_sent_only_when_the_host_asks() {
         }
     }
 }
+
+/// The API and the pages mounted apart (`/api` and `/billing`), with the service told where the
+/// pages are: `/v1` mints links under the pages' mount, `link_url` (a mint from the host's own
+/// route) gives the same form, and the link opens under `/billing` only. The API router has no
+/// pages and the pages router no API.
+#[tokio::test]
+async fn the_api_and_the_pages_mounted_apart_mint_links_to_the_pages() {
+    let engine = engine();
+    let mut keys = portal_sessions_axum::StaticApiKeys::default();
+    keys.add_secret(portal_sessions_axum::suite::KEY_A, org_a());
+    let portal = PortalService::new(engine.clone(), keys, StaticPortalData::default())
+        .public_url(PUBLIC_URL)
+        .pages_mount("/billing");
+    let router: Router = Router::new()
+        .nest("/api", portal.api_router())
+        .nest("/billing", portal.pages_router());
+    let app = App::from_router(router, portal_sessions::ManualClock::new(start_time()));
+
+    let created = app
+        .call(
+            "POST",
+            "/api/v1/portal-sessions",
+            Some(portal_sessions_axum::suite::KEY_A),
+            Some(json!({"customerExternalId": "acme-001"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let url = created.json()["url"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix(PUBLIC_URL).unwrap().to_owned();
+    assert!(path.starts_with("/billing/r/mgl_"), "{url}");
+    assert_eq!(app.page("GET", &path, None).await.status, StatusCode::OK);
+    let elsewhere = path.replacen("/billing", "/api", 1);
+    assert_eq!(
+        app.page("GET", &elsewhere, None).await.status,
+        StatusCode::NOT_FOUND,
+        "the API router has no pages"
+    );
+    let no_api = app
+        .call(
+            "GET",
+            "/billing/v1/portal-sessions",
+            Some(portal_sessions_axum::suite::KEY_A),
+            None,
+        )
+        .await;
+    assert_eq!(
+        no_api.status,
+        StatusCode::NOT_FOUND,
+        "the pages router has no API"
+    );
+
+    // A mint from the host's own route, and its URL.
+    let minted = engine
+        .create(
+            org_a(),
+            portal_sessions::CreateRequest::for_external_id("acme-001"),
+        )
+        .await
+        .unwrap();
+    let url = portal.link_url(&minted.link);
+    assert_eq!(
+        url,
+        format!("{PUBLIC_URL}/billing/r/{}", minted.link.expose_secret())
+    );
+    let path = url.strip_prefix(PUBLIC_URL).unwrap();
+    let opened = app.page("POST", path, None).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.header("location"), "/billing/portal");
+}

@@ -189,7 +189,9 @@ fn item() -> Value {
         "createdAt": "2026-05-13T16:30:00.000Z",
         "returnUrl": null,
         "features": ["invoices", "usage"],
-        "locale": null
+        "locale": null,
+        "recovery": true,
+        "recoveredFrom": "ps_AQEBAQEBAQEBAQEBAQEBAQ"
     })
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portal_sessions::{
-    ClientInfo, CustomerId, CustomerSnapshot, Engine, Features, LinkToken, ManualClock, OrgId,
-    SessionRecord, SessionStore, StaticDirectory, Timestamp,
+    ClientInfo, CustomerId, CustomerSnapshot, Engine, Features, LinkToken, ManualClock, MintedBy,
+    OrgId, SessionRecord, SessionStore, StaticDirectory, Timestamp,
 };
 
 /// The instant the suite's manual clocks start at: 2026-05-13T16:30:00.000Z.
@@ -32,6 +32,7 @@ pub fn new_customer(name: &str) -> CustomerSnapshot {
         external_id: format!("ext-{id}"),
         name: name.to_owned(),
         email: None,
+        locale: None,
     }
 }
 
@@ -72,6 +73,10 @@ pub fn issued_record(
         revoked_at: None,
         logged_out_at: None,
         redeemed_by: None,
+        recovery: true,
+        recovery_ended_at: None,
+        minted_by: MintedBy::Api,
+        chain_started_at: created_at,
         version: 0,
     };
     (record, link)

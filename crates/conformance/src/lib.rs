@@ -33,11 +33,13 @@ mod durability;
 mod events;
 pub mod fixture;
 pub mod model;
+mod recovery;
 mod suite;
 
 pub use customers::*;
 pub use durability::*;
 pub use events::*;
+pub use recovery::*;
 pub use suite::*;
 
 /// Runs `check` on `store` in its own task, then `teardown`, then re-raises any panic of `check`.
@@ -111,6 +113,8 @@ macro_rules! store_tests {
             cursor_pages_list_every_session_once,
             customer_revocation_races_redeems,
             create_replaces_and_shortens,
+            recovery_mints_a_new_link_within_its_window_and_limit,
+            customer_revocation_ends_recovery,
             listeners_hear_committed_changes_in_order,
             the_event_feed_hands_out_every_committed_event,
             racing_claims_take_each_session_once,

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use portal_sessions::{
     CasOutcome, ClientInfo, Clock, CreateRequest, EngineError, Feature, Features, ListFilter,
-    ListOptions, ListPosition, ListQuery, Rejection, SecretHash, SessionId, SessionRecord,
-    SessionStore, Status, StoreError, Timestamp, ViewerToken, WriteVisibility, list_order_key,
+    ListOptions, ListPosition, ListQuery, MintedBy, Rejection, SecretHash, SessionId,
+    SessionRecord, SessionStore, Status, StoreError, Timestamp, ViewerToken, WriteVisibility,
+    list_order_key,
 };
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -45,6 +46,7 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
     let mut unicode = new_customer("Ünïcødé — 顧客 🧾 \"quoted\" 'single' \\ back");
     unicode.email = Some("δοκιμή@example.test".into());
     unicode.external_id = "外部-ID/with spaces & symbols?#".into();
+    unicode.locale = Some("es-419".parse().unwrap_or_else(|error| panic!("{error}")));
     let plain = new_customer("Plain");
     let instants = [
         start_time(),
@@ -53,7 +55,7 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
         Timestamp::from_millis(-1).unwrap_or(Timestamp::UNIX_EPOCH),
         Timestamp::from_millis(86_399_999).unwrap_or(Timestamp::UNIX_EPOCH),
     ];
-    let mut expected = Vec::new();
+    let mut expected: Vec<SessionRecord> = Vec::new();
     for (i, created_at) in instants.into_iter().enumerate() {
         let customer = if i % 2 == 0 { &unicode } else { &plain };
         let (mut record, _) = issued_record(org, customer, created_at);
@@ -64,6 +66,18 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
         record.locale = ["fr-CA", "es-419", "de", "en-GB"]
             .get(i)
             .map(|tag| tag.parse().unwrap_or_else(|error| panic!("{error}")));
+        // Every way of minting, with and without recovery, chains that began earlier.
+        record.recovery = i % 3 != 1;
+        record.minted_by = match (i % 3, expected.first()) {
+            (1, Some(first)) => MintedBy::Recovery { from: first.id },
+            (2, _) => MintedBy::LoginPage,
+            _ => MintedBy::Api,
+        };
+        record.chain_started_at = plus_ms(created_at, 0)
+            .checked_sub(Duration::from_millis(
+                86_400_000 * u64::try_from(i).unwrap_or(0),
+            ))
+            .unwrap_or(Timestamp::UNIX_EPOCH);
         must("insert", store.insert(&record).await).await;
         expected.push(record);
     }
@@ -92,6 +106,7 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
         revoked_at: Some(plus_ms(original.created_at, 2_000)),
         viewer_hash: None,
         redeemed_by: Some(ClientInfo::default()),
+        recovery_ended_at: Some(plus_ms(original.created_at, 1_500)),
         version: 2,
         ..next.clone()
     };

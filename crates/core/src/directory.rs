@@ -48,6 +48,30 @@ pub trait CustomerDirectory: Send + Sync + 'static {
         org: OrgId,
         external_id: &str,
     ) -> Result<Option<Arc<CustomerSnapshot>>, DirectoryError>;
+
+    /// Whether [`find_by_email`](Self::find_by_email) can find customers: `false` unless the
+    /// directory overrides it. An organisation's login page, where a customer asks for a link by
+    /// typing their address, exists only over a directory that can.
+    fn finds_by_email(&self) -> bool {
+        false
+    }
+
+    /// The customers of `org` whose email address is `email`, compared case-insensitively (a
+    /// directory may return more; the engine keeps those whose address matches and at most
+    /// five). The default finds none: implement it, and [`finds_by_email`](Self::finds_by_email),
+    /// to give organisations a login page.
+    ///
+    /// # Errors
+    ///
+    /// The directory's own failure, with its source.
+    async fn find_by_email(
+        &self,
+        org: OrgId,
+        email: &str,
+    ) -> Result<Vec<Arc<CustomerSnapshot>>, DirectoryError> {
+        let _ = (org, email);
+        Ok(Vec::new())
+    }
 }
 
 /// Why [`StaticDirectory::insert`] refused a customer.
@@ -78,12 +102,16 @@ pub enum DirectoryInsertError {
 ///     external_id: "acme-001".into(),
 ///     name: "Acme Corp".into(),
 ///     email: None,
+///     locale: None,
 /// }).unwrap();
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct StaticDirectory {
     by_id: HashMap<(OrgId, CustomerId), Arc<CustomerSnapshot>>,
     by_external_id: HashMap<(OrgId, String), CustomerId>,
+    /// Customers by their address, lower-cased (ASCII: the domain is case-insensitive, and
+    /// providers treat the local part so too).
+    by_email: HashMap<(OrgId, String), Vec<CustomerId>>,
 }
 
 impl StaticDirectory {
@@ -109,6 +137,12 @@ impl StaticDirectory {
             Entry::Occupied(_) => Err(DirectoryInsertError::DuplicateExternalId),
             Entry::Vacant(slot) => {
                 slot.insert(customer.id);
+                if let Some(email) = customer.email.as_deref().filter(|email| !email.is_empty()) {
+                    self.by_email
+                        .entry((org, email.to_ascii_lowercase()))
+                        .or_default()
+                        .push(customer.id);
+                }
                 self.by_id.insert((org, customer.id), Arc::new(customer));
                 Ok(())
             }
@@ -136,5 +170,24 @@ impl CustomerDirectory for StaticDirectory {
             .get(&(org, external_id.to_owned()))
             .and_then(|id| self.by_id.get(&(org, *id)))
             .cloned())
+    }
+
+    fn finds_by_email(&self) -> bool {
+        true
+    }
+
+    async fn find_by_email(
+        &self,
+        org: OrgId,
+        email: &str,
+    ) -> Result<Vec<Arc<CustomerSnapshot>>, DirectoryError> {
+        Ok(self
+            .by_email
+            .get(&(org, email.to_ascii_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(&(org, *id)))
+            .cloned()
+            .collect())
     }
 }

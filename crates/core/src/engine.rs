@@ -13,6 +13,7 @@ use crate::directory::{CustomerDirectory, DirectoryError};
 use crate::event::EventListener;
 use crate::id::{OrgId, SessionId};
 use crate::record::{Change, ClientInfo, CustomerSnapshot, Rejection, SessionRecord};
+use crate::recovery::{MAX_RECOVERY_WINDOW, MintedBy};
 use crate::request::{
     CreateRequest, CustomerRef, InvalidRequest, ListOptions, MAX_LIST_LIMIT, MIN_REQUESTED_TTL,
     StatusFilter, validate_external_id, validate_return_url,
@@ -23,6 +24,10 @@ use crate::store::{
 };
 use crate::timestamp::Timestamp;
 use crate::token::{LinkToken, TokenError, ViewerToken};
+
+mod recovery;
+
+pub use recovery::{MAX_LOGIN_MATCHES, Recovered, RecoveryError};
 
 /// How long a session lasts unless configured otherwise: one hour.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
@@ -107,6 +112,8 @@ impl EngineError {
             Rejection::AlreadyUsed => EngineError::LinkUsed,
             Rejection::Expired => EngineError::LinkExpired,
             Rejection::Revoked => EngineError::LinkRevoked,
+            // Only ending a recovery meets this, never a link.
+            Rejection::RecoveryEnded => EngineError::LinkUsed,
         }
     }
 }
@@ -228,6 +235,7 @@ pub struct Redemption {
 ///     external_id: "acme-001".into(),
 ///     name: "Acme Corp".into(),
 ///     email: Some("billing@acme.test".into()),
+///     locale: None,
 /// })?;
 /// let engine = Engine::new(MemoryStore::new(), customers);
 ///
@@ -263,6 +271,9 @@ pub struct Engine<S> {
     clock: Arc<dyn Clock>,
     ttl: Duration,
     announcer: Option<Announcer>,
+    /// Mints by email of one customer, one at a time in this process (striped by customer), so
+    /// that the hourly limit's count and the mint it allows are one step here.
+    email_mints: Box<[tokio::sync::Mutex<()>]>,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
@@ -286,6 +297,9 @@ impl<S: SessionStore> Engine<S> {
             clock,
             ttl: DEFAULT_TTL,
             announcer: None,
+            email_mints: (0..ANNOUNCE_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 
@@ -308,6 +322,7 @@ impl<S: SessionStore> Engine<S> {
     ///     external_id: "acme-001".into(),
     ///     name: "Acme Corp".into(),
     ///     email: None,
+    ///     locale: None,
     /// })?;
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
@@ -448,13 +463,14 @@ impl<S: SessionStore> Engine<S> {
             .checked_add(lifetime)
             .ok_or(EngineError::ClockOutOfRange)?;
         let link = LinkToken::generate().map_err(EngineError::Token)?;
+        let locale = request.locale.or(customer.locale);
         let record = SessionRecord {
             id: link.session_id(),
             org_id: org,
             customer,
             features: request.features.unwrap_or_default(),
             return_url: request.return_url,
-            locale: request.locale,
+            locale,
             verifier_hash: link.secret_hash(),
             viewer_hash: None,
             created_at: now,
@@ -463,29 +479,17 @@ impl<S: SessionStore> Engine<S> {
             revoked_at: None,
             logged_out_at: None,
             redeemed_by: None,
+            recovery: request.recovery,
+            recovery_ended_at: None,
+            minted_by: MintedBy::Api,
+            chain_started_at: now,
             version: 0,
         };
-        // With a listener, the insert and its announcement are one step for this session.
-        let _announcing = match &self.announcer {
-            Some(announcer) => announcer.order(&record.id).await,
-            None => None,
-        };
-        if let Err(error) = self.store.insert(&record).await {
-            // The insert may have committed with its reply lost: the verifier hash, which only this
-            // call knows, settles it.
-            let stored = self.read_back(&record.id, &error).await;
-            if !stored.is_some_and(|stored| stored.verifier_hash.matches(&record.verifier_hash)) {
-                return Err(error.into());
-            }
-            tracing::info!(session = %record.id, "a create's lost reply was settled by reading back");
-        }
-        if let Some(announcer) = &self.announcer {
-            announcer.announce(None, &record);
-        }
+        self.store_new(&record).await?;
         // Every live session older than this one (in list order) is revoked: every session the
         // customer had when the call was made, and a racing replacing create's if it is older.
         let revoked_existing = if invalidate_existing {
-            self.revoke_live_sessions(org, record.customer.id, Some(ListPosition::of(&record)))
+            self.revoke_customer_sessions(org, record.customer.id, Some(ListPosition::of(&record)))
                 .await?
         } else {
             0
@@ -496,6 +500,28 @@ impl<S: SessionStore> Engine<S> {
             link,
             revoked_existing,
         })
+    }
+
+    /// Stores a new session and announces it to the listener: the last step of every mint.
+    async fn store_new(&self, record: &SessionRecord) -> Result<(), EngineError> {
+        // With a listener, the insert and its announcement are one step for this session.
+        let _announcing = match &self.announcer {
+            Some(announcer) => announcer.order(&record.id).await,
+            None => None,
+        };
+        if let Err(error) = self.store.insert(record).await {
+            // The insert may have committed with its reply lost: the verifier hash, which only this
+            // call knows, settles it.
+            let stored = self.read_back(&record.id, &error).await;
+            if !stored.is_some_and(|stored| stored.verifier_hash.matches(&record.verifier_hash)) {
+                return Err(error.into());
+            }
+            tracing::info!(session = %record.id, "a create's lost reply was settled by reading back");
+        }
+        if let Some(announcer) = &self.announcer {
+            announcer.announce(None, record);
+        }
+        Ok(())
     }
 
     async fn resolve_customer(
@@ -666,7 +692,7 @@ impl<S: SessionStore> Engine<S> {
         let id = match customer {
             CustomerRef::Id(id) => {
                 if self.directory.find_by_id(org, id).await?.is_none() {
-                    let revoked = self.revoke_live_sessions(org, id, None).await?;
+                    let revoked = self.revoke_customer_sessions(org, id, None).await?;
                     return if revoked == 0 {
                         Err(EngineError::CustomerNotFound)
                     } else {
@@ -681,32 +707,44 @@ impl<S: SessionStore> Engine<S> {
                     .await?
             }
         };
-        self.revoke_live_sessions(org, id, None).await
+        self.revoke_customer_sessions(org, id, None).await
     }
 
-    /// Revokes the live sessions of `customer`, one compare-and-swap each, walking
-    /// [`ListFilter::LiveAt`]: every session not revoked and not expired, whether its link was
-    /// used or not, so that a redeem racing the walk cannot move a session out of what it walks
-    /// (a walk of openable links, then of open portals, would miss a link redeemed between the two
-    /// in a store whose index lags its records). It pages by position, so sessions minted
-    /// meanwhile (newer than the first page) do not keep it going; with `after`, it starts after
-    /// that position (only sessions older than it).
-    async fn revoke_live_sessions(
+    /// Revokes the live sessions of `customer` and ends the recovery of its other sessions, one
+    /// compare-and-swap each; returns how many it revoked.
+    ///
+    /// It walks every session of the customer, newest first, with [`ListFilter::All`]: a session
+    /// never leaves that list, so a redeem or an expiry racing the walk cannot move a session out
+    /// of what it walks. A live session (its link can be opened, or its portal is open) is
+    /// revoked; one already used or expired has its recovery ended
+    /// ([`Change::EndRecovery`]), so that its link can no longer ask for a new one. That is a
+    /// durable fact in the record, on every store and for every instance. The walk stops at
+    /// sessions older than [`MAX_RECOVERY_WINDOW`], which are neither live nor recoverable: its
+    /// cost is the customer's sessions of that period, of which only those that change are
+    /// written. It pages by position, so sessions minted meanwhile (newer than the first page) do
+    /// not keep it going; with `after`, it starts after that position (only sessions older than
+    /// it).
+    async fn revoke_customer_sessions(
         &self,
         org: OrgId,
         customer: crate::id::CustomerId,
         after: Option<ListPosition>,
     ) -> Result<u64, EngineError> {
         let mut revoked = 0;
+        let mut ended = 0_u64;
         let mut after = after;
-        loop {
+        let started = self.clock.now();
+        let horizon = started
+            .checked_sub(MAX_RECOVERY_WINDOW)
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        'walk: loop {
             let page = self
                 .store
                 .list(&ListQuery {
                     org_id: org,
                     customer_id: Some(customer),
                     limit: REVOKE_PAGE,
-                    filter: ListFilter::LiveAt(self.clock.now()),
+                    filter: ListFilter::All,
                     after,
                     max_lifetime: MAX_TTL,
                 })
@@ -716,16 +754,54 @@ impl<S: SessionStore> Engine<S> {
             };
             after = Some(ListPosition::of(last));
             for session in &page {
-                if self.revoke_record(org, &session.id, true).await?.1 {
-                    revoked += 1;
+                if session.created_at < horizon {
+                    break 'walk;
+                }
+                let now = self.clock.now();
+                if session.is_live(now) {
+                    if self.revoke_record(org, &session.id, true).await?.1 {
+                        revoked += 1;
+                    }
+                } else if session.needs_recovery_ended(now)
+                    && self.end_recovery(&session.id).await?
+                {
+                    ended += 1;
                 }
             }
             if page.len() < REVOKE_PAGE {
                 break;
             }
         }
-        tracing::info!(org = %org, customer = %customer, revoked, "a customer's live portal sessions revoked");
+        tracing::info!(org = %org, customer = %customer, revoked, recovery_ended = ended, "a customer's live portal sessions revoked");
         Ok(revoked)
+    }
+
+    /// Ends the recovery of session `id` (a customer-wide revocation's mark on a session that is
+    /// no longer live); says whether this call ended it. A session that became live again cannot
+    /// exist, and one revoked meanwhile needs nothing.
+    async fn end_recovery(&self, id: &SessionId) -> Result<bool, EngineError> {
+        let mut changed = false;
+        self.update(
+            id,
+            |record| {
+                changed = false;
+                let now = self.clock.now();
+                if !record.needs_recovery_ended(now) {
+                    return Ok(None);
+                }
+                match record.apply(Change::EndRecovery, now) {
+                    Ok(next) => {
+                        changed = true;
+                        Ok(Some(next))
+                    }
+                    Err(_) => Ok(None),
+                }
+            },
+            EngineError::SessionNotFound,
+            |record| record.recovery_ended_at.is_some() || record.revoked_at.is_some(),
+        )
+        .await?;
+        Ok(changed)
     }
 
     /// Revokes session `id` of `org` at once: its link stops working and a portal opened with it

@@ -42,6 +42,7 @@
 //!     external_id: "acme-001".into(),
 //!     name: "Acme Corp".into(),
 //!     email: None,
+//!     locale: None,
 //! })?;
 //! let engine = Engine::new(MemoryStore::new(), customers);
 //!
@@ -77,6 +78,7 @@ pub mod feed;
 mod id;
 mod locale;
 mod record;
+pub mod recovery;
 mod request;
 mod serialize;
 pub mod store;
@@ -92,7 +94,8 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use directory::{CustomerDirectory, DirectoryError, DirectoryInsertError, StaticDirectory};
 pub use engine::{
-    CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, LinkRefusal, MIN_TTL, Redemption,
+    CreatedSession, DEFAULT_TTL, Engine, EngineError, InvalidTtl, LinkRefusal, MAX_LOGIN_MATCHES,
+    MIN_TTL, Recovered, RecoveryError, Redemption,
 };
 pub use error_chain::ErrorChain;
 pub use event::{EventKind, EventKinds, EventListener, SessionEvent};
@@ -104,6 +107,7 @@ pub use record::{
     Change, ClientInfo, CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
     MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, SessionView, Status,
 };
+pub use recovery::{MAX_RECOVERY_WINDOW, MintedBy, RecoveryBlock, RecoveryPolicy};
 pub use request::{
     CreateRequest, CustomerRef, DEFAULT_LIST_LIMIT, InvalidRequest, ListOptions, MAX_LIST_LIMIT,
     MIN_REQUESTED_TTL, StatusFilter, validate_external_id, validate_return_url,

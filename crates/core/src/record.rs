@@ -45,8 +45,44 @@ pub struct CustomerSnapshot {
     pub external_id: String,
     /// The customer's display name (at most [`MAX_NAME_BYTES`]).
     pub name: String,
-    /// The customer's billing email, if they have one (at most [`MAX_EMAIL_BYTES`]).
+    /// The customer's billing email, if they have one (at most [`MAX_EMAIL_BYTES`]). Recovery and
+    /// the login page send new links to it, and only to it.
     pub email: Option<String>,
+    /// The language the customer's pages and emails speak when a mint does not name one (a
+    /// create's `locale` wins over it, and it wins over the browser's `Accept-Language`).
+    pub locale: Option<Locale>,
+}
+
+/// What minted a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum MintedBy {
+    /// The API: [`Engine::create`](crate::Engine::create).
+    #[default]
+    Api,
+    /// A recovery of the session `from`, whose link was used or expired.
+    Recovery {
+        /// The session that asked for a new link.
+        from: SessionId,
+    },
+    /// The organisation's login page, for a customer who typed their address.
+    LoginPage,
+}
+
+impl MintedBy {
+    /// The session this one was recovered from, when recovery minted it.
+    pub fn recovered_from(&self) -> Option<SessionId> {
+        match *self {
+            MintedBy::Recovery { from } => Some(from),
+            MintedBy::Api | MintedBy::LoginPage => None,
+        }
+    }
+
+    /// Whether the session's link was sent by email: what
+    /// [`RecoveryPolicy::max_emails_per_hour`](crate::RecoveryPolicy::max_emails_per_hour) counts.
+    pub fn is_emailed(&self) -> bool {
+        !matches!(self, MintedBy::Api)
+    }
 }
 
 /// What the browser that redeemed a link looked like, kept for audit.
@@ -79,8 +115,9 @@ impl ClientInfo {
 /// The fields are public so that a store can take a record apart and put it back together; only
 /// [`SessionRecord::apply`] should ever produce a changed record. Fields that never change after
 /// creation: `id`, `org_id`, `customer`, `features`, `return_url`, `locale`, `verifier_hash`,
-/// `created_at`, `expires_at` (stores may index them). Fields that [`apply`](Self::apply) changes:
-/// `viewer_hash`, `used_at`, `logged_out_at`, `revoked_at`, `redeemed_by`, `version`.
+/// `created_at`, `expires_at`, `recovery`, `minted_by`, `chain_started_at` (stores may index them).
+/// Fields that [`apply`](Self::apply) changes: `viewer_hash`, `used_at`, `logged_out_at`,
+/// `revoked_at`, `redeemed_by`, `recovery_ended_at`, `version`.
 ///
 /// # Memory
 ///
@@ -120,6 +157,18 @@ pub struct SessionRecord {
     pub logged_out_at: Option<Timestamp>,
     /// Who redeemed the link.
     pub redeemed_by: Option<ClientInfo>,
+    /// Whether the session was minted with recovery allowed: once its link is used or expired, it
+    /// may ask for a new link by email ([`crate::recovery`]). A create's `recovery: false` opts out.
+    pub recovery: bool,
+    /// When a customer-wide revocation ended recovery for this session (it was already used or
+    /// expired, so there was nothing else to revoke).
+    pub recovery_ended_at: Option<Timestamp>,
+    /// What minted the session: the API, a recovery of another session, or the login page.
+    pub minted_by: MintedBy,
+    /// When the first session of this chain of recoveries was minted: `created_at` for a session
+    /// that was not recovered, the recovered session's own `chain_started_at` otherwise. The
+    /// recovery window counts from it, so that recovering cannot extend itself.
+    pub chain_started_at: Timestamp,
     /// Bumped by one on every change; the store's compare-and-swap guards on it.
     pub version: u64,
 }
@@ -153,6 +202,10 @@ pub struct SessionView {
     pub revoked_at: Option<Timestamp>,
     /// Who redeemed the link.
     pub redeemed_by: Option<ClientInfo>,
+    /// Whether the session was minted with recovery allowed.
+    pub recovery: bool,
+    /// The session this one was recovered from, when recovery minted it.
+    pub recovered_from: Option<SessionId>,
     /// The status at the instant the view was made.
     pub status: Status,
 }
@@ -191,6 +244,9 @@ pub enum Change {
         /// The hash of the viewer token presented.
         viewer: SecretHash,
     },
+    /// End the session's recovery: a customer-wide revocation's mark on a session that is already
+    /// used or expired, so that its link can no longer ask for a new one.
+    EndRecovery,
 }
 
 /// Why a change was refused or a credential did not pass. A rejection changes nothing.
@@ -208,6 +264,9 @@ pub enum Rejection {
     /// The session was revoked.
     #[error("the session was revoked")]
     Revoked,
+    /// The session's recovery was already ended.
+    #[error("the session's recovery was already ended")]
+    RecoveryEnded,
 }
 
 impl SessionRecord {
@@ -242,6 +301,8 @@ impl SessionRecord {
             used_at: self.used_at,
             revoked_at: self.revoked_at,
             redeemed_by: self.redeemed_by.clone(),
+            recovery: self.recovery,
+            recovered_from: self.minted_by.recovered_from(),
             status: self.status(now),
         }
     }
@@ -331,11 +392,13 @@ impl SessionRecord {
     /// #     SessionRecord {
     /// #         id: token.session_id(), org_id: OrgId::from_bytes([1; 16]),
     /// #         customer: std::sync::Arc::new(CustomerSnapshot { id: CustomerId::from_bytes([2; 16]),
-    /// #             external_id: "acme-001".into(), name: "Acme".into(), email: None }),
+    /// #             external_id: "acme-001".into(), name: "Acme".into(), email: None, locale: None }),
     /// #         features: Features::ALL, return_url: None, locale: None, verifier_hash: token.secret_hash(),
     /// #         viewer_hash: None, created_at: now,
     /// #         expires_at: now.checked_add(std::time::Duration::from_secs(3600)).unwrap(),
-    /// #         used_at: None, revoked_at: None, logged_out_at: None, redeemed_by: None, version: 0 }
+    /// #         used_at: None, revoked_at: None, logged_out_at: None, redeemed_by: None,
+    /// #         recovery: true, recovery_ended_at: None, minted_by: MintedBy::Api,
+    /// #         chain_started_at: now, version: 0 }
     /// # }
     /// let now = Timestamp::from_millis(1_778_693_400_000).unwrap();
     /// let issued = record(now);
@@ -368,6 +431,15 @@ impl SessionRecord {
                 next.viewer_hash = None;
                 next.logged_out_at = Some(now);
             }
+            Change::EndRecovery => {
+                if self.revoked_at.is_some() {
+                    return Err(Rejection::Revoked);
+                }
+                if self.recovery_ended_at.is_some() {
+                    return Err(Rejection::RecoveryEnded);
+                }
+                next.recovery_ended_at = Some(now);
+            }
         }
         next.version = self.version + 1;
         Ok(next)
@@ -398,6 +470,7 @@ mod tests {
                 external_id: "acme-001".into(),
                 name: "Acme Corp".into(),
                 email: Some("billing@acme.test".into()),
+                locale: None,
             }),
             features: Features::ALL,
             return_url: None,
@@ -410,6 +483,10 @@ mod tests {
             revoked_at: None,
             logged_out_at: None,
             redeemed_by: None,
+            recovery: true,
+            recovery_ended_at: None,
+            minted_by: MintedBy::Api,
+            chain_started_at: t0,
             version: 0,
         };
         Fixture { link, record, t0 }

@@ -34,7 +34,7 @@ pub const MIN_REQUESTED_TTL: Duration = Duration::from_secs(60);
 /// assert_eq!(request.customer_external_id.as_deref(), Some("acme-001"));
 /// # Ok::<(), portal_sessions::InvalidLocale>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct CreateRequest {
@@ -55,6 +55,25 @@ pub struct CreateRequest {
     /// portal is open), in the same call: once it returns, none of the sessions the customer had
     /// before is live.
     pub invalidate_existing: bool,
+    /// Whether the session's link, once used or expired, may ask for a new one by email (when its
+    /// organisation has recovery on). `true` by default; `false` for sensitive flows.
+    pub recovery: bool,
+}
+
+impl Default for CreateRequest {
+    /// No customer yet, every default, recovery allowed.
+    fn default() -> CreateRequest {
+        CreateRequest {
+            customer_id: None,
+            customer_external_id: None,
+            return_url: None,
+            features: None,
+            locale: None,
+            expires_in: None,
+            invalidate_existing: false,
+            recovery: true,
+        }
+    }
 }
 
 impl CreateRequest {
@@ -101,6 +120,12 @@ impl CreateRequest {
     /// The same request, revoking the customer's other live sessions.
     pub fn invalidating_existing(mut self) -> CreateRequest {
         self.invalidate_existing = true;
+        self
+    }
+
+    /// Opts the session out of recovery: once used or expired, its link cannot ask for a new one.
+    pub fn without_recovery(mut self) -> CreateRequest {
+        self.recovery = false;
         self
     }
 }

@@ -231,6 +231,7 @@ mod tests {
                 external_id: "acme-001".into(),
                 name: "Acme".into(),
                 email: None,
+                locale: None,
             }),
             features: Features::ALL,
             return_url: None,
@@ -243,6 +244,10 @@ mod tests {
             revoked_at: None,
             logged_out_at: None,
             redeemed_by: Some(ClientInfo::new(Some([192, 0, 2, 1].into()), Some("ua"))),
+            recovery: true,
+            recovery_ended_at: None,
+            minted_by: MintedBy::Api,
+            chain_started_at: now,
             version: 3,
         };
         let view = record.view(now);

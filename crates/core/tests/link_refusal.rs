@@ -20,6 +20,7 @@ fn engine() -> (Engine<Arc<MemoryStore>>, OrgId, ManualClock) {
             external_id: "refused-001".into(),
             name: "Refused".into(),
             email: None,
+            locale: None,
         },
     ) {
         panic!("{error}");

@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             external_id: "acme-001".into(),
             name: "Acme Corp".into(),
             email: Some("billing@acme.test".into()),
+            locale: None,
         },
     )?;
     let engine = Engine::new(MemoryStore::new(), directory);

@@ -68,6 +68,27 @@ impl SchemaName {
     }
 }
 
+/// Who applies the schema's migrations: [`PostgresConfig::migrations`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Migrations {
+    /// This crate applies its own migrations, when
+    /// [`PostgresStore::migrate`](crate::PostgresStore::migrate) is called (every instance may call
+    /// it at start-up: it runs under an advisory lock). [`PostgresStore::connect`](crate::PostgresStore::connect)
+    /// leaves the schema alone. The default.
+    #[default]
+    Apply,
+    /// The host applies the migrations with its own tool, from the plain SQL that
+    /// [`migrations_sql`](crate::migrations_sql) renders (shipped for the default schema in the
+    /// crate's `sql/` directory). The store runs no DDL: [`PostgresStore::connect`](crate::PostgresStore::connect)
+    /// and [`PostgresStore::from_pool`](crate::PostgresStore::from_pool) check that the schema is at
+    /// exactly the version this crate expects, with the privileges the store needs, and fail with a
+    /// [`StoreError::Config`] naming the migration files to apply when it is behind (or saying it
+    /// is newer, when it is ahead); [`PostgresStore::migrate`](crate::PostgresStore::migrate) makes
+    /// the same check and applies nothing.
+    Verify,
+}
+
 /// Everything [`PostgresStore::connect`](crate::PostgresStore::connect) needs.
 ///
 /// # Examples
@@ -94,6 +115,7 @@ pub struct PostgresConfig {
     pub(crate) application_name: String,
     pub(crate) local_clock: std::sync::Arc<dyn portal_sessions::Clock>,
     pub(crate) clock_refresh: Duration,
+    pub(crate) migrations: Migrations,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -108,7 +130,17 @@ impl std::fmt::Debug for PostgresConfig {
             .field("root_certificates", &self.root_certificates)
             .field("application_name", &self.application_name)
             .field("clock_refresh", &self.clock_refresh)
+            .field("migrations", &self.migrations)
             .finish_non_exhaustive()
+    }
+}
+
+impl Default for PostgresConfig {
+    /// The settings of [`PostgresConfig::new`] without a connection string: for
+    /// [`PostgresStore::from_pool`](crate::PostgresStore::from_pool), whose pool already knows how
+    /// to connect. [`PostgresStore::connect`](crate::PostgresStore::connect) refuses it.
+    fn default() -> PostgresConfig {
+        PostgresConfig::new(String::new())
     }
 }
 
@@ -129,6 +161,7 @@ impl PostgresConfig {
             local_clock: std::sync::Arc::new(portal_sessions::SystemClock),
             clock_refresh: Duration::from_secs(30),
             application_name: "portal-sessions".to_owned(),
+            migrations: Migrations::Apply,
         }
     }
 
@@ -217,6 +250,27 @@ impl PostgresConfig {
     /// tests that skew one instance's clock.
     pub fn local_clock(mut self, clock: impl portal_sessions::Clock) -> PostgresConfig {
         self.local_clock = std::sync::Arc::new(clock);
+        self
+    }
+
+    /// Who migrates the schema (see [`Migrations`]): this crate, when
+    /// [`PostgresStore::migrate`](crate::PostgresStore::migrate) is called ([`Migrations::Apply`],
+    /// the default), or the host's own migrator, the store only checking the result at connect
+    /// ([`Migrations::Verify`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions_postgres::{Migrations, PostgresConfig};
+    ///
+    /// // The schema is migrated by the application's own tool (sqlx migrate, refinery, Flyway)
+    /// // from the files `migrations_sql` renders: the store runs no DDL.
+    /// let config = PostgresConfig::new("postgres://app@db.internal:5432/billing")
+    ///     .migrations(Migrations::Verify);
+    /// # let _ = config;
+    /// ```
+    pub fn migrations(mut self, migrations: Migrations) -> PostgresConfig {
+        self.migrations = migrations;
         self
     }
 

@@ -30,7 +30,10 @@
 //! schema, with native types: `bytea` ids and hashes, `uuid` organisations and customers,
 //! `timestamptz` instants, `inet` addresses. [`PostgresStore::migrate`] applies the missing ones in
 //! one transaction under `pg_advisory_xact_lock`, so instances starting together apply each exactly
-//! once, and refuses a schema migrated by a newer version.
+//! once, and refuses a schema migrated by a newer version. An application that applies migrations
+//! with its own tool takes them as plain SQL instead ([`migrations_sql`], and the crate's `sql/`
+//! directory) and has the store only check them ([`Migrations::Verify`]): see
+//! [Living beside a host on sqlx](#living-beside-a-host-on-sqlx).
 //!
 //! Indexes make `get` one primary-key lookup, `list` an index scan that stops after `limit` rows
 //! (partial indexes hold only links that are still unused and unrevoked, for open-only lists), and
@@ -66,6 +69,84 @@
 //! by itself after a failover or `pg_terminate_backend`.
 //!
 //! [deadpool-postgres]: https://docs.rs/deadpool-postgres
+//!
+//! The store builds its pool ([`PostgresStore::connect`]), or shares one the application already
+//! has ([`PostgresStore::from_pool`], which says what the store then needs of it).
+//!
+//! # Living beside a host on sqlx
+//!
+//! An application on sqlx keeps its `PgPool`, and the store keeps a deadpool pool of its own: two
+//! pools against the same database (sqlx's connections are not tokio-postgres connections, so
+//! there is no pool to share). The store's tables live in a schema of their own
+//! (`portal_sessions` unless [`PostgresConfig::schema`] says otherwise), so they, their
+//! migrations' bookkeeping and the application's never collide.
+//!
+//! **Migrations, by the application's tool.** The crate ships its migrations as plain SQL for the
+//! schema `portal_sessions` in its `sql/` directory (`0001_portal_sessions.sql`,
+//! `0002_lists_locales_and_events.sql`, ...); [`migrations_sql`] renders them for any other
+//! schema. Each is self-contained: it creates what it needs, then records itself in the schema's
+//! `portal_sessions_migrations` table. With sqlx:
+//!
+//! 1. Copy each file into the application's `migrations/` directory under a version of the
+//!    application's own, as `sqlx migrate add` would name it, keeping the order:
+//!    `0001_portal_sessions.sql` becomes, say, `20250301120000_portal_sessions.sql`,
+//!    `0002_lists_locales_and_events.sql` `20250301120001_lists_locales_and_events.sql`, and so
+//!    on. (Keeping `0001_...` would claim the versions 1, 2, 3 of sqlx's own table.) A tool that
+//!    takes migrations in code rather than from a directory can `include_str!` the files instead.
+//! 2. `sqlx migrate run`, or `sqlx::migrate!().run(&pool)` at start-up, applies them with the
+//!    application's own migrations, each in a transaction, and keeps their checksums: a released
+//!    file never changes, and a new version of this crate only adds files.
+//! 3. Open the store with [`Migrations::Verify`]: [`PostgresStore::connect`] checks that the
+//!    schema is at exactly the version this crate needs, and runs no DDL
+//!    ([`PostgresStore::migrate`] then applies nothing either). After an upgrade of this crate
+//!    whose migrations were not copied in yet, it fails with a [`StoreError::Config`] that names
+//!    them: "schema "portal_sessions" is at version 2; this version of portal-sessions needs 3:
+//!    apply sql/0003_recovery.sql of portal-sessions-postgres".
+//!
+//! **What the store needs.** Its schema, migrated; and a role with `USAGE` on the schema,
+//! `SELECT`, `INSERT`, `UPDATE` and `DELETE` on `portal_sessions`, and `SELECT` on
+//! `portal_sessions_migrations` (which [`Migrations::Verify`] reads). Under `Verify` the store's
+//! role needs no `CREATE` privilege; the role that runs the migrations creates the schema (unless
+//! it exists) and the tables, and owns them. When the two roles differ:
+//!
+//! ```sql
+//! GRANT USAGE ON SCHEMA portal_sessions TO app;
+//! GRANT SELECT, INSERT, UPDATE, DELETE ON portal_sessions.portal_sessions TO app;
+//! GRANT SELECT ON portal_sessions.portal_sessions_migrations TO app;
+//! ```
+//!
+//! **Connections.** Each instance of the application holds up to sqlx's `max_connections` (10
+//! unless set; opened on demand, closed after sqlx's idle timeout) plus the store's
+//! [`PostgresConfig::max_connections`] (16 unless set; one opened at connect, more on demand, and
+//! kept open until one fails: deadpool closes no idle connection). With the defaults, up to 26
+//! per instance: the sum over every instance must stay below the server's `max_connections`
+//! (less `superuser_reserved_connections`). The store's clock borrows one of its connections for a
+//! moment every [`PostgresConfig::clock_refresh`].
+//!
+//! ```no_run
+//! use portal_sessions::{Engine, StaticDirectory};
+//! use portal_sessions_postgres::{Migrations, PostgresConfig, PostgresStore};
+//!
+//! # async fn run() -> Result<(), portal_sessions::StoreError> {
+//! let url = "postgres://app@db.internal:5432/billing";
+//! // The application's side, with sqlx (the files of this crate's sql/ copied into
+//! // migrations/ as 20250301120000_portal_sessions.sql and so on):
+//! //
+//! //     let db = sqlx::postgres::PgPoolOptions::new().max_connections(10).connect(url).await?;
+//! //     sqlx::migrate!().run(&db).await?;
+//! //
+//! // The store's: a pool of its own on the same database, which checks what sqlx applied.
+//! let store = PostgresStore::connect(
+//!     PostgresConfig::new(url)
+//!         .max_connections(8)
+//!         .migrations(Migrations::Verify),
+//! )
+//! .await?;
+//! let engine = Engine::new(store, StaticDirectory::default());
+//! # let _ = engine;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Failures and retries
 //!
@@ -171,8 +252,8 @@ use tokio_postgres::types::Type;
 use crate::list::ListStatement;
 use crate::pool::Lease;
 
-pub use crate::config::{DEFAULT_SCHEMA, PostgresConfig, SchemaName};
-pub use crate::migrate::MIGRATIONS;
+pub use crate::config::{DEFAULT_SCHEMA, Migrations, PostgresConfig, SchemaName};
+pub use crate::migrate::{MIGRATIONS, Migration, migrations_sql};
 pub use crate::tls::SslMode;
 
 /// How many rows one purge statement deletes.
@@ -198,14 +279,14 @@ impl Statements {
             insert: format!(
                 "INSERT INTO {table} ({c}, events_delivered) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20, 0) \
+                 $19, $20, $21, $22, $23, $24, $25, $26, 0) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             get: format!("SELECT {c} FROM {table} WHERE id = $1"),
             swap: format!(
                 "UPDATE {table} SET viewer_hash = $3, used_at = $4, revoked_at = $5, \
                  redeemed = $6, redeemed_ip = $7, redeemed_user_agent = $8, version = $9, \
-                 logged_out_at = $10 WHERE id = $1 AND version = $2"
+                 logged_out_at = $10, recovery_ended_at = $11 WHERE id = $1 AND version = $2"
             ),
             purge: format!(
                 "DELETE FROM {table} WHERE id IN \
@@ -227,6 +308,7 @@ pub struct PostgresStore {
     statements: std::sync::Arc<Statements>,
     timeout: Duration,
     clock: std::sync::Arc<clock::DatabaseClock>,
+    migrations: Migrations,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -234,6 +316,7 @@ impl std::fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("schema", &self.schema)
             .field("timeout", &self.timeout)
+            .field("migrations", &self.migrations)
             .field("pool", &self.pool.status())
             .finish()
     }
@@ -271,8 +354,9 @@ pub(crate) fn pg_error(error: tokio_postgres::Error, schema: &SchemaName) -> Sto
 
 impl PostgresStore {
     /// Builds the pool and opens one connection to check that the server answers and accepts the
-    /// credentials. Does not touch the schema: call [`migrate`](Self::migrate) (or
-    /// [`verify_schema`](Self::verify_schema) when migrations are applied elsewhere).
+    /// credentials. Under [`Migrations::Apply`] (the default) it does not touch the schema: call
+    /// [`migrate`](Self::migrate). Under [`Migrations::Verify`] it checks the schema as
+    /// [`verify_schema`](Self::verify_schema) does, and runs no DDL.
     ///
     /// # Errors
     ///
@@ -284,9 +368,17 @@ impl PostgresStore {
     /// connection within [`PostgresConfig::connect_timeout`], is starting up or has no connection
     /// slot free. Either comes within the connect timeout (and the operation timeout, for the first
     /// reading of the database clock): `connect` never retries, its caller decides how long to
-    /// keep trying.
+    /// keep trying. Under [`Migrations::Verify`], [`StoreError::Config`] when the schema is not at
+    /// the version this crate expects (see [`verify_schema`](Self::verify_schema)).
     pub async fn connect(config: PostgresConfig) -> Result<PostgresStore, StoreError> {
         let schema = SchemaName::new(&config.schema)?;
+        if config.url.trim().is_empty() {
+            return Err(StoreError::config(
+                "no PostgreSQL connection string: PostgresConfig::default() is for \
+                 PostgresStore::from_pool; give PostgresStore::connect PostgresConfig::new(url)",
+                None,
+            ));
+        }
         let (url, url_mode) = tls::split_sslmode(&config.url)?;
         let mode = config.ssl_mode.or(url_mode).unwrap_or_default();
         let mut pg: tokio_postgres::Config = url.parse().map_err(|error| {
@@ -340,6 +432,123 @@ impl PostgresStore {
                 .await
                 .map_err(|error| pool::connect_error(error, &schema, &pool.timeouts()))?,
         );
+        PostgresStore::start(pool, schema, &config).await
+    }
+
+    /// A store on a pool the host already has, so that the store and the host share its
+    /// connections: for an application that runs its own statements through deadpool-postgres
+    /// (0.14, the version this crate is built on). A host on sqlx has no such pool to share: see
+    /// "Living beside a host on sqlx" in the [crate documentation](crate).
+    ///
+    /// From `config` the store takes the schema, [`PostgresConfig::migrations`] (checked here as
+    /// [`connect`](Self::connect) checks it), the operation timeout and the clock settings; how to
+    /// connect (the URL, TLS, `application_name`, the connect timeout, the pool's size) is the
+    /// pool's business, and those settings are ignored: [`PostgresConfig::default`] is a
+    /// configuration without a URL, for this.
+    ///
+    /// # What the store needs of the pool
+    ///
+    /// - **Connections to a primary, in autocommit**, to the database that holds the schema, as a
+    ///   role with the privileges the crate docs list. The store names its tables with the schema,
+    ///   so `search_path` does not matter; it prepares its statements once per connection
+    ///   (`prepare_cached`), in the pool's statement cache, under names of their own.
+    /// - **A share of the pool**: each store operation holds one connection for its duration, and
+    ///   the database clock takes one for a moment every [`PostgresConfig::clock_refresh`]. A pool
+    ///   too small for the host's work and the store's makes both wait, up to the operation
+    ///   timeout for the store's operations.
+    /// - **Connections the store may discard**: one that misses an operation's deadline, or fails
+    ///   without an answer from the server, is taken out of the pool and closed rather than given
+    ///   back (see "Silent connections"); the pool opens a new one when needed.
+    ///
+    /// Every operation is still bounded by [`PostgresConfig::operation_timeout`], waiting for a
+    /// connection included, whatever the pool's own timeouts. The rest of the hardening that
+    /// [`connect`](Self::connect) gives its own pool is then the host's to set on its pool, if it
+    /// wants it:
+    ///
+    /// - `statement_timeout` (the operation timeout, on the store's own connections), so that the
+    ///   server cancels a statement nobody waits for any more: e.g. `options=-c
+    ///   statement_timeout=5000` in the connection string, or
+    ///   `tokio_postgres::Config::options`.
+    /// - TCP keepalive (idle 5 s, interval 2 s, 3 probes) and `TCP_USER_TIMEOUT` (10 s), so that
+    ///   the kernel notices a peer that is gone: `tokio_postgres::Config::keepalives_idle`,
+    ///   `keepalives_interval`, `keepalives_retries` and `tcp_user_timeout`.
+    /// - A check of a connection that sat idle a second or more before it is reused, within a
+    ///   fifth of the operation timeout (at most 1 s): a `post_recycle` hook, or
+    ///   `RecyclingMethod::Verified` with a recycle timeout.
+    /// - Wait, create and recycle timeouts on the pool (the store's own pool uses the operation
+    ///   timeout, the connect timeout and the check's limit), and TLS as `sslmode` asks.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+    /// use portal_sessions_postgres::{Migrations, PostgresConfig, PostgresStore};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut pg: tokio_postgres::Config = "postgres://app@db.internal:5432/billing".parse()?;
+    /// // Hardening the store's own pool would have: the server cancels late statements, the
+    /// // kernel gives up on a peer that is gone.
+    /// pg.options("-c statement_timeout=5000")
+    ///     .keepalives_idle(std::time::Duration::from_secs(5))
+    ///     .tcp_user_timeout(std::time::Duration::from_secs(10));
+    /// let manager = Manager::from_config(
+    ///     pg,
+    ///     tokio_postgres::NoTls,
+    ///     ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    /// );
+    /// let pool = Pool::builder(manager).max_size(32).build()?;
+    ///
+    /// // The host keeps using `pool`; the store shares it.
+    /// let store = PostgresStore::from_pool(
+    ///     pool.clone(),
+    ///     PostgresConfig::default().schema("portal").migrations(Migrations::Verify),
+    /// )
+    /// .await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] for an invalid schema name, a login the server refused or a
+    /// database that does not exist; [`StoreError::Unavailable`] or [`StoreError::Timeout`] when
+    /// the pool gives no connection that answers within the operation timeout (`from_pool` does
+    /// not retry either). Under [`Migrations::Verify`], [`StoreError::Config`] when the schema is
+    /// not at the version this crate expects.
+    pub async fn from_pool(
+        pool: Pool,
+        config: PostgresConfig,
+    ) -> Result<PostgresStore, StoreError> {
+        let schema = SchemaName::new(&config.schema)?;
+        let first = tokio::time::timeout(config.operation_timeout, pool.get()).await;
+        match first {
+            Ok(Ok(client)) => drop(client),
+            Ok(Err(error)) => return Err(pool::connect_error(error, &schema, &pool.timeouts())),
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    format!(
+                        "the pool gave no connection within {} ms",
+                        config.operation_timeout.as_millis()
+                    )
+                    .into(),
+                ));
+            }
+        }
+        PostgresStore::start(pool, schema, &config).await
+    }
+
+    /// The rest of [`connect`](Self::connect) and [`from_pool`](Self::from_pool), once the pool
+    /// gave a connection: the schema check [`Migrations::Verify`] asks for, then the database
+    /// clock.
+    async fn start(
+        pool: Pool,
+        schema: SchemaName,
+        config: &PostgresConfig,
+    ) -> Result<PostgresStore, StoreError> {
+        if config.migrations == Migrations::Verify {
+            verify_on(&pool, &schema, config.migrations, config.operation_timeout).await?;
+        }
         let clock = clock::DatabaseClock::start(
             &pool,
             config.local_clock.clone(),
@@ -353,6 +562,7 @@ impl PostgresStore {
             schema,
             timeout: config.operation_timeout,
             clock,
+            migrations: config.migrations,
         })
     }
 
@@ -372,28 +582,47 @@ impl PostgresStore {
     /// Safe to call from every instance at start-up: it holds a transaction-scoped advisory lock
     /// for the schema, so concurrent callers apply each migration exactly once.
     ///
+    /// Under [`Migrations::Verify`] it applies nothing (the host's migrator does): it checks the
+    /// schema as [`verify_schema`](Self::verify_schema) does and returns 0, so that start-up code
+    /// that always calls `migrate` runs no DDL when the host owns the schema.
+    ///
     /// # Errors
     ///
-    /// [`StoreError::Config`] when the schema was migrated by a newer version of this crate; a
-    /// connection or backend error otherwise (and nothing is applied).
+    /// [`StoreError::Config`] when the schema was migrated by a newer version of this crate (or,
+    /// under [`Migrations::Verify`], is not at the version it expects); a connection or backend
+    /// error otherwise (and nothing is applied).
     pub async fn migrate(&self) -> Result<u32, StoreError> {
+        if self.migrations == Migrations::Verify {
+            return self.verify_schema().await.map(|()| 0);
+        }
         let mut client = self.client().await?;
         let applied = migrate::apply(&mut client, &self.schema).await;
         client.settle(applied)
     }
 
-    /// Checks that the schema holds every migration this crate knows, without changing anything.
+    /// Checks, without changing anything, that the schema holds every migration this crate knows
+    /// and none newer, and that the database role has SELECT, INSERT, UPDATE and DELETE on its
+    /// table. [`connect`](Self::connect) does this under [`Migrations::Verify`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use portal_sessions_postgres::PostgresStore;
+    /// # async fn run(store: PostgresStore) {
+    /// if let Err(error) = store.verify_schema().await {
+    ///     // "schema "portal" is at version 2; this version of portal-sessions needs 3: ..."
+    ///     eprintln!("{error}");
+    /// }
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`StoreError::Config`] when the schema is missing, unmigrated, or behind.
+    /// [`StoreError::Config`] when the schema is missing, unmigrated, behind (naming the
+    /// migrations to apply) or ahead, or the role lacks a privilege (naming it); a connection or
+    /// backend error otherwise.
     pub async fn verify_schema(&self) -> Result<(), StoreError> {
-        self.bounded(async {
-            let client = self.client().await?;
-            let verified = migrate::verify(&client, &self.schema).await;
-            client.settle(verified)
-        })
-        .await
+        verify_on(&self.pool, &self.schema, self.migrations, self.timeout).await
     }
 
     /// The plan PostgreSQL chooses for the statement that answers `query`, as `EXPLAIN` prints it,
@@ -487,6 +716,27 @@ impl PostgresStore {
         })
         .await
     }
+}
+
+/// [`migrate::verify`] on a connection of `pool`, within `timeout`.
+async fn verify_on(
+    pool: &Pool,
+    schema: &SchemaName,
+    migrations: Migrations,
+    timeout: Duration,
+) -> Result<(), StoreError> {
+    let verified = async {
+        let client = pool
+            .get()
+            .await
+            .map(Lease::new)
+            .map_err(|error| pool::pool_error(error, schema, &pool.timeouts()))?;
+        let verified = migrate::verify(&client, schema, migrations).await;
+        client.settle(verified)
+    };
+    tokio::time::timeout(timeout, verified)
+        .await
+        .unwrap_or(Err(StoreError::Timeout))
 }
 
 #[cfg(feature = "tls-rustls")]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use portal_sessions::{
-    ClientInfo, CustomerId, CustomerSnapshot, Features, OrgId, SecretHash, SessionId,
+    ClientInfo, CustomerId, CustomerSnapshot, Features, MintedBy, OrgId, SecretHash, SessionId,
     SessionRecord, StoreError, Timestamp,
 };
 use tokio_postgres::Row;
@@ -16,10 +16,11 @@ use uuid::Uuid;
 pub(crate) const COLUMNS: &str = "id, org_id, customer_id, customer_external_id, customer_name, \
     customer_email, features, return_url, verifier_hash, viewer_hash, created_at, expires_at, \
     used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale, \
-    logged_out_at";
+    logged_out_at, customer_locale, recovery, recovery_ended_at, minted_by, recovered_from, \
+    chain_started_at";
 
 /// How many columns [`COLUMNS`] names: a statement's extra columns come after them.
-pub(crate) const COLUMN_COUNT: usize = 20;
+pub(crate) const COLUMN_COUNT: usize = 26;
 
 pub(crate) fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
     StoreError::corrupt(
@@ -56,6 +57,19 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
     let redeemed: bool = get(row, 14, "redeemed")?;
     let version: i64 = get(row, 17, "version")?;
     let locale: Option<String> = get(row, 18, "locale")?;
+    let customer_locale: Option<String> = get(row, 20, "customer_locale")?;
+    let minted_by = match (
+        get::<i16>(row, 23, "minted_by")?,
+        get::<Option<Vec<u8>>>(row, 24, "recovered_from")?,
+    ) {
+        (0, None) => MintedBy::Api,
+        (1, Some(from)) => MintedBy::Recovery {
+            from: SessionId::from_bytes(bytes("recovered_from", from)?),
+        },
+        (2, None) => MintedBy::LoginPage,
+        _ => return Err(corrupt("minted_by", None)),
+    };
+    let created_at = time("created_at", get(row, 10, "created_at")?)?;
     Ok(SessionRecord {
         id: SessionId::from_bytes(bytes("id", get(row, 0, "id")?)?),
         org_id: OrgId::from_uuid(get::<Uuid>(row, 1, "org_id")?),
@@ -64,6 +78,9 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
             external_id: get(row, 3, "customer_external_id")?,
             name: get(row, 4, "customer_name")?,
             email: get(row, 5, "customer_email")?,
+            locale: customer_locale
+                .map(|tag| tag.parse().map_err(|_| corrupt("customer_locale", None)))
+                .transpose()?,
         }),
         features: u8::try_from(features)
             .ok()
@@ -80,7 +97,7 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
         viewer_hash: viewer_hash
             .map(|hash| bytes("viewer_hash", hash).map(SecretHash::from_bytes))
             .transpose()?,
-        created_at: time("created_at", get(row, 10, "created_at")?)?,
+        created_at,
         expires_at: time("expires_at", get(row, 11, "expires_at")?)?,
         used_at: opt_time("used_at", get(row, 12, "used_at")?)?,
         revoked_at: opt_time("revoked_at", get(row, 13, "revoked_at")?)?,
@@ -93,6 +110,11 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
                 })
             })
             .transpose()?,
+        recovery: get(row, 21, "recovery")?,
+        recovery_ended_at: opt_time("recovery_ended_at", get(row, 22, "recovery_ended_at")?)?,
+        minted_by,
+        chain_started_at: opt_time("chain_started_at", get(row, 25, "chain_started_at")?)?
+            .unwrap_or(created_at),
         version: u64::try_from(version).map_err(|_| corrupt("version", None))?,
     })
 }
@@ -119,6 +141,12 @@ pub(crate) struct Params {
     version: i64,
     locale: Option<String>,
     logged_out_at: Option<SystemTime>,
+    customer_locale: Option<String>,
+    recovery: bool,
+    recovery_ended_at: Option<SystemTime>,
+    minted_by: i16,
+    recovered_from: Option<Vec<u8>>,
+    chain_started_at: SystemTime,
 }
 
 impl Params {
@@ -148,11 +176,24 @@ impl Params {
                 .map_err(|_| StoreError::Backend("record version exceeds i64".into()))?,
             locale: record.locale.map(|locale| locale.to_string()),
             logged_out_at: record.logged_out_at.map(Timestamp::to_system_time),
+            customer_locale: record.customer.locale.map(|locale| locale.to_string()),
+            recovery: record.recovery,
+            recovery_ended_at: record.recovery_ended_at.map(Timestamp::to_system_time),
+            minted_by: match record.minted_by {
+                MintedBy::Api => 0,
+                MintedBy::Recovery { .. } => 1,
+                MintedBy::LoginPage => 2,
+            },
+            recovered_from: record
+                .minted_by
+                .recovered_from()
+                .map(|from| from.as_bytes().to_vec()),
+            chain_started_at: record.chain_started_at.to_system_time(),
         })
     }
 
     /// All columns, for INSERT.
-    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 20] {
+    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 26] {
         [
             &self.id,
             &self.org_id,
@@ -174,12 +215,18 @@ impl Params {
             &self.version,
             &self.locale,
             &self.logged_out_at,
+            &self.customer_locale,
+            &self.recovery,
+            &self.recovery_ended_at,
+            &self.minted_by,
+            &self.recovered_from,
+            &self.chain_started_at,
         ]
     }
 
     /// The id, the expected version, then the columns a compare-and-swap changes: the parameters of
-    /// the UPDATE statement, `$1` to `$10`.
-    pub(crate) fn swap<'a>(&'a self, expected_version: &'a i64) -> [&'a (dyn ToSql + Sync); 10] {
+    /// the UPDATE statement, `$1` to `$11`.
+    pub(crate) fn swap<'a>(&'a self, expected_version: &'a i64) -> [&'a (dyn ToSql + Sync); 11] {
         [
             &self.id,
             expected_version,
@@ -191,6 +238,7 @@ impl Params {
             &self.redeemed_user_agent,
             &self.version,
             &self.logged_out_at,
+            &self.recovery_ended_at,
         ]
     }
 }

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod log_lines;
+mod mail;
 mod metered;
 pub mod metrics;
 pub mod webhooks;
@@ -43,7 +44,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portal_sessions::{Engine, SessionStore, StaticDirectory, StoreError};
-use portal_sessions_axum::{IpNet, PortalService, StaticApiKeys, StaticPortalData, TrustedProxies};
+use portal_sessions_axum::{
+    IpNet, PortalService, Purger, RequestLogLayer, StaticApiKeys, StaticPortalData, TrustedProxies,
+    health_check,
+};
 use portal_sessions_memory::MemoryStore;
 use portal_sessions_postgres::{PostgresConfig, PostgresStore};
 use portal_sessions_sled::{SledConfig, SledStore};
@@ -55,10 +59,22 @@ use crate::log_lines::LogLines;
 use crate::metered::MeteredStore;
 use crate::metrics::{Metrics, MetricsError};
 
-/// How long after expiry a session is kept (so that lists with `includeExpired` still show it).
-pub const PURGE_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
-/// How often expired sessions are purged.
-pub const PURGE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// How long after expiry a session is kept, and how often expired sessions are purged (the
+/// library's defaults, which the server keeps).
+pub use portal_sessions_axum::{PURGE_EVERY, PURGE_GRACE};
+
+/// How long after expiry the server keeps a session: [`PURGE_GRACE`], or longer when an
+/// organisation has recovery on, whose used and expired links may ask for a new one until its
+/// window ends. The horizon is the longest window of all: records of every organisation are kept
+/// that long (about 300 bytes each in memory, a row in PostgreSQL, a few hundred bytes in sled).
+pub fn purge_grace(config: &Config) -> Duration {
+    config
+        .orgs
+        .iter()
+        .filter_map(|org| org.recovery.as_ref())
+        .map(|recovery| recovery.policy.window)
+        .fold(PURGE_GRACE, Duration::max)
+}
 
 /// Why the server did not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +110,9 @@ pub enum ServerError {
     /// Webhook deliveries could not start.
     #[error("cannot deliver webhooks")]
     Webhooks(#[from] webhooks::StartError),
+    /// The webhook client could not be built.
+    #[error("cannot build the webhook client")]
+    WebhookClient(#[from] portal_sessions_axum::webhooks::ClientError),
     /// The metrics could not be set up (a bug).
     #[error("cannot set up the metrics")]
     Metrics(#[from] MetricsError),
@@ -282,63 +301,6 @@ fn postgres_config(url: &str, settings: &config::PostgresSettings) -> PostgresCo
     config
 }
 
-/// The longest request path a log line shows, in bytes (then `…<cut>`).
-pub const LOGGED_PATH_BYTES: usize = 256;
-
-/// The path as it may be logged. Link tokens are secrets: the segment after an `r` segment (a
-/// link's, under any mount: `/billing/r/{token}`) and every segment that holds `mgl_` (a token
-/// wherever it is, in any case, percent-encoded or not) become `<link>`. A path longer than
-/// [`LOGGED_PATH_BYTES`] is cut there (at a character boundary) and ends in `…<cut>`, so a client
-/// cannot make log lines as long as it likes.
-///
-/// # Examples
-///
-/// ```
-/// use portal_sessions_server::loggable_path;
-///
-/// assert_eq!(loggable_path("/r/mgl_abc"), "/r/<link>");
-/// assert_eq!(loggable_path("/billing/r/mgl_abc/x"), "/billing/r/<link>/x");
-/// assert_eq!(loggable_path("/a/MGL%5Fabc"), "/a/<link>");
-/// assert_eq!(loggable_path("/v1/portal-sessions"), "/v1/portal-sessions");
-/// assert!(loggable_path(&"/x".repeat(5_000)).ends_with("…<cut>"));
-/// ```
-pub fn loggable_path(path: &str) -> String {
-    let mut shown = String::with_capacity(path.len().min(LOGGED_PATH_BYTES + 16));
-    let mut after_r = false;
-    for (n, segment) in path.split('/').enumerate() {
-        if n > 0 {
-            shown.push('/');
-        }
-        if after_r || holds_link_token(segment) {
-            shown.push_str("<link>");
-        } else {
-            shown.push_str(segment);
-        }
-        after_r = segment == "r";
-        if shown.len() > LOGGED_PATH_BYTES {
-            let mut end = LOGGED_PATH_BYTES;
-            while !shown.is_char_boundary(end) {
-                end -= 1;
-            }
-            shown.truncate(end);
-            shown.push_str("…<cut>");
-            break;
-        }
-    }
-    shown
-}
-
-/// Whether a path segment holds a link token's prefix, `mgl_` (or `mgl%5F`), in any case.
-fn holds_link_token(segment: &str) -> bool {
-    let bytes = segment.as_bytes();
-    bytes
-        .windows(4)
-        .any(|window| window.eq_ignore_ascii_case(b"mgl_"))
-        || bytes
-            .windows(6)
-            .any(|window| window.eq_ignore_ascii_case(b"mgl%5f"))
-}
-
 /// The layers the server puts around its router, innermost first: the matched route's template
 /// (for the metrics' `route` label), the request metrics, and the request log. What they cost
 /// beside a bare handler is measured by `cargo bench -p portal-sessions-benches --bench layers`.
@@ -348,22 +310,7 @@ pub fn operations_layers(app: axum::Router, metrics: &Metrics) -> axum::Router {
             Arc::new(metrics.clone()),
             metrics::track,
         ))
-        .layer(middleware::from_fn(log_requests))
-}
-
-async fn log_requests(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = loggable_path(request.uri().path());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
-    response
+        .layer(RequestLogLayer::new())
 }
 
 /// Who may read `/metrics` on the public listener (`metrics_allow`), the client resolved as the
@@ -389,24 +336,6 @@ async fn metrics_allowed(
             next.run(request).await
         }
         _ => (StatusCode::FORBIDDEN, "forbidden\n").into_response(),
-    }
-}
-
-/// `GET /healthz`: 200 when the store can take a write now
-/// ([`SessionStore::check_writable`]), 503 when it cannot: a database that does not answer or is a
-/// read-only standby, a file system under the sled store's free-space floor, or a sled store that
-/// failed closed after an I/O error (which stays 503 until the server is restarted, so a
-/// supervisor restarts it).
-async fn healthz(State(engine): State<Arc<Engine<Arc<dyn SessionStore>>>>) -> Response {
-    match engine.store().check_writable().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(error) => {
-            tracing::warn!(
-                error = %portal_sessions::ErrorChain(&error),
-                "health check: the session store cannot take writes"
-            );
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
-        }
     }
 }
 
@@ -607,6 +536,9 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
             keys.add_publishable(key, org.id);
         }
         data.set_branding(org.id, org.branding.clone());
+        if let Some(recovery) = &org.recovery {
+            data.set_recovery(org.id, recovery.clone());
+        }
         for (customer, billing) in &org.customers {
             directory
                 .insert(org.id, customer.clone())
@@ -632,7 +564,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         .public_url
         .get(..8)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-    let app = PortalService::new(engine.clone(), keys, data)
+    let portal = PortalService::new(engine.clone(), keys, data)
         .public_url(&config.public_url)
         .strict_transport_security(https)
         .show_all_sections(config.show_all_sections)
@@ -641,8 +573,18 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
         .link_attempt_limit(config.limits.links)
         .cookie_attempt_limit(config.limits.cookies)
         .api_key_attempt_limit(config.limits.api_keys)
+        .login_post_limit(config.limits.login_posts);
+    let portal = match &config.email {
+        Some(email) => portal.mailer(mail::MeteredMailer {
+            inner: mail::smtp_mailer(&email.smtp_url, &email.from)
+                .map_err(|reason| ConfigError::new("<configuration>", "email.smtp_url", reason))?,
+            metrics: metrics.clone(),
+        }),
+        None => portal,
+    };
+    let app = portal
         .router()
-        .route("/healthz", get(healthz).with_state(engine.clone()));
+        .route("/healthz", health_check(engine.clone()));
     let app = match config.metrics_listen {
         None => {
             let access = Arc::new(MetricsAccess {
@@ -674,19 +616,10 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
             source,
         })?;
     let address = listener.local_addr().unwrap_or(config.listen);
-    let purger = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(PURGE_EVERY);
-            loop {
-                every.tick().await;
-                match engine.purge_expired(PURGE_GRACE).await {
-                    Ok(purged) => tracing::info!(purged, "purged long-expired sessions"),
-                    Err(error) => tracing::warn!(error = %error, "purging expired sessions failed"),
-                }
-            }
-        })
-    };
+    let purger = Purger::new(engine.clone())
+        .every(PURGE_EVERY)
+        .grace(purge_grace(&config))
+        .spawn();
     // One signal stops both the HTTP side and the deliveries, which drain side by side.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let metrics_server = match config.metrics_listen {
@@ -735,7 +668,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
     }
-    purger.abort();
+    purger.stop();
     tracing::info!("stopped");
     Ok(())
 }

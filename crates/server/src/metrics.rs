@@ -28,7 +28,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use portal_sessions::{EventKind, EventListener, SessionEvent};
-use portal_sessions_axum::Refusal;
+use portal_sessions_axum::{LoginOutcome, RecoveryOutcome, Refusal};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -59,6 +59,9 @@ pub struct Metrics {
     store_seconds: HistogramVec,
     store_errors: IntCounterVec,
     webhook_deliveries: IntCounterVec,
+    recovery_requests: IntCounterVec,
+    login_requests: IntCounterVec,
+    emails: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -159,6 +162,25 @@ impl Metrics {
                 "Webhook deliveries of one event to one endpoint, by outcome.",
                 &["outcome"],
             )?,
+            recovery_requests: counter(
+                &registry,
+                "portal_sessions_recovery_requests_total",
+                "\"Email me a new link\" requests from used or expired links, by outcome.",
+                &["outcome"],
+            )?,
+            login_requests: counter(
+                &registry,
+                "portal_sessions_login_requests_total",
+                "Posts to organisations' login pages, by outcome (the sending follows the answer \
+                 and is counted in portal_sessions_emails_total).",
+                &["outcome"],
+            )?,
+            emails: counter(
+                &registry,
+                "portal_sessions_emails_total",
+                "Emails handed to the mail server, by outcome.",
+                &["outcome"],
+            )?,
             registry,
         };
         for kind in EventKind::ALL {
@@ -167,11 +189,20 @@ impl Metrics {
         for refusal in Refusal::ALL {
             metrics.refusals.with_label_values(&[refusal.as_str()]);
         }
-        for limit in ["link", "cookie", "api_key"] {
+        for limit in ["link", "cookie", "api_key", "login"] {
             metrics.rate_limited.with_label_values(&[limit]);
         }
         for outcome in ["delivered", "failed"] {
             metrics.webhook_deliveries.with_label_values(&[outcome]);
+        }
+        for outcome in RecoveryOutcome::LABELS {
+            metrics.recovery_requests.with_label_values(&[outcome]);
+        }
+        for outcome in LoginOutcome::LABELS {
+            metrics.login_requests.with_label_values(&[outcome]);
+        }
+        for outcome in ["sent", "failed"] {
+            metrics.emails.with_label_values(&[outcome]);
         }
         Ok(metrics)
     }
@@ -210,6 +241,12 @@ impl Metrics {
         }
     }
 
+    /// Counts one email handed to the mail server.
+    pub fn email(&self, sent: bool) {
+        let outcome = if sent { "sent" } else { "failed" };
+        self.emails.with_label_values(&[outcome]).inc();
+    }
+
     /// Counts one webhook delivery attempt of one event to one endpoint.
     pub fn webhook_delivery(&self, delivered: bool) {
         let outcome = if delivered { "delivered" } else { "failed" };
@@ -231,6 +268,7 @@ impl Metrics {
             Refusal::LinkLimit => Some("link"),
             Refusal::CookieLimit => Some("cookie"),
             Refusal::ApiKeyLimit => Some("api_key"),
+            Refusal::LoginLimit => Some("login"),
             _ => None,
         };
         if let Some(limit) = limit {
@@ -306,6 +344,18 @@ pub(crate) async fn track(
     );
     if let Some(refusal) = response.extensions().get::<Refusal>() {
         metrics.refusal(*refusal);
+    }
+    if let Some(outcome) = response.extensions().get::<RecoveryOutcome>() {
+        metrics
+            .recovery_requests
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+    }
+    if let Some(outcome) = response.extensions().get::<LoginOutcome>() {
+        metrics
+            .login_requests
+            .with_label_values(&[outcome.as_str()])
+            .inc();
     }
     response
 }

@@ -3,7 +3,9 @@
 //! invoices on the portal, revoke through the API, reload, see "session ended". Then against the
 //! `host_app` example, where a host service nests the portal under `/billing`: the link, the portal
 //! at `/billing/portal`, the host's own invoice page, the email link opened again, revocation, sign
-//! out, all branded. Screenshots go to `target/browser/` to be looked at.
+//! out, all branded. Then recovery, with a real SMTP server on loopback: a used French link asks for
+//! a new one by email, whose link opens the portal, and the login page sends links in English and
+//! German. Screenshots go to `target/browser/` to be looked at.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (which `.ci/run` installs). Without them the test
 //! skips with a loud message, unless `PORTAL_SESSIONS_REQUIRE_BROWSER=1`, where it fails.
@@ -21,8 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use portal_sessions_axum::suite::smtp_sink::{ReceivedMail, SinkOptions, SmtpSink};
 use serde_json::{Value, json};
-use support::{KEY, free_port, http, http_within, start};
+use support::{KEY, config, free_port, http, http_within, start, start_configured};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -576,4 +579,210 @@ fn a_french_and_a_german_customer_read_their_portal_in_their_language() {
     driver.wait_for("Lien déjà utilisé");
     drop(driver);
     drop(server);
+}
+
+impl Driver {
+    /// Types `text` into the element `css` finds.
+    fn type_into(&self, css: &str, text: &str) {
+        let found = self.command(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        let id = found["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned();
+        self.command(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        );
+    }
+}
+
+/// The organisation of the test configuration.
+const ORG: &str = "11111111-2222-4333-8444-555555555555";
+const FRENCH_ADDRESS: &str = "compta@dupont.test";
+const ENGLISH_ADDRESS: &str = "billing@acme.test";
+
+/// The test configuration with `[email]` through `smtp_url`, recovery and the login page on, and
+/// two customers with an address: a French one and one without a locale of their own.
+fn recovery_config(port: u16, smtp_url: &str) -> String {
+    format!(
+        r##"{}
+[email]
+smtp_url = "{smtp_url}"
+from = "Billing <billing@example.test>"
+
+[orgs.recovery]
+enabled = true
+login_page = true
+
+[[orgs.customers]]
+id = "66666666-7777-4888-9999-000000000001"
+external_id = "client-fr"
+name = "Dupont SARL"
+email = "{FRENCH_ADDRESS}"
+locale = "fr"
+
+[[orgs.customers.invoices]]
+number = "INV-FR-1"
+issued_on = "2026-11-01"
+amount_cents = 12900
+currency = "EUR"
+status = "paid"
+
+[[orgs.customers]]
+id = "66666666-7777-4888-9999-000000000002"
+external_id = "client-en"
+name = "Acme Ltd"
+email = "{ENGLISH_ADDRESS}"
+
+[[orgs.customers.invoices]]
+number = "INV-EN-1"
+issued_on = "2026-11-01"
+amount_cents = 4900
+currency = "USD"
+status = "open"
+"##,
+        config(port)
+    )
+}
+
+/// The link a mail carries, whole.
+fn link_in(mail: &ReceivedMail, base: &str) -> String {
+    let text = mail.text_body().unwrap_or_default();
+    let start = text
+        .find(&format!("{base}/r/mgl_"))
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// A French customer's used link, opened in another browser (no cookie), offers "M’envoyer un
+/// nouveau lien"; the button sends it and says where, masked; the mailed link opens the portal.
+/// The login page, in English and in German, takes an address and answers; the German one mails
+/// a customer without a locale of their own in German.
+#[test]
+fn a_used_link_asks_for_a_new_one_and_the_login_page_sends_one() {
+    if !browser_available() {
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let sink = runtime.block_on(SmtpSink::start(SinkOptions::default()));
+    let mail_wait = Duration::from_secs(20);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let smtp_url = sink.url();
+    let server = start_configured(
+        |port| recovery_config(port, &smtp_url),
+        &[],
+        &[],
+        dir.path(),
+    );
+    let port = server.port;
+    let base = format!("http://127.0.0.1:{port}");
+    let shots = screenshots_dir();
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch(profile.path());
+
+    let created = http(
+        port,
+        "POST",
+        "/v1/portal-sessions",
+        &[("x-api-key", KEY), ("Content-Type", "application/json")],
+        r#"{"customerExternalId":"client-fr"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = created.json()["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    driver.go(&url);
+    driver.wait_for("INV-FR-1");
+    assert_eq!(driver.current_url(), format!("{base}/portal"));
+    // Opened again in the same browser, which holds the session's live cookie: the portal again.
+    driver.go(&url);
+    driver.wait_for("INV-FR-1");
+    assert_eq!(driver.current_url(), format!("{base}/portal"));
+
+    // Opened again in another browser (no cookie): used, and a new one can be asked for.
+    driver.command("DELETE", "/cookie", json!({}));
+    driver.go(&url);
+    let used = driver.wait_for("M’envoyer un nouveau lien");
+    assert!(used.contains("<html lang=\"fr\">"), "{used}");
+    let text = driver.visible_text();
+    assert!(text.contains("Lien déjà utilisé"), "{text}");
+    driver.screenshot(&shots.join("recovery-used-fr.png"));
+    driver.click("form[action$=\"/recover\"] button");
+    driver.wait_for("Consultez votre messagerie");
+    assert_eq!(driver.current_url(), format!("{url}/recover"));
+    let text = driver.visible_text();
+    assert!(text.contains("c•••@dupont.test"), "{text}");
+    assert!(!text.contains(FRENCH_ADDRESS), "{text}");
+    driver.screenshot(&shots.join("recovery-sent-fr.png"));
+
+    let mails = runtime.block_on(sink.wait_for(1, mail_wait));
+    assert_eq!(mails[0].to(), [FRENCH_ADDRESS]);
+    assert_eq!(mails[0].header("content-language").as_deref(), Some("fr"));
+    let new_link = link_in(&mails[0], &base);
+    assert_ne!(new_link, url);
+    driver.go(&new_link);
+    let portal = driver.wait_for("INV-FR-1");
+    assert!(portal.contains("Dupont SARL"));
+    assert_eq!(driver.current_url(), format!("{base}/portal"));
+    driver.screenshot(&shots.join("recovery-portal-fr.png"));
+
+    // The login page in the browser's language (English here).
+    let login = format!("{base}/login/{ORG}");
+    driver.go(&login);
+    driver.wait_for("Get a link to your billing portal");
+    let text = driver.visible_text();
+    assert!(text.contains("Binary Test Co"), "{text}");
+    driver.screenshot(&shots.join("login-en.png"));
+    driver.type_into("input[name=email]", ENGLISH_ADDRESS);
+    driver.click("form.login button[type=submit]");
+    driver.wait_for("Check your email");
+    assert!(
+        driver
+            .visible_text()
+            .contains("If this address belongs to an account")
+    );
+    driver.screenshot(&shots.join("login-sent-en.png"));
+    let mails = runtime.block_on(sink.wait_for(2, mail_wait));
+    assert_eq!(mails[1].to(), [ENGLISH_ADDRESS]);
+    // In the browser's language, region included (Chromium asks for en-US).
+    let language = mails[1].header("content-language").unwrap_or_default();
+    assert!(
+        language == "en" || language.starts_with("en-"),
+        "{language}"
+    );
+
+    // In German: the same customer (no locale of their own) is mailed in German, and the link
+    // opens their portal in German.
+    driver.go(&format!("{login}?locale=de"));
+    let page = driver.wait_for("Link zu Ihrem Abrechnungsportal anfordern");
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    driver.screenshot(&shots.join("login-de.png"));
+    driver.type_into("input[name=email]", ENGLISH_ADDRESS);
+    driver.click("form.login button[type=submit]");
+    driver.wait_for("Sehen Sie in Ihr Postfach");
+    assert!(
+        driver
+            .visible_text()
+            .contains("Gehört diese Adresse zu einem Konto")
+    );
+    driver.screenshot(&shots.join("login-sent-de.png"));
+    let mails = runtime.block_on(sink.wait_for(3, mail_wait));
+    assert_eq!(mails[2].to(), [ENGLISH_ADDRESS]);
+    assert_eq!(mails[2].header("content-language").as_deref(), Some("de"));
+    driver.go(&link_in(&mails[2], &base));
+    driver.wait_for("INV-EN-1");
+    assert!(driver.visible_text().contains("Rechnungen"));
+    assert_eq!(driver.current_url(), format!("{base}/portal"));
+    drop(driver);
+    drop(server);
+    drop(sink);
 }

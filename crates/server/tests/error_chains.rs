@@ -196,7 +196,8 @@ fn real_backend_failures_print_their_cause_once() {
 #[test]
 fn webhook_errors_print_their_cause_once() {
     use portal_sessions::webhook::SignatureError;
-    use portal_sessions_server::webhooks::{Poster, StartError, WebhookError};
+    use portal_sessions_axum::webhooks::{HyperClient, WebhookClient, WebhookRequest};
+    use portal_sessions_server::webhooks::{StartError, WebhookError};
 
     let mut errors: Vec<Box<dyn Error + 'static>> = vec![
         Box::new(SignatureError::Malformed("no t")),
@@ -217,9 +218,11 @@ fn webhook_errors_print_their_cause_once() {
         .unwrap();
     let refused = runtime
         .block_on(async {
-            let poster = Poster::new(std::time::Duration::from_secs(5))?;
+            let timeout = std::time::Duration::from_secs(5);
+            let client = HyperClient::new(timeout)?;
             let url = "http://127.0.0.1:1/hook".parse().unwrap();
-            Ok::<_, Box<dyn Error>>(poster.post(&url, "t=1,v1=00", "{}".into()).await)
+            let request = WebhookRequest::new(url, "{}".into(), timeout);
+            Ok::<_, Box<dyn Error>>(client.post(request).await)
         })
         .unwrap()
         .err()

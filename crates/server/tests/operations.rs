@@ -548,7 +548,7 @@ fn subcommands_on_postgres() {
     let output = run(&["--config", file, "migrate"], &[], dir.path());
     assert!(output.status.success(), "{}", said(&output));
     assert!(
-        said(&output).contains("applied 2 migration(s)"),
+        said(&output).contains("applied 3 migration(s)"),
         "{}",
         said(&output)
     );

@@ -132,6 +132,7 @@ fn router<S: SessionStore>(store: S) -> Router {
         external_id: "secret-scan".into(),
         name: "Scan Customer".into(),
         email: Some("scan@example.test".into()),
+        locale: None,
     };
     if let Err(error) = directory.insert(org, customer) {
         panic!("{error}");

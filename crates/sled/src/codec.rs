@@ -12,11 +12,17 @@
 //! i64 created_at   i64 expires_at   opt<i64> used_at   opt<i64> revoked_at   opt<i64> logged_out_at
 //! opt<redeemer>: u8 ip kind (0 none, 4, 6) + address bytes, opt<str> user agent
 //! u64 version
+//! opt<str> customer's locale   u8 recovery (0 or 1)   opt<i64> recovery_ended_at
+//! u8 minted by (0 the API, 1 a recovery + [16] the session recovered from, 2 the login page)
+//! i64 chain_started_at
 //! ```
 //!
-//! Format 1 is the same without the locale and the logout instant; it is still read (as a session
-//! without either), and a record is rewritten in format 2 when it next changes. A version of this crate that knows only
-//! format 1 reads a format-2 record as corrupt.
+//! That is format 3. Format 2 is the same without the last five fields (the recovery fields), and
+//! format 1 without the locale and the logout instant too; both are still read (a session minted
+//! by the API with recovery allowed, its chain starting at its creation, and without what format 1
+//! lacks), and a record is rewritten in format 3 when it next changes. A version of this crate
+//! that knows only an earlier format reads a later one as corrupt: run the new version only once
+//! every instance can read what it writes.
 //!
 //! A typical record is about 200 bytes. Decoding checks every length, tag, UTF-8 string, timestamp
 //! range and the absence of trailing bytes, and reports what was wrong as a [`DecodeError`]: a
@@ -26,12 +32,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use portal_sessions::{
-    ClientInfo, CustomerId, CustomerSnapshot, Features, OrgId, SecretHash, SessionId,
+    ClientInfo, CustomerId, CustomerSnapshot, Features, MintedBy, OrgId, SecretHash, SessionId,
     SessionRecord, Timestamp,
 };
 
 /// The format this crate writes.
-pub const FORMAT: u8 = 2;
+pub const FORMAT: u8 = 3;
+/// The format before sessions had recovery: read, never written.
+const FORMAT_WITHOUT_RECOVERY: u8 = 2;
 /// The format before sessions had a locale: read, never written.
 const FORMAT_WITHOUT_LOCALE: u8 = 1;
 
@@ -106,6 +114,19 @@ pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, DecodeError> {
         None => out.push(0),
     }
     out.extend_from_slice(&record.version.to_be_bytes());
+    let customer_locale = record.customer.locale.map(|locale| locale.to_string());
+    put_opt_str(&mut out, customer_locale.as_deref(), "customer locale")?;
+    out.push(u8::from(record.recovery));
+    put_opt_time(&mut out, record.recovery_ended_at);
+    match record.minted_by {
+        MintedBy::Api => out.push(0),
+        MintedBy::Recovery { from } => {
+            out.push(1);
+            out.extend_from_slice(from.as_bytes());
+        }
+        MintedBy::LoginPage => out.push(2),
+    }
+    out.extend_from_slice(&record.chain_started_at.as_millis().to_be_bytes());
     Ok(out)
 }
 
@@ -212,21 +233,22 @@ impl<'a> Reader<'a> {
 pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     let mut r = Reader { bytes };
     let format = r.byte("format").map_err(|_| DecodeError::Empty)?;
-    if format != FORMAT && format != FORMAT_WITHOUT_LOCALE {
+    if ![FORMAT, FORMAT_WITHOUT_RECOVERY, FORMAT_WITHOUT_LOCALE].contains(&format) {
         return Err(DecodeError::UnknownFormat(format));
     }
     let id = SessionId::from_bytes(r.array("session id")?);
     let org_id = OrgId::from_bytes(r.array("org id")?);
-    let customer = CustomerSnapshot {
+    let mut customer = CustomerSnapshot {
         id: CustomerId::from_bytes(r.array("customer id")?),
         external_id: r.string("external id")?,
         name: r.string("name")?,
         email: r.opt_string("email")?,
+        locale: None,
     };
     let features =
         Features::from_bits(r.byte("features")?).ok_or(DecodeError::Invalid("features"))?;
     let return_url = r.opt_string("return url")?;
-    let locale = if format == FORMAT {
+    let locale = if format != FORMAT_WITHOUT_LOCALE {
         r.opt_string("locale")?
             .map(|tag| tag.parse().map_err(|_| DecodeError::Invalid("locale")))
             .transpose()?
@@ -243,7 +265,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
     let expires_at = r.time("expires at")?;
     let used_at = r.opt_time("used at")?;
     let revoked_at = r.opt_time("revoked at")?;
-    let logged_out_at = if format == FORMAT {
+    let logged_out_at = if format != FORMAT_WITHOUT_LOCALE {
         r.opt_time("logged out at")?
     } else {
         None
@@ -261,6 +283,29 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         None
     };
     let version = u64::from_be_bytes(r.array("version")?);
+    let (recovery, recovery_ended_at, minted_by, chain_started_at) = if format == FORMAT {
+        customer.locale = r
+            .opt_string("customer locale")?
+            .map(|tag| {
+                tag.parse()
+                    .map_err(|_| DecodeError::Invalid("customer locale"))
+            })
+            .transpose()?;
+        let recovery = r.flag("recovery")?;
+        let ended_at = r.opt_time("recovery ended at")?;
+        let minted_by = match r.byte("minted by")? {
+            0 => MintedBy::Api,
+            1 => MintedBy::Recovery {
+                from: SessionId::from_bytes(r.array("recovered from")?),
+            },
+            2 => MintedBy::LoginPage,
+            _ => return Err(DecodeError::Invalid("minted by")),
+        };
+        let chain_started_at = r.time("chain started at")?;
+        (recovery, ended_at, minted_by, chain_started_at)
+    } else {
+        (true, None, MintedBy::Api, created_at)
+    };
     if !r.bytes.is_empty() {
         return Err(DecodeError::TrailingBytes(r.bytes.len()));
     }
@@ -279,6 +324,10 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         revoked_at,
         logged_out_at,
         redeemed_by,
+        recovery,
+        recovery_ended_at,
+        minted_by,
+        chain_started_at,
         version,
     })
 }
@@ -297,6 +346,7 @@ mod tests {
                 external_id: "acme-001".into(),
                 name: "Acme — 株式会社".into(),
                 email: Some("billing@acme.test".into()),
+                locale: None,
             }),
             features: Features::ALL,
             return_url: Some("https://app.test/billing".into()),
@@ -309,6 +359,11 @@ mod tests {
             revoked_at: None,
             logged_out_at: None,
             redeemed_by: Some(ClientInfo::new("2001:db8::1".parse().ok(), Some("UA"))),
+            recovery: true,
+            recovery_ended_at: None,
+            minted_by: MintedBy::Api,
+            chain_started_at: Timestamp::from_millis(1_778_689_800_000)
+                .unwrap_or(Timestamp::UNIX_EPOCH),
             version: 1,
         }
     }
@@ -347,11 +402,44 @@ mod tests {
         }
     }
 
+    /// The bytes of the recovery fields at the end of [`sample`]'s encoding: no customer locale
+    /// (1), recovery (1), no end (1), minted by the API (1), the chain's start (8).
+    const RECOVERY_TAIL: usize = 12;
+
+    #[test]
+    fn recovery_fields_round_trip() {
+        let mut record = sample();
+        record.customer = Arc::new(CustomerSnapshot {
+            locale: Some("de-CH".parse().unwrap()),
+            ..(*record.customer).clone()
+        });
+        record.recovery = false;
+        record.recovery_ended_at = Some(Timestamp::from_millis(1_778_690_000_000).unwrap());
+        record.minted_by = MintedBy::Recovery {
+            from: SessionId::from_bytes([9; 16]),
+        };
+        record.chain_started_at = Timestamp::from_millis(-5).unwrap();
+        assert_eq!(decode(&encode(&record).unwrap()), Ok(record.clone()));
+        record.minted_by = MintedBy::LoginPage;
+        assert_eq!(decode(&encode(&record).unwrap()), Ok(record));
+    }
+
+    #[test]
+    fn format_two_reads_as_a_session_minted_by_the_api_with_recovery() {
+        let record = sample();
+        assert_eq!(record.chain_started_at, record.created_at);
+        let mut bytes = encode(&record).unwrap();
+        bytes.truncate(bytes.len() - RECOVERY_TAIL);
+        bytes[0] = 2;
+        assert_eq!(decode(&bytes), Ok(record));
+    }
+
     #[test]
     fn format_one_reads_as_a_session_without_a_locale() {
         let mut record = sample();
         record.locale = None;
         let mut bytes = encode(&record).unwrap_or_default();
+        bytes.truncate(bytes.len() - RECOVERY_TAIL);
         // Format 1 is format 2 without the locale's tag byte, which follows the return URL.
         let url = record.return_url.as_deref().unwrap_or_default();
         let locale_at =
@@ -378,8 +466,8 @@ mod tests {
     #[test]
     fn unknown_formats_are_refused() {
         let mut bytes = encode(&sample()).unwrap_or_default();
-        bytes[0] = 3;
-        assert_eq!(decode(&bytes), Err(DecodeError::UnknownFormat(3)));
+        bytes[0] = 4;
+        assert_eq!(decode(&bytes), Err(DecodeError::UnknownFormat(4)));
         assert_eq!(decode(&[]), Err(DecodeError::Empty));
     }
 }

@@ -29,6 +29,7 @@ fn customer() -> CustomerSnapshot {
         external_id: "crash-001".into(),
         name: "Crash Test Dummy".into(),
         email: None,
+        locale: None,
     }
 }
 

@@ -62,6 +62,7 @@ fn engine_over(store: SledStore) -> (Engine<SledStore>, OrgId) {
                 external_id: "full-001".into(),
                 name: "Full Disk".into(),
                 email: None,
+                locale: None,
             },
         )
         .unwrap();

@@ -39,6 +39,8 @@ pub(crate) struct CreateBody {
     expires_in_seconds: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "invalidate_existing")]
     invalidate_existing: Option<bool>,
+    #[serde(default, deserialize_with = "recovery")]
+    recovery: Option<bool>,
 }
 
 /// The wire names of the create body's fields, as serde's derive declares them: the OpenAPI
@@ -88,6 +90,7 @@ impl CreateBody {
             locale: self.locale,
             expires_in,
             invalidate_existing: self.invalidate_existing.unwrap_or(false),
+            recovery: self.recovery.unwrap_or(true),
         })
     }
 }
@@ -148,6 +151,10 @@ fn invalidate_existing<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<boo
     optional(d, "invalidateExisting must be true or false", |value| {
         value.as_bool()
     })
+}
+
+fn recovery<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    optional(d, "recovery must be true or false", |value| value.as_bool())
 }
 
 fn features<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<Features>, D::Error> {

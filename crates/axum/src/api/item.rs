@@ -80,6 +80,9 @@ pub(crate) struct SessionItem {
     features: Features,
     #[serde(serialize_with = "display_or_null")]
     locale: Option<Locale>,
+    recovery: bool,
+    #[serde(serialize_with = "display_or_null")]
+    recovered_from: Option<SessionId>,
 }
 
 impl SessionItem {
@@ -105,6 +108,8 @@ impl SessionItem {
             return_url: view.return_url.clone(),
             features: view.features,
             locale: view.locale,
+            recovery: view.recovery,
+            recovered_from: view.recovered_from,
         }
     }
 }
@@ -131,6 +136,7 @@ pub(crate) struct CreatedView {
     locale: Option<Locale>,
     expires_in_seconds: u64,
     invalidate_existing: bool,
+    recovery: bool,
 }
 
 impl CreatedView {
@@ -155,6 +161,7 @@ impl CreatedView {
             locale: record.locale,
             expires_in_seconds: record.lifetime().as_secs(),
             invalidate_existing,
+            recovery: record.recovery,
         }
     }
 }

@@ -110,7 +110,9 @@ pub(crate) async fn create<S: SessionStore>(
             other => ApiError::from(other),
         })?;
     let token = created.link.expose_secret();
-    let url = format!("{}{}/r/{token}", shared.public_url, mount.prefix());
+    // The pages' mount when the service was told it (the API mounted apart), else the API's own.
+    let pages = shared.pages_mount.as_ref().unwrap_or(&mount);
+    let url = format!("{}{}/r/{token}", shared.public_url, pages.prefix());
     let view = CreatedView::new(&created, url, token, invalidate_existing);
     Ok(json_answer(StatusCode::CREATED, &view, 1024))
 }

@@ -21,6 +21,7 @@ pub fn acme() -> CustomerSnapshot {
         external_id: "acme-001".into(),
         name: "Acme Corp".into(),
         email: Some("billing@acme.test".into()),
+        locale: None,
     }
 }
 pub fn plain() -> CustomerSnapshot {
@@ -29,6 +30,17 @@ pub fn plain() -> CustomerSnapshot {
         external_id: "plain-002".into(),
         name: "Plain Ltd".into(),
         email: None,
+        locale: None,
+    }
+}
+/// A French customer with an address, whose pages and emails speak French by default.
+pub fn societe() -> CustomerSnapshot {
+    CustomerSnapshot {
+        id: CustomerId::from_bytes([4; 16]),
+        external_id: "societe-004".into(),
+        name: "Société Générale des Tests".into(),
+        email: Some("Compta@Societe.test".into()),
+        locale: Some("fr".parse().unwrap()),
     }
 }
 pub fn umbrella() -> CustomerSnapshot {
@@ -37,6 +49,7 @@ pub fn umbrella() -> CustomerSnapshot {
         external_id: "umbrella-003".into(),
         name: "Umbrella".into(),
         email: None,
+        locale: None,
     }
 }
 

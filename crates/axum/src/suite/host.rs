@@ -16,12 +16,14 @@ use portal_sessions_conformance::fixture::start_time;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::fixture::{KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain, umbrella};
+use super::fixture::{
+    KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain, societe, umbrella,
+};
 use super::openapi;
-use crate::PortalService;
 use crate::auth::StaticApiKeys;
 use crate::data::{Branding, CustomerBilling, Invoice, InvoiceStatus, StaticPortalData};
 use crate::viewer::{Viewer, ViewerCheck};
+use crate::{OrgRecovery, PortalService};
 
 /// Where [`Mounted::Nested`] puts the portal.
 pub const PREFIX: &str = "/billing";
@@ -76,8 +78,39 @@ pub fn app<S: SessionStore>(store: S, mounted: Mounted) -> App {
 
 /// The host app over `store`, with sessions that last `ttl`.
 pub fn app_with_ttl<S: SessionStore>(store: S, mounted: Mounted, ttl: Duration) -> App {
+    build(store, mounted, ttl, None)
+}
+
+/// The host app over `store`, whose organisation A has recovery on (`recovery`) and sends mail
+/// through `mailer`: a real SMTP server on loopback in the tests.
+pub fn app_with_mail<S: SessionStore, M: crate::mail::Mailer>(
+    store: S,
+    mounted: Mounted,
+    mailer: M,
+    recovery: OrgRecovery,
+) -> App {
+    let mailer: Arc<dyn crate::mail::Mailer> = Arc::new(mailer);
+    build(
+        store,
+        mounted,
+        Duration::from_secs(3_600),
+        Some((mailer, recovery)),
+    )
+}
+
+fn build<S: SessionStore>(
+    store: S,
+    mounted: Mounted,
+    ttl: Duration,
+    mail: Option<(Arc<dyn crate::mail::Mailer>, OrgRecovery)>,
+) -> App {
     let mut directory = StaticDirectory::default();
-    for (org, customer) in [(org_a(), acme()), (org_a(), plain()), (org_b(), umbrella())] {
+    for (org, customer) in [
+        (org_a(), acme()),
+        (org_a(), plain()),
+        (org_a(), societe()),
+        (org_b(), umbrella()),
+    ] {
         directory.insert(org, customer).unwrap();
     }
     let clock = ManualClock::new(start_time());
@@ -113,7 +146,15 @@ pub fn app_with_ttl<S: SessionStore>(store: S, mounted: Mounted, ttl: Duration) 
             usage: vec![],
         },
     );
-    let portal = PortalService::new(Arc::new(engine), keys, data).public_url(PUBLIC_URL);
+    let portal = match mail {
+        Some((mailer, recovery)) => {
+            data.set_recovery(org_a(), recovery);
+            PortalService::new(Arc::new(engine), keys, data)
+                .public_url(PUBLIC_URL)
+                .mailer(mailer)
+        }
+        None => PortalService::new(Arc::new(engine), keys, data).public_url(PUBLIC_URL),
+    };
     let state = HostState {
         name: "Host",
         viewers: portal.viewer_check(),

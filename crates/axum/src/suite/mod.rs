@@ -19,8 +19,9 @@
 //!
 //! The checks, by what they cover: the `/v1` API and its document (`api`), the customer-wide
 //! additions of the second round (`customers`), links and the portal they open (`links`), the
-//! portal inside its host (`portal`), languages (`locale`), and every malformed input as one table
-//! (`sweep`). What they run against is in `fixture` (keys, organisations, customers) and `host`
+//! portal inside its host (`portal`), languages (`locale`), new links by email and the login page
+//! against a real SMTP server on loopback (`recovery`, `smtp_sink`), and every malformed input as
+//! one table (`sweep`). What they run against is in `fixture` (keys, organisations, customers) and `host`
 //! (the host app, and the harness that talks to it).
 
 #![allow(
@@ -38,6 +39,8 @@ mod links;
 mod locale;
 pub mod openapi;
 mod portal;
+mod recovery;
+pub mod smtp_sink;
 mod sweep;
 
 pub use api::{
@@ -45,8 +48,8 @@ pub use api::{
     create_returns_the_contract_shape, list_get_and_revoke, openapi_document_is_served,
 };
 pub use customers::customers_are_listed_paged_and_cut_off;
-pub use fixture::{KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain, umbrella};
-pub use host::{App, Mounted, PREFIX, Reply, app, app_with_ttl};
+pub use fixture::{KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain, societe, umbrella};
+pub use host::{App, Mounted, PREFIX, Reply, app, app_with_mail, app_with_ttl};
 pub use links::{
     a_used_link_with_its_live_cookie_goes_to_the_portal, expiry_and_logout, links_and_the_portal,
     message_pages_are_branded,
@@ -55,6 +58,7 @@ pub use locale::localized_pages;
 pub use portal::{
     features_return_url_and_host_pages, lifetimes_come_from_the_configuration, mounting_and_caching,
 };
+pub use recovery::{login_page, recovery_by_email};
 pub use sweep::bad_input_sweep;
 
 /// Runs every check of this suite against a store, mounted at the root and nested, as
@@ -71,7 +75,7 @@ macro_rules! http_tests {
                 lifetimes_come_from_the_configuration,
                 a_used_link_with_its_live_cookie_goes_to_the_portal,
                 customers_are_listed_paged_and_cut_off, localized_pages,
-                openapi_document_is_served);
+                openapi_document_is_served, recovery_by_email, login_page);
         }
     };
     (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(

@@ -1,6 +1,6 @@
 //! German, addressing the customer as „Sie“.
 
-use super::{Message, Statuses, Texts, Unit};
+use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every German text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -120,4 +120,62 @@ pub(crate) static TEXTS: Texts = Texts {
 
     date_pattern: "{d}. {B} {Y}",
     instant: "{date} um {time} UTC",
+
+    link_email: EmailTexts {
+        subject: "Ihr Link zu {portal}",
+        portal_of: "Ihrem Abrechnungsportal bei {org}",
+        portal: "Ihrem Abrechnungsportal",
+        greeting: "Guten Tag,",
+        // Lower case after the greeting's comma, as German letters write it.
+        recovery: "hier ist Ihr neuer Link zu {portal}.",
+        login: "Sie haben einen Link zu {portal} angefordert. Hier ist er.",
+        fallback: "Falls die Schaltfläche nicht funktioniert, kopieren Sie diese Adresse in Ihren \
+                   Browser:",
+        expiry: "Der Link funktioniert nur einmal und läuft in {lifetime} ab.",
+        ignore: "Falls Sie ihn nicht angefordert haben, können Sie diese E-Mail ignorieren: Ohne \
+                 Zugriff auf Ihr Postfach kann niemand den Link verwenden.",
+    },
+    recovery: RecoveryTexts {
+        offer: "Wir können einen neuen Link an die E-Mail-Adresse senden, die für Ihr Konto \
+                hinterlegt ist.",
+        email_me: "Neuen Link per E-Mail senden",
+        login_link: "Neuen Link per E-Mail anfordern",
+        contact: "Für einen neuen Link wenden Sie sich bitte an {org}.",
+        the_org: "das Unternehmen, das Ihnen diesen Link geschickt hat",
+        sent: Message {
+            title: "Sehen Sie in Ihr Postfach",
+            text: "Wir haben einen neuen Link an {address} gesendet. Er funktioniert einmal und \
+                   läuft in {lifetime} ab.",
+        },
+        not_sent: Message {
+            title: "Die E-Mail konnte nicht gesendet werden",
+            text: "Unser Mailserver hat die Nachricht nicht angenommen. Bitte versuchen Sie es \
+                   in einigen Minuten erneut.",
+        },
+        refused: Message {
+            title: "Für diesen Link können wir keinen neuen senden",
+            text: "Mit diesem Link kann kein neuer mehr angefordert werden.",
+        },
+        too_many: Message {
+            title: "Zu viele E-Mails",
+            text: "Wir haben in der letzten Stunde bereits mehrere Links an Ihre Adresse \
+                   gesendet. Bitte sehen Sie in Ihr Postfach oder versuchen Sie es später erneut.",
+        },
+        login_title: "Link zu Ihrem Abrechnungsportal anfordern",
+        login_text: "Geben Sie die E-Mail-Adresse ein, die {org} für Ihr Konto hat. Gehört sie \
+                     zu einem Konto, senden wir einen Link zu Ihrem Abrechnungsportal an diese \
+                     Adresse.",
+        address_label: "E-Mail-Adresse",
+        login_button: "Link per E-Mail senden",
+        login_sent: Message {
+            title: "Sehen Sie in Ihr Postfach",
+            text: "Gehört diese Adresse zu einem Konto, ist ein Link unterwegs. Er funktioniert \
+                   einmal und läuft in {lifetime} ab.",
+        },
+        login_invalid: Message {
+            title: "Geben Sie Ihre E-Mail-Adresse ein",
+            text: "Das sieht nicht nach einer E-Mail-Adresse aus. Bitte prüfen Sie sie und \
+                   versuchen Sie es erneut.",
+        },
+    },
 };

@@ -1,6 +1,6 @@
 //! English: the default, and the wording the HTTP contract quotes.
 
-use super::{Message, Statuses, Texts, Unit};
+use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every English text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -116,4 +116,55 @@ pub(crate) static TEXTS: Texts = Texts {
 
     date_pattern: "{d} {b} {Y}",
     instant: "{date}, {time} UTC",
+
+    link_email: EmailTexts {
+        subject: "Your link to {portal}",
+        portal_of: "the {org} billing portal",
+        portal: "your billing portal",
+        greeting: "Hello,",
+        recovery: "Here is your new link to {portal}.",
+        login: "You asked for a link to {portal}: here it is.",
+        fallback: "If the button does not work, copy this address into your browser:",
+        expiry: "The link works once and expires in {lifetime}.",
+        ignore: "If you did not ask for this, you can ignore this email: nobody can use the link \
+                 without access to your inbox.",
+    },
+    recovery: RecoveryTexts {
+        offer: "We can email a new link to the address on file for your account.",
+        email_me: "Email me a new link",
+        login_link: "Get a new link by email",
+        contact: "To get a new link, please contact {org}.",
+        the_org: "the company that sent you this link",
+        sent: Message {
+            title: "Check your email",
+            text: "We sent a new link to {address}. It works once and expires in {lifetime}.",
+        },
+        not_sent: Message {
+            title: "We could not send the email",
+            text: "Our mail server did not take the message. Please try again in a few minutes.",
+        },
+        refused: Message {
+            title: "We cannot send a new link for this one",
+            text: "This link can no longer ask for a new one.",
+        },
+        too_many: Message {
+            title: "Too many emails",
+            text: "We already sent several links to your address in the last hour. Please check \
+                   your inbox, or try again later.",
+        },
+        login_title: "Get a link to your billing portal",
+        login_text: "Enter the email address {org} has for your account. If it belongs to an \
+                     account, we will send a link to your billing portal to that address.",
+        address_label: "Email address",
+        login_button: "Email me a link",
+        login_sent: Message {
+            title: "Check your email",
+            text: "If this address belongs to an account, a link is on its way. It works once \
+                   and expires in {lifetime}.",
+        },
+        login_invalid: Message {
+            title: "Enter your email address",
+            text: "That does not look like an email address. Please check it and try again.",
+        },
+    },
 };

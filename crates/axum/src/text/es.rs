@@ -1,6 +1,6 @@
 //! Spanish, addressing the customer as «usted», in wording shared by Spain and Latin America.
 
-use super::{Message, Statuses, Texts, Unit};
+use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every Spanish text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -120,4 +120,57 @@ pub(crate) static TEXTS: Texts = Texts {
 
     date_pattern: "{d} de {B} de {Y}",
     instant: "{date}, {time} UTC",
+
+    link_email: EmailTexts {
+        subject: "Enlace a {portal}",
+        portal_of: "su portal de facturación de {org}",
+        portal: "su portal de facturación",
+        greeting: "Hola:",
+        recovery: "Aquí tiene un nuevo enlace a {portal}.",
+        login: "Ha solicitado un enlace a {portal}: aquí lo tiene.",
+        fallback: "Si el botón no funciona, copie esta dirección en su navegador:",
+        expiry: "El enlace solo funciona una vez y caduca en {lifetime}.",
+        ignore: "Si no lo ha solicitado, puede ignorar este correo: nadie puede usar el enlace sin \
+                 acceder a su bandeja de entrada.",
+    },
+    recovery: RecoveryTexts {
+        offer: "Podemos enviar un enlace nuevo a la dirección de correo registrada en su cuenta.",
+        email_me: "Enviarme un enlace nuevo",
+        login_link: "Recibir un enlace nuevo por correo",
+        contact: "Para obtener un enlace nuevo, póngase en contacto con {org}.",
+        the_org: "la empresa que le envió este enlace",
+        sent: Message {
+            title: "Revise su correo",
+            text: "Enviamos un enlace nuevo a {address}. Funciona una sola vez y caduca en \
+                   {lifetime}.",
+        },
+        not_sent: Message {
+            title: "No pudimos enviar el correo",
+            text: "Nuestro servidor de correo no aceptó el mensaje. Vuelva a intentarlo en unos \
+                   minutos.",
+        },
+        refused: Message {
+            title: "No podemos enviar un enlace nuevo para este",
+            text: "Este enlace ya no puede pedir uno nuevo.",
+        },
+        too_many: Message {
+            title: "Demasiados correos",
+            text: "Ya enviamos varios enlaces a su dirección en la última hora. Revise su \
+                   bandeja de entrada o vuelva a intentarlo más tarde.",
+        },
+        login_title: "Recibir un enlace a su portal de facturación",
+        login_text: "Introduzca la dirección de correo que {org} tiene para su cuenta. Si \
+                     corresponde a una cuenta, le enviaremos un enlace a su portal de facturación.",
+        address_label: "Correo electrónico",
+        login_button: "Enviarme un enlace",
+        login_sent: Message {
+            title: "Revise su correo",
+            text: "Si esta dirección corresponde a una cuenta, hay un enlace en camino. Funciona \
+                   una sola vez y caduca en {lifetime}.",
+        },
+        login_invalid: Message {
+            title: "Introduzca su correo electrónico",
+            text: "Eso no parece una dirección de correo. Revísela y vuelva a intentarlo.",
+        },
+    },
 };

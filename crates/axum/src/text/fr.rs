@@ -1,6 +1,6 @@
 //! French, addressing the customer as « vous ». A no-break space (U+00A0) goes before « : ».
 
-use super::{Message, Statuses, Texts, Unit};
+use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every French text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -121,4 +121,61 @@ pub(crate) static TEXTS: Texts = Texts {
 
     date_pattern: "{d} {B} {Y}",
     instant: "{date} à {time} UTC",
+
+    link_email: EmailTexts {
+        subject: "Votre lien vers {portal}",
+        portal_of: "votre portail de facturation chez {org}",
+        portal: "votre portail de facturation",
+        greeting: "Bonjour,",
+        recovery: "Voici votre nouveau lien vers {portal}.",
+        login: "Vous avez demandé un lien vers {portal}\u{a0}: le voici.",
+        fallback: "Si le bouton ne fonctionne pas, copiez cette adresse dans votre \
+                   navigateur\u{a0}:",
+        expiry: "Le lien ne fonctionne qu’une fois et expire dans {lifetime}.",
+        ignore: "Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet \
+                 e-mail\u{a0}: personne ne peut utiliser le lien sans accéder à votre boîte de \
+                 réception.",
+    },
+    recovery: RecoveryTexts {
+        offer: "Nous pouvons envoyer un nouveau lien à l’adresse e-mail enregistrée pour votre \
+                compte.",
+        email_me: "M’envoyer un nouveau lien",
+        login_link: "Recevoir un nouveau lien par e-mail",
+        contact: "Pour obtenir un nouveau lien, contactez {org}.",
+        the_org: "l’entreprise qui vous a envoyé ce lien",
+        sent: Message {
+            title: "Consultez votre messagerie",
+            text: "Nous avons envoyé un nouveau lien à {address}. Il ne fonctionne qu’une fois \
+                   et expire dans {lifetime}.",
+        },
+        not_sent: Message {
+            title: "L’e-mail n’a pas pu être envoyé",
+            text: "Notre serveur de messagerie n’a pas accepté le message. Réessayez dans \
+                   quelques minutes.",
+        },
+        refused: Message {
+            title: "Impossible d’envoyer un nouveau lien pour celui-ci",
+            text: "Ce lien ne permet plus d’en demander un nouveau.",
+        },
+        too_many: Message {
+            title: "Trop d’e-mails",
+            text: "Nous avons déjà envoyé plusieurs liens à votre adresse au cours de la \
+                   dernière heure. Consultez votre boîte de réception ou réessayez plus tard.",
+        },
+        login_title: "Recevoir un lien vers votre portail de facturation",
+        login_text: "Saisissez l’adresse e-mail que {org} a pour votre compte. Si elle \
+                     correspond à un compte, nous y enverrons un lien vers votre portail de \
+                     facturation.",
+        address_label: "Adresse e-mail",
+        login_button: "M’envoyer un lien",
+        login_sent: Message {
+            title: "Consultez votre messagerie",
+            text: "Si cette adresse correspond à un compte, un lien est en route. Il ne \
+                   fonctionne qu’une fois et expire dans {lifetime}.",
+        },
+        login_invalid: Message {
+            title: "Saisissez votre adresse e-mail",
+            text: "Ceci ne ressemble pas à une adresse e-mail. Vérifiez-la et réessayez.",
+        },
+    },
 };

@@ -10,16 +10,20 @@
 //! region (`de-CH` writes `CHF 1’234.50`, `de` writes `1.234,50 €`).
 
 mod de;
+mod email;
 mod en;
 mod es;
 mod format;
 mod fr;
+mod recovery;
 
 use std::time::Duration;
 
 use portal_sessions::{Language, Locale, Timestamp};
 
+pub(crate) use email::EmailTexts;
 pub(crate) use format::Conventions;
+pub(crate) use recovery::RecoveryTexts;
 
 /// A message page: its title and its one sentence.
 #[derive(Debug)]
@@ -174,6 +178,11 @@ pub(crate) struct Texts {
     pub(crate) date_pattern: &'static str,
     /// An instant, in UTC: `{date}` as [`Texts::date_pattern`] writes it and `{time}` as `HH:MM`.
     pub(crate) instant: &'static str,
+
+    /// The email that carries a link to the portal.
+    pub(crate) link_email: EmailTexts,
+    /// The pages that lead a customer whose link no longer works to a new one.
+    pub(crate) recovery: RecoveryTexts,
 }
 
 /// The texts of `language`.
@@ -415,6 +424,8 @@ mod tests {
             less_than_a_second,
             date_pattern,
             instant,
+            link_email,
+            recovery,
         } = texts;
         let Statuses {
             paid,
@@ -494,6 +505,8 @@ mod tests {
             all.push((key, message.title));
             all.push((key, message.text));
         }
+        all.extend(link_email.every_string());
+        all.extend(recovery.every_string());
         all
     }
 
@@ -505,7 +518,14 @@ mod tests {
             for ((key, text), (_, english)) in all.iter().zip(&english) {
                 assert!(!text.trim().is_empty(), "{language:?} {key} is empty");
                 assert_eq!(text.trim(), *text, "{language:?} {key} has outer spaces");
-                for placeholder in ["{org}", "{lifetime}", "{time}", "{date}"] {
+                for placeholder in [
+                    "{org}",
+                    "{lifetime}",
+                    "{time}",
+                    "{date}",
+                    "{portal}",
+                    "{address}",
+                ] {
                     assert_eq!(
                         text.contains(placeholder),
                         english.contains(placeholder),

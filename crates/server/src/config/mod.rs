@@ -29,6 +29,8 @@
 //! link_failures = 20                      # malformed or unknown links per window; 0: no limit
 //! cookie_failures = 20                    # forged portal cookies per window; 0: no limit
 //! api_key_failures = 20                   # failed /v1 authentications per window; 0: no limit
+//! login_posts = 10                        # posts to login pages per window, found or not;
+//!                                         # 0: no limit
 //!
 //! [http]                                  # how long and how many (seconds may be fractions)
 //! header_timeout_seconds = 10             # to send a request head, or to idle between requests
@@ -63,6 +65,12 @@
 //!                                         # unknown database or a failed TLS handshake stops it
 //!                                         # at once
 //!
+//! [email]                                 # how the server sends mail (recovery, login pages)
+//! smtp_url = "smtps://user:pw@smtp.example.com:465" # lettre's forms: smtps:// (TLS),
+//!                                         # smtp://host:587?tls=required (STARTTLS), smtp://host
+//!                                         # (plain, a relay on this machine only); never printed
+//! from = "Billing <billing@example.com>"  # the sender, unless an organisation names its own
+//!
 //! [[orgs]]
 //! id = "<uuid>"
 //! name = "Demo Co"
@@ -71,6 +79,18 @@
 //! publishable_keys = ["mf_pk_test_..."]   # optional; always refused by the API
 //! logo_url = "https://..."                # optional, https only
 //! brand_color = "#4f46e5"                 # optional, #rrggbb
+//!
+//! [orgs.recovery]                         # optional; needs [email]
+//! enabled = false                         # true: used and expired links offer "Email me a new
+//!                                         # link", sent to the customer's address on file
+//! window_days = 7                         # 1..=90: how long after the first session of a chain
+//!                                         # of recoveries a link may ask; expired sessions are
+//!                                         # kept (not purged) that long
+//! login_page = false                      # true: {mount}/login/{org id} sends a link to a
+//!                                         # customer who types their address
+//! max_emails_per_hour = 5                 # 1..=1000 per customer, recovery and login page
+//!                                         # together, counted from the store (all instances)
+//! from = "Acme Billing <billing@acme.test>" # optional: this organisation's own sender
 //!
 //! [[orgs.webhooks]]                       # any number: every session event is POSTed to each
 //! url = "https://hooks.example.com/portal" # absolute http or https, no user:password@
@@ -81,7 +101,9 @@
 //! id = "<uuid>"
 //! external_id = "acme-001"
 //! name = "Acme Corp"
-//! email = "billing@acme.test"             # optional
+//! email = "billing@acme.test"             # optional; where recovered links go
+//! locale = "fr-CA"                        # optional: the customer's pages and emails, unless
+//!                                         # a create names a locale
 //!
 //! [orgs.customers.subscription]           # optional
 //! plan = "Growth"
@@ -113,8 +135,8 @@
 //! `PORTAL_SESSIONS_SHOW_ALL_SECTIONS`, `PORTAL_SESSIONS_TRUSTED_PROXIES`,
 //! `PORTAL_SESSIONS_DEFAULT_LOCALE`, `PORTAL_SESSIONS_LOG_FORMAT`, `PORTAL_SESSIONS_METRICS_LISTEN`,
 //! `PORTAL_SESSIONS_METRICS_ALLOW`, and the tables `PORTAL_SESSIONS_LIMITS`, `PORTAL_SESSIONS_HTTP`,
-//! `PORTAL_SESSIONS_SLED`, `PORTAL_SESSIONS_POSTGRES`, `PORTAL_SESSIONS_EVENTS` and
-//! `PORTAL_SESSIONS_ORGS`. A variable replaces the file's value whole: a
+//! `PORTAL_SESSIONS_SLED`, `PORTAL_SESSIONS_POSTGRES`, `PORTAL_SESSIONS_EVENTS`,
+//! `PORTAL_SESSIONS_EMAIL` and `PORTAL_SESSIONS_ORGS`. A variable replaces the file's value whole: a
 //! table or a list from the environment is not merged with the file's.
 //!
 //! - A string key (`listen`, `public_url`, `store`, `default_locale`, `log_format`,
@@ -158,7 +180,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use portal_sessions::{CustomerSnapshot, Locale, OrgId};
-use portal_sessions_axum::{AttemptLimit, Branding, CustomerBilling};
+use portal_sessions_axum::{AttemptLimit, Branding, CustomerBilling, OrgRecovery};
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
@@ -296,6 +318,8 @@ pub struct Org {
     pub customers: Vec<(CustomerSnapshot, CustomerBilling)>,
     /// Where its sessions' events are delivered.
     pub webhooks: Vec<Webhook>,
+    /// Its recovery settings, when it has recovery on (`[orgs.recovery] enabled = true`).
+    pub recovery: Option<OrgRecovery>,
 }
 
 impl std::fmt::Debug for Org {
@@ -307,6 +331,7 @@ impl std::fmt::Debug for Org {
             .field("publishable_keys", &self.publishable_keys.len())
             .field("customers", &self.customers.len())
             .field("webhooks", &self.webhooks)
+            .field("recovery", &self.recovery)
             .finish()
     }
 }
@@ -320,6 +345,25 @@ pub struct Limits {
     pub cookies: Option<AttemptLimit>,
     /// Failed `/v1` authentications.
     pub api_keys: Option<AttemptLimit>,
+    /// Posts to login pages, found or not.
+    pub login_posts: Option<AttemptLimit>,
+}
+
+/// How the server sends mail (`[email]`). Its `Debug` hides the URL's password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailSettings {
+    /// lettre's URL form: `smtps://`, `smtp://...?tls=required` or `smtp://` to a local relay.
+    pub smtp_url: String,
+    /// The default sender.
+    pub from: String,
+}
+
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The sled settings (`[sled]`).
@@ -408,6 +452,8 @@ pub struct Config {
     pub postgres: PostgresSettings,
     /// How events are delivered to webhooks.
     pub events: EventSettings,
+    /// How mail is sent, when it is.
+    pub email: Option<EmailSettings>,
     /// The organisations.
     pub orgs: Vec<Org>,
 }

@@ -34,7 +34,16 @@ pub(super) struct File {
     pub(super) sled: Option<Sled>,
     pub(super) postgres: Option<Postgres>,
     pub(super) events: Option<Events>,
+    pub(super) email: Option<Email>,
     pub(super) orgs: Option<Vec<Org>>,
+}
+
+/// `[email]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Email {
+    pub(super) smtp_url: Option<String>,
+    pub(super) from: Option<String>,
 }
 
 /// `[limits]`.
@@ -47,6 +56,7 @@ pub(super) struct Limits {
     pub(super) link_failures: Option<i64>,
     pub(super) cookie_failures: Option<i64>,
     pub(super) api_key_failures: Option<i64>,
+    pub(super) login_posts: Option<i64>,
 }
 
 /// `[http]`.
@@ -101,6 +111,18 @@ pub(super) struct Org {
     pub(super) brand_color: Option<String>,
     pub(super) customers: Option<Vec<Customer>>,
     pub(super) webhooks: Option<Vec<Webhook>>,
+    pub(super) recovery: Option<Recovery>,
+}
+
+/// `[orgs.recovery]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Recovery {
+    pub(super) enabled: Option<bool>,
+    pub(super) window_days: Option<i64>,
+    pub(super) login_page: Option<bool>,
+    pub(super) max_emails_per_hour: Option<i64>,
+    pub(super) from: Option<String>,
 }
 
 /// `[[orgs.webhooks]]`.
@@ -119,6 +141,7 @@ pub(super) struct Customer {
     pub(super) external_id: Option<String>,
     pub(super) name: Option<String>,
     pub(super) email: Option<String>,
+    pub(super) locale: Option<String>,
     pub(super) subscription: Option<Subscription>,
     pub(super) invoices: Option<Vec<Invoice>>,
     pub(super) usage: Option<Vec<Usage>>,

@@ -11,15 +11,15 @@ use std::time::Duration;
 use ipnet::IpNet;
 use portal_sessions::{CustomerId, CustomerSnapshot, Locale, OrgId};
 use portal_sessions_axum::{
-    AttemptLimit, Branding, CustomerBilling, Invoice, Subscription, UsageLine,
+    AttemptLimit, Branding, CustomerBilling, Invoice, OrgRecovery, Subscription, UsageLine,
 };
 
 use super::report::{Report, join};
 use super::schema;
 use super::shape::Shape;
 use super::{
-    Config, DEFAULT_STARTUP_TIMEOUT, Limits, LogFormat, Org, PostgresSettings, SledSettings,
-    StoreSpec, is_strong_secret_key,
+    Config, DEFAULT_STARTUP_TIMEOUT, EmailSettings, Limits, LogFormat, Org, PostgresSettings,
+    SledSettings, StoreSpec, is_strong_secret_key,
 };
 use crate::http::HttpLimits;
 use crate::webhooks::{EventSettings, Webhook, WebhookError};
@@ -237,7 +237,8 @@ pub(super) fn config(r: &Report<'_>, file: schema::File) -> Option<Config> {
     let sled = sled(r, file.sled.unwrap_or_default(), store.as_ref());
     let postgres = postgres(r, file.postgres.unwrap_or_default(), store.as_ref());
     let events = events(r, file.events.unwrap_or_default());
-    let orgs = orgs(r, file.orgs);
+    let email = email(r, file.email);
+    let orgs = orgs(r, file.orgs, email.as_ref().map(Option::is_some));
     Some(Config {
         listen: listen?,
         public_url: public_url?,
@@ -254,8 +255,80 @@ pub(super) fn config(r: &Report<'_>, file: schema::File) -> Option<Config> {
         sled: sled?,
         postgres: postgres?,
         events: events?,
+        email: email?,
         orgs: orgs?,
     })
+}
+
+/// `[email]`: how the server sends mail, when it does.
+fn email(r: &Report<'_>, table: Option<schema::Email>) -> Option<Option<EmailSettings>> {
+    let at = "email";
+    let Some(table) = r.read(at, table).ok()? else {
+        return Some(None);
+    };
+    let (url_path, smtp_url) = key!(at, table.smtp_url);
+    let (from_path, from) = key!(at, table.from);
+    let smtp_url = r.required(&url_path, smtp_url);
+    let from = r.required(&from_path, from).and_then(|from| {
+        crate::mail::check_sender(&from)
+            .map(|()| from)
+            .map_err(|reason| r.error(&from_path, reason))
+            .ok()
+    });
+    let smtp_url = smtp_url.and_then(|url| {
+        // Built once to check it (no connection is made); the error never repeats the URL.
+        crate::mail::check_smtp_url(&url)
+            .map(|()| url)
+            .map_err(|reason| r.error(&url_path, reason))
+            .ok()
+    });
+    Some(Some(EmailSettings {
+        smtp_url: smtp_url?,
+        from: from?,
+    }))
+}
+
+/// `[orgs.recovery]`: `None` when absent or not enabled. `has_email` is whether `[email]` is
+/// configured (`None` when it was itself wrong, so that the org is not blamed for it).
+fn recovery(
+    r: &Report<'_>,
+    at: &str,
+    table: Option<schema::Recovery>,
+    has_email: Option<bool>,
+) -> Option<Option<OrgRecovery>> {
+    let Some(table) = r.read(at, table).ok()? else {
+        return Some(None);
+    };
+    let (enabled_path, enabled) = key!(at, table.enabled);
+    let enabled = r.or(&enabled_path, enabled, false);
+    let window_days = r.count(key!(at, table.window_days), 7, 1..=90);
+    let (path, login_page) = key!(at, table.login_page);
+    let login_page = r.or(&path, login_page, false);
+    let max_emails = r.count(key!(at, table.max_emails_per_hour), 5, 1..=1_000);
+    let (path, from) = key!(at, table.from);
+    let from = r.read(&path, from).ok().and_then(|from| match from {
+        None => Some(None),
+        Some(from) => crate::mail::check_sender(&from)
+            .map(|()| Some(from))
+            .map_err(|reason| r.error(&path, reason))
+            .ok(),
+    });
+    let enabled = enabled?;
+    if enabled && has_email == Some(false) {
+        return r.fail(
+            &enabled_path,
+            "needs [email] (smtp_url and from): recovery sends links by email",
+        );
+    }
+    let recovery = OrgRecovery {
+        policy: portal_sessions::RecoveryPolicy {
+            window: Duration::from_secs(window_days? * 24 * 60 * 60),
+            max_emails_per_hour: u32::try_from(max_emails?).unwrap_or(u32::MAX),
+        },
+        login_page: login_page?,
+        from: from?,
+    };
+    Some(enabled.then_some(recovery))
 }
 
 /// A list of networks (`10.0.0.0/8`, or an address alone): `Some(None)` when absent.
@@ -292,6 +365,7 @@ fn limits(r: &Report<'_>, table: schema::Limits) -> Option<Limits> {
     let links = failures(key!(at, table.link_failures));
     let cookies = failures(key!(at, table.cookie_failures));
     let api_keys = failures(key!(at, table.api_key_failures));
+    let login_posts = r.count(key!(at, table.login_posts), 10, 0..=1_000_000);
     let (window, max_clients, enabled) = (window?, max_clients?, enabled?);
     let limit = |failures: u64| {
         (enabled && failures > 0).then(|| AttemptLimit {
@@ -304,6 +378,7 @@ fn limits(r: &Report<'_>, table: schema::Limits) -> Option<Limits> {
         links: limit(links?),
         cookies: limit(cookies?),
         api_keys: limit(api_keys?),
+        login_posts: limit(login_posts?),
     })
 }
 
@@ -454,7 +529,11 @@ fn postgres(
     ok.then_some(settings)
 }
 
-fn orgs(r: &Report<'_>, list: Option<Vec<schema::Org>>) -> Option<Vec<Org>> {
+fn orgs(
+    r: &Report<'_>,
+    list: Option<Vec<schema::Org>>,
+    has_email: Option<bool>,
+) -> Option<Vec<Org>> {
     let path = "orgs";
     let list = r.read(path, list).ok()?.unwrap_or_default();
     if list.is_empty() {
@@ -465,7 +544,7 @@ fn orgs(r: &Report<'_>, list: Option<Vec<schema::Org>>) -> Option<Vec<Org>> {
     all(r
         .items(path, list)
         .into_iter()
-        .map(|(at, table)| org(r, &at, table?, &mut org_ids, &mut all_keys))
+        .map(|(at, table)| org(r, &at, table?, &mut org_ids, &mut all_keys, has_email))
         .collect())
 }
 
@@ -475,6 +554,7 @@ fn org(
     table: schema::Org,
     org_ids: &mut HashSet<OrgId>,
     all_keys: &mut HashSet<String>,
+    has_email: Option<bool>,
 ) -> Option<Org> {
     let (path, id) = key!(at, table.id);
     let id = r.required(&path, id).and_then(|text| {
@@ -574,6 +654,7 @@ fn org(
             .map(|(at, table)| customer(r, &at, table?, &mut ids, &mut external_ids))
             .collect())
     });
+    let recovery = recovery(r, &join(at, "recovery"), table.recovery, has_email);
     Some(Org {
         id: id?,
         branding: Branding {
@@ -585,6 +666,7 @@ fn org(
         publishable_keys: publishable_keys?,
         customers: customers?,
         webhooks: webhooks?,
+        recovery: recovery?,
     })
 }
 
@@ -659,6 +741,16 @@ fn customer(
             }
         }
     });
+    let (path, locale) = key!(at, table.locale);
+    let locale = r.read(&path, locale).ok().and_then(|text| match text {
+        None => Some(None),
+        Some(text) => text.parse::<Locale>().ok().map(Some).or_else(|| {
+            r.fail(
+                &path,
+                "must be en, fr, de or es, optionally with a region such as fr-CA",
+            )
+        }),
+    });
     let (path, sub) = key!(at, table.subscription);
     let subscription = r.read(&path, sub).ok().and_then(|sub| match sub {
         None => Some(None),
@@ -685,6 +777,7 @@ fn customer(
         external_id: external_id?,
         name: name?,
         email: email?,
+        locale: locale?,
     };
     let billing = CustomerBilling {
         subscription: subscription?,

@@ -1,0 +1,206 @@
+//! A request log that never writes a link token: [`RequestLogLayer`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::OriginalUri;
+use axum::http::{Method, Request, Response};
+use tower::{Layer, Service};
+
+/// The longest request path a log line shows, in bytes (then `…<cut>`).
+pub const LOGGED_PATH_BYTES: usize = 256;
+
+/// The path as it may be logged. Link tokens are secrets: the segment after an `r` segment (a
+/// link's, under any mount: `/billing/r/{token}`) and every segment that holds `mgl_` (a token
+/// wherever it is, in any case, percent-encoded or not) become `<link>`. A path longer than
+/// [`LOGGED_PATH_BYTES`] is cut there (at a character boundary) and ends in `…<cut>`, so a client
+/// cannot make log lines as long as it likes.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions_axum::loggable_path;
+///
+/// assert_eq!(loggable_path("/r/mgl_abc"), "/r/<link>");
+/// assert_eq!(loggable_path("/billing/r/mgl_abc/x"), "/billing/r/<link>/x");
+/// assert_eq!(loggable_path("/a/MGL%5Fabc"), "/a/<link>");
+/// assert_eq!(loggable_path("/v1/portal-sessions"), "/v1/portal-sessions");
+/// assert!(loggable_path(&"/x".repeat(5_000)).ends_with("…<cut>"));
+/// ```
+pub fn loggable_path(path: &str) -> String {
+    let mut shown = String::with_capacity(path.len().min(LOGGED_PATH_BYTES + 16));
+    let mut after_r = false;
+    for (n, segment) in path.split('/').enumerate() {
+        if n > 0 {
+            shown.push('/');
+        }
+        if after_r || holds_link_token(segment) {
+            shown.push_str("<link>");
+        } else {
+            shown.push_str(segment);
+        }
+        after_r = segment == "r";
+        if shown.len() > LOGGED_PATH_BYTES {
+            let mut end = LOGGED_PATH_BYTES;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            shown.push_str("…<cut>");
+            break;
+        }
+    }
+    shown
+}
+
+/// Whether a path segment holds a link token's prefix, `mgl_` (or `mgl%5F`), in any case.
+fn holds_link_token(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    bytes
+        .windows(4)
+        .any(|window| window.eq_ignore_ascii_case(b"mgl_"))
+        || bytes
+            .windows(6)
+            .any(|window| window.eq_ignore_ascii_case(b"mgl%5f"))
+}
+
+/// A tower layer that logs every request through `tracing`, at `INFO`, as the message `request`
+/// with the fields `method`, `path` ([`loggable_path`]: link tokens redacted, cut to
+/// [`LOGGED_PATH_BYTES`]), `status` and `micros` (the time to the response head). The query
+/// string, headers and cookies are never logged.
+///
+/// Links are bearer secrets in the path (`/billing/r/mgl_...`): a host that logs request paths
+/// itself (`tower_http::trace::TraceLayer`'s default spans, an access log of its own) writes
+/// every link it serves into its logs, where anyone who reads them can open the portal. Log with
+/// this layer instead, or feed your own log the path through [`loggable_path`].
+///
+/// Put it outermost, around the router the portal is nested in, so that the path is the whole
+/// one; inside a nest it logs the path the request came with ([`OriginalUri`]) where axum set it.
+///
+/// # Examples
+///
+/// ```
+/// use axum::Router;
+/// use axum::routing::get;
+/// use portal_sessions_axum::RequestLogLayer;
+///
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "my app" }))
+///     // .nest("/billing", portal.router())
+///     .layer(RequestLogLayer::new());
+/// ```
+///
+/// A request to `/billing/r/mgl_...` then logs
+/// `INFO request method=POST path="/billing/r/<link>" status=303 micros=812`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestLogLayer {
+    _private: (),
+}
+
+impl RequestLogLayer {
+    /// The layer.
+    pub fn new() -> RequestLogLayer {
+        RequestLogLayer::default()
+    }
+}
+
+impl<S> Layer<S> for RequestLogLayer {
+    type Service = RequestLog<S>;
+
+    fn layer(&self, inner: S) -> RequestLog<S> {
+        RequestLog { inner }
+    }
+}
+
+/// The service of [`RequestLogLayer`], around `S`.
+#[derive(Debug, Clone)]
+pub struct RequestLog<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<Request<B>> for RequestLog<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = RequestLogFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> RequestLogFuture<S::Future> {
+        let path = match request.extensions().get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => loggable_path(uri.path()),
+            None => loggable_path(request.uri().path()),
+        };
+        RequestLogFuture {
+            method: request.method().clone(),
+            path,
+            started: Instant::now(),
+            inner: Box::pin(self.inner.call(request)),
+        }
+    }
+}
+
+/// The response future of [`RequestLog`]: logs when the response head is ready.
+pub struct RequestLogFuture<F> {
+    inner: Pin<Box<F>>,
+    method: Method,
+    path: String,
+    started: Instant,
+}
+
+impl<F> std::fmt::Debug for RequestLogFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLogFuture")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, R, E> Future for RequestLogFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = Result<Response<R>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let output = match this.inner.as_mut().poll(cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Ok(response) = &output {
+            tracing::info!(
+                method = %this.method,
+                path = this.path.as_str(),
+                status = response.status().as_u16(),
+                micros = u64::try_from(this.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "request"
+            );
+        }
+        Poll::Ready(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted_wherever_they_are_and_long_paths_are_cut() {
+        assert_eq!(loggable_path("/billing/r/x"), "/billing/r/<link>");
+        assert_eq!(loggable_path("/r/"), "/r/<link>");
+        assert_eq!(loggable_path("/a/xMgL_y/b"), "/a/<link>/b");
+        assert_eq!(loggable_path("/portal/logout"), "/portal/logout");
+        let long = format!("/{}", "é".repeat(400));
+        let shown = loggable_path(&long);
+        assert!(shown.ends_with("…<cut>"), "{shown}");
+        assert!(shown.len() <= LOGGED_PATH_BYTES + "…<cut>".len());
+    }
+}

@@ -1,0 +1,33 @@
+-- portal-sessions-postgres migration 3 (recovery) for the schema "portal_sessions",
+-- as portal_sessions_postgres::migrations_sql renders it: do not edit. Apply the
+-- migrations in order, each in one transaction. The last statement records this one in
+-- the schema's portal_sessions_migrations table, which Migrations::Verify checks.
+
+-- Waits for any other portal-sessions migration of this schema.
+SELECT pg_advisory_xact_lock(28787, hashtext('portal_sessions'));
+
+-- portal-sessions schema, version 3: recovery (a used or expired link that asks for a new one by
+-- email) and a customer's own locale.
+--
+-- Every column is added without a default or with a constant one, which rewrites no row. A row
+-- from before this migration reads as a session minted by the API with recovery allowed, whose
+-- chain of recoveries starts at its own creation (chain_started_at NULL).
+ALTER TABLE "portal_sessions".portal_sessions
+    ADD COLUMN IF NOT EXISTS customer_locale text
+        CHECK (octet_length(customer_locale) BETWEEN 2 AND 6),
+    ADD COLUMN IF NOT EXISTS recovery boolean NOT NULL DEFAULT true,
+    ADD COLUMN IF NOT EXISTS recovery_ended_at timestamptz,
+    -- 0: the API, 1: a recovery of `recovered_from`, 2: the login page.
+    ADD COLUMN IF NOT EXISTS minted_by smallint NOT NULL DEFAULT 0
+        CHECK (minted_by BETWEEN 0 AND 2),
+    ADD COLUMN IF NOT EXISTS recovered_from bytea
+        CHECK (octet_length(recovered_from) = 16),
+    ADD COLUMN IF NOT EXISTS chain_started_at timestamptz;
+
+ALTER TABLE "portal_sessions".portal_sessions
+    DROP CONSTRAINT IF EXISTS portal_sessions_recovered_from_iff_recovery,
+    ADD CONSTRAINT portal_sessions_recovered_from_iff_recovery
+        CHECK ((minted_by = 1) = (recovered_from IS NOT NULL));
+
+INSERT INTO "portal_sessions".portal_sessions_migrations (version, name)
+    VALUES (3, 'recovery');
