@@ -13,8 +13,14 @@
 //!   -H 'Content-Type: application/json' -d '{"customerExternalId": "cust-42"}'
 //! ```
 //!
-//! and open the returned `url` (`http://127.0.0.1:3000/billing/r/mgl_...`): the portal is at
-//! `/billing/portal`, the printable invoice at `/billing/portal/invoices/EX-0003`. Set
+//! (or open `http://127.0.0.1:3000/account/billing`, the host's own "View my billing", which
+//! mints a link with [`PortalService::link_url`] and sends the browser to it), and open the
+//! returned `url` (`http://127.0.0.1:3000/billing/r/mgl_...`): the portal is at
+//! `/billing/portal` (its navigation links to the host's own `/billing/portal/orders.csv`), the
+//! library's page of one invoice at `/billing/portal/invoices/EX-0003`, and
+//! the host's own printable invoice at `/billing/portal/print/EX-0003` (a host's pages belong under
+//! the portal at paths of their own: the library's are `/portal`, `/portal/invoices/...` and
+//! `/portal/logout`). Set
 //! `HOST_APP_LISTEN` to listen elsewhere, and `HOST_APP_WEBHOOK_URL` with `HOST_APP_WEBHOOK_SECRET`
 //! (`whsec_` and at least 24 characters) to have the sessions' events POSTed there, signed.
 
@@ -35,7 +41,7 @@ use portal_sessions_axum::webhooks::{
     Deliverer, Deliveries, HyperClient, StaticEndpoints, Webhook,
 };
 use portal_sessions_axum::{
-    ApiAuth, AuthError, Branding, CustomerBilling, Invoice, InvoiceStatus, PortalData,
+    ApiAuth, AuthError, Branding, CustomerBilling, HostLink, Invoice, InvoiceStatus, PortalData,
     PortalDataError, PortalService, PurgeTask, Purger, RequestLogLayer, UsageLine, Viewer,
     ViewerCheck, api_key, async_trait, health_check, page_headers,
 };
@@ -95,16 +101,19 @@ impl HostBilling {
         orders
             .iter()
             .enumerate()
-            .map(|(i, (month, cents))| Invoice {
-                number: format!("EX-{:04}", i + 1),
-                issued_on: format!("{month}-01"),
-                amount_cents: *cents,
-                currency: "USD".into(),
-                status: if i + 1 == orders.len() {
+            .map(|(i, (month, cents))| {
+                let status = if i + 1 == orders.len() {
                     InvoiceStatus::Open
                 } else {
                     InvoiceStatus::Paid
-                },
+                };
+                Invoice::new(
+                    format!("EX-{:04}", i + 1),
+                    format!("{month}-01"),
+                    *cents,
+                    "USD",
+                    status,
+                )
             })
             .rev()
             .collect()
@@ -114,11 +123,9 @@ impl HostBilling {
 #[async_trait]
 impl PortalData for HostBilling {
     async fn branding(&self, _org: OrgId) -> Result<Option<Branding>, PortalDataError> {
-        Ok(Some(Branding {
-            name: "Example SaaS".into(),
-            logo_url: None,
-            brand_color: Some("#b45309".into()),
-        }))
+        Ok(Some(
+            Branding::new("Example SaaS").with_brand_color("#b45309"),
+        ))
     }
 
     async fn billing(&self, session: &SessionView) -> Result<CustomerBilling, PortalDataError> {
@@ -130,20 +137,16 @@ impl PortalData for HostBilling {
             Vec::new()
         };
         let usage = if features.contains(Feature::Usage) {
-            vec![UsageLine {
-                metric: "Orders".into(),
-                quantity: i64::try_from(invoices.len()).unwrap_or(i64::MAX),
-                unit: "orders".into(),
-                period: "2026".into(),
-            }]
+            vec![UsageLine::new(
+                "Orders",
+                i64::try_from(invoices.len()).unwrap_or(i64::MAX),
+                "orders",
+                "2026",
+            )]
         } else {
             Vec::new()
         };
-        Ok(CustomerBilling {
-            subscription: None,
-            invoices,
-            usage,
-        })
+        Ok(CustomerBilling::new(None, invoices, usage))
     }
 }
 
@@ -152,12 +155,57 @@ impl PortalData for HostBilling {
 pub struct HostState {
     billing: Arc<HostBilling>,
     viewers: ViewerCheck,
+    /// The portal, to mint links from the host's own routes.
+    portal: PortalService<MemoryStore>,
+    engine: Arc<Engine<MemoryStore>>,
 }
 
 impl FromRef<HostState> for ViewerCheck {
     fn from_ref(state: &HostState) -> ViewerCheck {
         state.viewers.clone()
     }
+}
+
+/// "View my billing" in the host's own app: mints a session for the signed-in customer and sends
+/// the browser to its link ([`PortalService::link_url`]). This example has no sign-in of its own:
+/// its one customer stands for the one a real host takes from its session.
+async fn view_my_billing(State(host): State<HostState>) -> Response {
+    let Ok(org) = host_org() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let request = portal_sessions::CreateRequest::for_external_id(CUSTOMER);
+    match host.engine.create(org, request).await {
+        Ok(created) => {
+            axum::response::Redirect::to(&host.portal.link_url(&created.link)).into_response()
+        }
+        Err(error) => {
+            tracing::error!(error = %portal_sessions::ErrorChain(&error), "could not mint a portal link");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// The host's own portal page in the portal's navigation: the viewing customer's orders as CSV.
+async fn orders_csv(State(host): State<HostState>, viewer: Viewer) -> Response {
+    if !viewer.features().contains(Feature::Invoices) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut csv = String::from("invoice,issued_on,amount_cents,currency,status\n");
+    for invoice in host.billing.invoices(viewer.customer()) {
+        csv.push_str(&format!(
+            "{},{},{},{},{}\n",
+            invoice.number,
+            invoice.issued_on,
+            invoice.amount_cents,
+            invoice.currency,
+            invoice.status
+        ));
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    )
+        .into_response()
 }
 
 /// The host's own portal page: one invoice of the viewing customer, printable. A viewer whose
@@ -288,20 +336,31 @@ pub async fn host_service(
     });
     // The event feed keeps which events each session's webhooks got.
     let engine = Arc::new(Engine::new(MemoryStore::new().with_event_feed(), customers));
-    let portal = PortalService::new(engine.clone(), keys, billing.clone()).public_url(public_url);
+    let portal = PortalService::new(engine.clone(), keys, billing.clone())
+        .public_url(public_url)
+        .pages_mount("/billing")
+        .host_link(
+            HostLink::new("Orders (CSV)", "/portal/orders.csv").for_feature(Feature::Invoices),
+        );
     let state = HostState {
         billing,
         viewers: portal.viewer_check(),
+        portal: portal.clone(),
+        engine: engine.clone(),
     };
-    let billing_routes = portal.router::<HostState>().route(
-        "/portal/invoices/{number}",
-        get(printable_invoice).layer(middleware::from_fn(page_headers)),
-    );
+    let billing_routes = portal
+        .router::<HostState>()
+        .route(
+            "/portal/print/{number}",
+            get(printable_invoice).layer(middleware::from_fn(page_headers)),
+        )
+        .route("/portal/orders.csv", get(orders_csv));
     let router = Router::new()
         .route(
             "/",
             get(|| async { "Example SaaS: the host app's own home page\n" }),
         )
+        .route("/account/billing", get(view_my_billing))
         .route("/healthz", health_check(engine.clone()))
         .nest("/billing", billing_routes)
         .with_state(state)

@@ -5,10 +5,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use portal_sessions::{CustomerId, OrgId, RecoveryPolicy, SessionView};
+
+use crate::https_url::HttpsUrl;
 use serde::Deserialize;
 
-/// How an organisation's portal looks.
+/// How an organisation's portal looks. `#[non_exhaustive]`: made with [`Branding::new`] and its
+/// `with_` methods, so that fields can be added without breaking hosts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[non_exhaustive]
 pub struct Branding {
     /// The organisation's name, shown at the top of the portal.
     pub name: String,
@@ -18,9 +22,45 @@ pub struct Branding {
     pub brand_color: Option<String>,
 }
 
-/// One invoice.
+impl Branding {
+    /// The branding of an organisation called `name`, without a logo or a colour.
+    pub fn new(name: impl Into<String>) -> Branding {
+        Branding {
+            name: name.into(),
+            logo_url: None,
+            brand_color: None,
+        }
+    }
+
+    /// With this logo (an `https` URL; pages show no other).
+    pub fn with_logo_url(mut self, url: impl Into<String>) -> Branding {
+        self.logo_url = Some(url.into());
+        self
+    }
+
+    /// With this accent colour (`#rrggbb`; pages use their own otherwise).
+    pub fn with_brand_color(mut self, color: impl Into<String>) -> Branding {
+        self.brand_color = Some(color.into());
+        self
+    }
+}
+
+/// One invoice. `#[non_exhaustive]`: made with [`Invoice::new`] and its `with_` methods.
+///
+/// # Examples
+///
+/// ```
+/// use portal_sessions_axum::{HttpsUrl, Invoice, InvoiceStatus};
+///
+/// let invoice = Invoice::new("INV-0042", "2026-11-01", 4_900, "EUR", InvoiceStatus::Open)
+///     .with_pay_url(HttpsUrl::new("https://pay.example.com/inv/42")?)
+///     .with_pdf_url(HttpsUrl::new("https://files.example.com/inv/42.pdf")?);
+/// assert!(invoice.is_due());
+/// # Ok::<(), portal_sessions_axum::NotHttps>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Invoice {
     /// The invoice number, e.g. `INV-0001`.
     pub number: String,
@@ -32,6 +72,51 @@ pub struct Invoice {
     pub currency: String,
     /// Whether it is paid.
     pub status: InvoiceStatus,
+    /// Where the customer pays it online: an open invoice shows "Pay", a link that opens outside
+    /// the portal (and outside any frame).
+    #[serde(default)]
+    pub pay_url: Option<HttpsUrl>,
+    /// Its PDF: "PDF" on the portal, opened outside it.
+    #[serde(default)]
+    pub pdf_url: Option<HttpsUrl>,
+}
+
+impl Invoice {
+    /// An invoice without a payment page or a PDF.
+    pub fn new(
+        number: impl Into<String>,
+        issued_on: impl Into<String>,
+        amount_cents: i64,
+        currency: impl Into<String>,
+        status: InvoiceStatus,
+    ) -> Invoice {
+        Invoice {
+            number: number.into(),
+            issued_on: issued_on.into(),
+            amount_cents,
+            currency: currency.into(),
+            status,
+            pay_url: None,
+            pdf_url: None,
+        }
+    }
+
+    /// With the page where the customer pays it.
+    pub fn with_pay_url(mut self, url: HttpsUrl) -> Invoice {
+        self.pay_url = Some(url);
+        self
+    }
+
+    /// With its PDF.
+    pub fn with_pdf_url(mut self, url: HttpsUrl) -> Invoice {
+        self.pdf_url = Some(url);
+        self
+    }
+
+    /// Whether it is still to pay: open (a paid or void invoice is not).
+    pub fn is_due(&self) -> bool {
+        self.status == InvoiceStatus::Open
+    }
 }
 
 /// A closed set of names: an enum read from its wire names, each written once, with `as_str`
@@ -97,9 +182,10 @@ wire_names! {
     }
 }
 
-/// The customer's subscription.
+/// The customer's subscription. `#[non_exhaustive]`: made with [`Subscription::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Subscription {
     /// The plan's name.
     pub plan: String,
@@ -115,9 +201,36 @@ pub struct Subscription {
     pub renews_on: Option<String>,
 }
 
-/// One line of metered usage.
+impl Subscription {
+    /// A subscription without a renewal date.
+    pub fn new(
+        plan: impl Into<String>,
+        status: SubscriptionStatus,
+        amount_cents: i64,
+        currency: impl Into<String>,
+        interval: BillingInterval,
+    ) -> Subscription {
+        Subscription {
+            plan: plan.into(),
+            status,
+            amount_cents,
+            currency: currency.into(),
+            interval,
+            renews_on: None,
+        }
+    }
+
+    /// Renewing on this date (`YYYY-MM-DD`).
+    pub fn renewing_on(mut self, date: impl Into<String>) -> Subscription {
+        self.renews_on = Some(date.into());
+        self
+    }
+}
+
+/// One line of metered usage. `#[non_exhaustive]`: made with [`UsageLine::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct UsageLine {
     /// What was measured, e.g. `API calls`.
     pub metric: String,
@@ -129,9 +242,28 @@ pub struct UsageLine {
     pub period: String,
 }
 
-/// Everything the portal shows for one customer.
+impl UsageLine {
+    /// A line of usage.
+    pub fn new(
+        metric: impl Into<String>,
+        quantity: i64,
+        unit: impl Into<String>,
+        period: impl Into<String>,
+    ) -> UsageLine {
+        UsageLine {
+            metric: metric.into(),
+            quantity,
+            unit: unit.into(),
+            period: period.into(),
+        }
+    }
+}
+
+/// Everything the portal shows for one customer. `#[non_exhaustive]`: made with
+/// [`CustomerBilling::new`] (or `default()`, then its fields set).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CustomerBilling {
     /// The subscription, if any.
     #[serde(default)]
@@ -142,6 +274,33 @@ pub struct CustomerBilling {
     /// Usage lines for the current period.
     #[serde(default)]
     pub usage: Vec<UsageLine>,
+}
+
+impl CustomerBilling {
+    /// A customer's billing data.
+    pub fn new(
+        subscription: Option<Subscription>,
+        invoices: Vec<Invoice>,
+        usage: Vec<UsageLine>,
+    ) -> CustomerBilling {
+        CustomerBilling {
+            subscription,
+            invoices,
+            usage,
+        }
+    }
+
+    /// The invoice numbered `number`, when the customer has it.
+    pub fn invoice(&self, number: &str) -> Option<&Invoice> {
+        self.invoices
+            .iter()
+            .find(|invoice| invoice.number == number)
+    }
+
+    /// The invoices still to pay.
+    pub fn due(&self) -> impl Iterator<Item = &Invoice> {
+        self.invoices.iter().filter(|invoice| invoice.is_due())
+    }
 }
 
 /// The portal data failed to load. Keeps its source.

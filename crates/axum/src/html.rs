@@ -11,8 +11,10 @@ use portal_sessions::{Feature, Features, Locale, SessionView};
 use crate::data::{Branding, CustomerBilling};
 use crate::text::{Speech, fill};
 
+mod invoice;
 mod recovery;
 
+pub(crate) use invoice::{invoice_not_found, invoice_page};
 pub(crate) use recovery::{NextStep, login, message_with_step};
 
 /// A brand colour if it is exactly `#rrggbb`, else the default indigo.
@@ -52,6 +54,8 @@ dt{color:#667085}dd{margin:0}
 button{background:var(--accent);color:#fff;border:0;border-radius:8px;padding:10px 18px;font-size:15px;cursor:pointer}
 .center{text-align:center;padding:48px 20px}
 a.action{color:var(--accent);font-weight:600}
+a.pay{background:var(--accent);color:#fff;border-radius:6px;padding:2px 10px;text-decoration:none}
+.due{border-left:4px solid var(--accent)}
 .error{color:#b42318;font-weight:600}
 form.login{display:flex;flex-direction:column;gap:8px;max-width:360px;margin:16px auto 0;text-align:left}
 form.login input[type=email]{font-size:16px;padding:10px;border:1px solid #d0d5dd;border-radius:8px}
@@ -221,6 +225,10 @@ pub(crate) struct PortalPage<'a> {
     pub(crate) lifetime: &'a str,
     /// Where the sign-out form posts.
     pub(crate) logout_path: &'a str,
+    /// Where invoice pages are: `{mount}/portal/invoices`.
+    pub(crate) invoices_path: &'a str,
+    /// The host's own pages this session may see: (path under the mount, label).
+    pub(crate) host_links: &'a [(String, &'a str)],
 }
 
 /// The portal: the sections of subscription, invoices, usage and profile that the session shows.
@@ -246,10 +254,22 @@ pub(crate) fn portal(
         div.card {
             h1 { (customer.name) }
             p.muted { (intro) }
+            @if !page.host_links.is_empty() {
+                nav.host-links {
+                    @for (href, label) in page.host_links {
+                        a.action href=(href) { (label) } " "
+                    }
+                }
+            }
             (chrome.back_link(speech))
         }
+        @if page.sections.contains(Feature::Invoices) {
+            (invoice::due_summary(billing, page.invoices_path, speech))
+        }
         @if page.sections.contains(Feature::Subscriptions) { (subscription_card(billing, speech)) }
-        @if page.sections.contains(Feature::Invoices) { (invoices_card(billing, speech)) }
+        @if page.sections.contains(Feature::Invoices) {
+            (invoices_card(billing, page.invoices_path, speech))
+        }
         @if page.sections.contains(Feature::Usage) { (usage_card(billing, speech)) }
         @if page.sections.contains(Feature::Profile) {
             div.card #profile {
@@ -305,7 +325,7 @@ fn subscription_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
     }
 }
 
-fn invoices_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
+fn invoices_card(billing: &CustomerBilling, invoices_path: &str, speech: &Speech) -> Markup {
     let texts = speech.texts;
     html! {
         div.card #invoices {
@@ -320,15 +340,21 @@ fn invoices_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
                             th.hide-sm { (texts.date) }
                             th { (texts.status) }
                             th.num { (texts.amount) }
+                            th { }
                         }
                     }
                     tbody {
                         @for invoice in &billing.invoices {
                             tr {
-                                td { (invoice.number) }
+                                td {
+                                    a href=(invoice::invoice_path(invoices_path, &invoice.number)) {
+                                        (invoice.number)
+                                    }
+                                }
                                 td.hide-sm { (speech.date(&invoice.issued_on)) }
                                 td { (pill(invoice.status.as_str(), speech)) }
                                 td.num { (speech.money(invoice.amount_cents, &invoice.currency)) }
+                                td { (invoice::invoice_links(invoice, speech)) }
                             }
                         }
                     }

@@ -13,6 +13,7 @@
 //! | `POST /r/{token}/recover` | "Email me a new link" from a used or expired link (with a [`mailer`](PortalService::mailer) and [`PortalData::recovery`]) |
 //! | `GET`/`POST /login/{org id}` | the organisation's login page: a new link by email to whoever has the address typed |
 //! | `GET /portal` | the customer's invoices, subscription, usage and profile (the session's `features`) |
+//! | `GET /portal/invoices/{number}` | one invoice of the customer, with Pay and PDF; your own portal pages belong beside these, under `/portal/` at paths of your own |
 //! | `POST /portal/logout` | end the portal session |
 //! | `GET /openapi.json` | the OpenAPI 3.1 description of `/v1` ([`openapi_document`]), its server the public URL and mount |
 //!
@@ -195,7 +196,9 @@ mod error;
 mod event;
 mod headers;
 mod health;
+mod host_link;
 mod html;
+mod https_url;
 mod json;
 mod limit;
 pub mod mail;
@@ -231,6 +234,8 @@ pub use crate::data::{
 pub use crate::event::{WebhookEvent, event_body, event_type};
 pub use crate::headers::page_headers;
 pub use crate::health::{health_check, store_health};
+pub use crate::host_link::HostLink;
+pub use crate::https_url::{HttpsUrl, NotHttps};
 pub use crate::limit::{AttemptLimit, ClientKey};
 pub use crate::openapi::openapi_document;
 pub use crate::purge::{PURGE_EVERY, PURGE_GRACE, PurgeTask, Purger};
@@ -299,6 +304,7 @@ impl<S: SessionStore> PortalService<S> {
                 default_locale: Locale::ENGLISH,
                 hsts: false,
                 pages_mount: None,
+                host_links: Arc::from([]),
                 mailer: None,
                 mail_tasks: Arc::new(tokio::sync::Semaphore::new(MAX_LOGIN_TASKS)),
             },
@@ -395,6 +401,15 @@ impl<S: SessionStore> PortalService<S> {
     /// [`PortalData::recovery`] says.
     pub fn mailer(mut self, mailer: impl mail::Mailer) -> PortalService<S> {
         self.shared.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// Adds a link to one of your own portal pages to the portal's navigation, shown when the
+    /// session's features allow it ([`HostLink::for_feature`]). Links appear in the order added.
+    pub fn host_link(mut self, link: HostLink) -> PortalService<S> {
+        let mut links = self.shared.host_links.to_vec();
+        links.push(link);
+        self.shared.host_links = Arc::from(links);
         self
     }
 
@@ -499,6 +514,7 @@ impl<S: SessionStore> PortalService<S> {
                 get(recovery::login_page::<S>).post(recovery::login_post::<S>),
             )
             .route("/portal", get(pages::portal::<S>))
+            .route("/portal/invoices/{number}", get(pages::invoice::<S>))
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(page_headers));

@@ -487,6 +487,12 @@ pub(crate) async fn portal<S: SessionStore>(
             } else {
                 session.features
             };
+            let host_links: Vec<(String, &str)> = shared
+                .host_links
+                .iter()
+                .filter(|link| link.is_shown(sections))
+                .map(|link| (viewer.mount_path(link.path()), link.label()))
+                .collect();
             let portal = PortalPage {
                 session,
                 sections,
@@ -499,12 +505,70 @@ pub(crate) async fn portal<S: SessionStore>(
                     ),
                 ),
                 logout_path: &format!("{}/logout", viewer.portal_path()),
+                invoices_path: &format!("{}/invoices", viewer.portal_path()),
+                host_links: &host_links,
             };
             page(
                 StatusCode::OK,
                 html::portal(&portal, &chrome, &speech, &billing),
             )
         }
+        Err(error) => {
+            log_failure(&error);
+            let message = &speech.texts.billing_unavailable;
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                html::message(message.title, message.text, &chrome, &speech),
+            )
+        }
+    }
+}
+
+/// `GET /portal/invoices/{number}`: one invoice of the viewer's customer, with Pay and PDF, behind
+/// the portal cookie; a number the customer does not have (or a session without invoices) is a
+/// branded 404 that leads back to the portal.
+pub(crate) async fn invoice<S: SessionStore>(
+    State(shared): State<Arc<Shared<S>>>,
+    headers: HeaderMap,
+    viewer: Result<Viewer, crate::viewer::ViewerRejection>,
+    number: Result<Path<String>, PathRejection>,
+) -> Response {
+    let viewer = match viewer {
+        Ok(viewer) => viewer,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let session = viewer.session();
+    let speech = shared.speech(session.locale, &headers);
+    let branding = shared.branding(session.org_id).await;
+    let chrome = Chrome {
+        branding: branding.as_ref(),
+        return_url: session.return_url.as_deref(),
+    };
+    let portal_path = viewer.portal_path();
+    let shows_invoices = shared.show_all_sections
+        || session
+            .features
+            .contains(portal_sessions::Feature::Invoices);
+    let not_found = || {
+        page(
+            StatusCode::NOT_FOUND,
+            html::invoice_not_found(&portal_path, &chrome, &speech),
+        )
+    };
+    let Ok(Path(number)) = number else {
+        return not_found();
+    };
+    if !shows_invoices {
+        return not_found();
+    }
+    match shared.data.billing(session).await {
+        Ok(billing) => match billing.invoice(&number) {
+            Some(invoice) => page(
+                StatusCode::OK,
+                html::invoice_page(invoice, &portal_path, &chrome, &speech),
+            ),
+            None => not_found(),
+        },
         Err(error) => {
             log_failure(&error);
             let message = &speech.texts.billing_unavailable;

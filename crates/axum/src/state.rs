@@ -30,6 +30,8 @@ pub(crate) struct Shared<S> {
     pub(crate) hsts: bool,
     /// Where the pages are nested, when the service was told ([`crate::PortalService::pages_mount`]).
     pub(crate) pages_mount: Option<crate::mount::Mount>,
+    /// The host's own pages in the portal's navigation.
+    pub(crate) host_links: Arc<[crate::host_link::HostLink]>,
     /// How recovery and login pages send links; `None`: they do not exist.
     pub(crate) mailer: Option<Arc<dyn crate::mail::Mailer>>,
     /// Login posts whose links are being sent after their answer: a bound on that work.
@@ -50,6 +52,7 @@ impl<S> Clone for Shared<S> {
             default_locale: self.default_locale,
             hsts: self.hsts,
             pages_mount: self.pages_mount.clone(),
+            host_links: Arc::clone(&self.host_links),
             mailer: self.mailer.clone(),
             mail_tasks: Arc::clone(&self.mail_tasks),
         }

@@ -105,6 +105,11 @@ impl Viewer {
     pub fn portal_path(&self) -> String {
         self.mount.path("/portal")
     }
+
+    /// `route` (which starts with `/`) under the portal's mount: `/billing/portal/usage.csv`.
+    pub fn mount_path(&self, route: &str) -> String {
+        self.mount.path(route)
+    }
 }
 
 /// The answer a request gets when [`Viewer`] finds no open portal session: the "session ended"

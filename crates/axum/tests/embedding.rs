@@ -73,11 +73,7 @@ struct BillingDown;
 #[async_trait]
 impl PortalData for BillingDown {
     async fn branding(&self, _org: OrgId) -> Result<Option<Branding>, PortalDataError> {
-        Ok(Some(Branding {
-            name: "Down Co".into(),
-            logo_url: None,
-            brand_color: Some("#123456".into()),
-        }))
+        Ok(Some(Branding::new("Down Co").with_brand_color("#123456")))
     }
 
     async fn billing(&self, _session: &SessionView) -> Result<CustomerBilling, PortalDataError> {

@@ -15,11 +15,7 @@ const LINK: &str = "https://app.example.com/billing/r/ps_live_Zx9=abc";
 const WAIT: Duration = Duration::from_secs(10);
 
 fn french_email() -> Email {
-    let branding = Branding {
-        name: "Café Élégance".into(),
-        logo_url: None,
-        brand_color: Some("#0e7490".into()),
-    };
+    let branding = Branding::new("Café Élégance").with_brand_color("#0e7490");
     link_email(
         LinkEmailKind::Recovery,
         "fr".parse().unwrap(),

@@ -380,6 +380,9 @@ fn a_host_app_with_the_portal_nested_under_billing() {
         "Example SaaS",
         "#b45309",
         "Back to Example SaaS",
+        "Orders (CSV)",
+        "/billing/portal/orders.csv",
+        "/billing/portal/invoices/EX-0003",
     ] {
         assert!(
             portal.contains(text),
@@ -388,8 +391,19 @@ fn a_host_app_with_the_portal_nested_under_billing() {
     }
     driver.screenshot(&shots.join("host-portal.png"));
 
-    // The host's own page under the portal, behind the Viewer extractor.
+    // The library's page of one invoice, then the host's page in the portal's navigation.
     driver.go(&format!("{base}/billing/portal/invoices/EX-0003"));
+    let invoice = driver.wait_for("Invoice EX-0003");
+    assert!(invoice.contains("$31.00") && invoice.contains("Back to your billing portal"));
+    driver.screenshot(&shots.join("host-library-invoice.png"));
+    let csv = http(port, "GET", "/billing/portal/orders.csv", &[], "");
+    assert_eq!(
+        csv.status, 401,
+        "the host's page is behind the portal cookie"
+    );
+
+    // The host's own page under the portal, behind the Viewer extractor.
+    driver.go(&format!("{base}/billing/portal/print/EX-0003"));
     let invoice = driver.wait_for("Invoice EX-0003");
     assert!(invoice.contains("Forty-Two Ltd") && invoice.contains("$31.00"));
     driver.screenshot(&shots.join("host-invoice.png"));
@@ -408,7 +422,7 @@ fn a_host_app_with_the_portal_nested_under_billing() {
         "",
     );
     assert_eq!(revoked.status, 204);
-    driver.go(&format!("{base}/billing/portal/invoices/EX-0003"));
+    driver.go(&format!("{base}/billing/portal/print/EX-0003"));
     let ended = driver.wait_for("Session ended");
     assert!(ended.contains("Example SaaS") && ended.contains("Back to Example SaaS"));
     assert!(
@@ -435,6 +449,12 @@ fn a_host_app_with_the_portal_nested_under_billing() {
     driver.screenshot(&shots.join("host-signed-out.png"));
     driver.go(&format!("{base}/billing/portal"));
     driver.wait_for("Session ended");
+
+    // "View my billing" in the host's own app: a link minted by the host's route
+    // (`PortalService::link_url`), opened at once.
+    driver.go(&format!("{base}/account/billing"));
+    driver.wait_for("EX-0003");
+    assert_eq!(driver.current_url(), format!("{base}/billing/portal"));
     drop(driver);
     drop(host);
 }

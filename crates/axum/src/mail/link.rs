@@ -58,11 +58,7 @@ fn accent(branding: Option<&Branding>) -> &str {
 /// use portal_sessions_axum::Branding;
 /// use portal_sessions_axum::mail::{LinkEmailKind, link_email};
 ///
-/// let acme = Branding {
-///     name: "Acme".into(),
-///     brand_color: Some("#0e7490".into()),
-///     ..Branding::default()
-/// };
+/// let acme = Branding::new("Acme").with_brand_color("#0e7490");
 /// let email = link_email(
 ///     LinkEmailKind::Recovery,
 ///     "fr-CA".parse()?,

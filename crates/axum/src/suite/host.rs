@@ -22,6 +22,7 @@ use super::fixture::{
 use super::openapi;
 use crate::auth::StaticApiKeys;
 use crate::data::{Branding, CustomerBilling, Invoice, InvoiceStatus, StaticPortalData};
+use crate::https_url::HttpsUrl;
 use crate::viewer::{Viewer, ViewerCheck};
 use crate::{OrgRecovery, PortalService};
 
@@ -125,26 +126,34 @@ fn build<S: SessionStore>(
     let mut data = StaticPortalData::default();
     data.set_branding(
         org_a(),
-        Branding {
-            name: "Demo Co".into(),
-            logo_url: None,
-            brand_color: Some("#0e7490".into()),
-        },
+        Branding::new("Demo Co").with_brand_color("#0e7490"),
     );
     data.set_billing(
         org_a(),
         acme().id,
-        CustomerBilling {
-            subscription: None,
-            invoices: vec![Invoice {
-                number: "INV-2026-0042".into(),
-                issued_on: "2026-05-01".into(),
-                amount_cents: 4900,
-                currency: "USD".into(),
-                status: InvoiceStatus::Paid,
-            }],
-            usage: vec![],
-        },
+        CustomerBilling::new(
+            None,
+            vec![
+                Invoice::new(
+                    "INV-2026-0043",
+                    "2026-06-01",
+                    6_120,
+                    "USD",
+                    InvoiceStatus::Open,
+                )
+                .with_pay_url(HttpsUrl::new("https://pay.example.test/inv/43").unwrap())
+                .with_pdf_url(HttpsUrl::new("https://files.example.test/inv/43.pdf").unwrap()),
+                Invoice::new(
+                    "INV-2026-0042",
+                    "2026-05-01",
+                    4_900,
+                    "USD",
+                    InvoiceStatus::Paid,
+                )
+                .with_pdf_url(HttpsUrl::new("https://files.example.test/inv/42.pdf").unwrap()),
+            ],
+            vec![],
+        ),
     );
     let portal = match mail {
         Some((mailer, recovery)) => {
@@ -155,6 +164,10 @@ fn build<S: SessionStore>(
         }
         None => PortalService::new(Arc::new(engine), keys, data).public_url(PUBLIC_URL),
     };
+    // The host's own page in the portal's navigation, for sessions that show invoices.
+    let portal = portal.host_link(
+        crate::HostLink::new("Statement", "/portal/statement").for_feature(Feature::Invoices),
+    );
     let state = HostState {
         name: "Host",
         viewers: portal.viewer_check(),

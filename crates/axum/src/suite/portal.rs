@@ -256,3 +256,90 @@ pub async fn lifetimes_come_from_the_configuration<S: SessionStore>(store: S, mo
         assert!(!page.body.contains("hour"), "{}", page.body);
     }
 }
+
+/// Invoices the customer can act on: an open invoice is summed up at the top of the portal with
+/// its Pay link, every invoice with a PDF has one, and both open outside the portal and any frame;
+/// each invoice has its own page behind the portal cookie (its number percent-encoded), with Pay,
+/// PDF and the way back; a number the customer does not have, or a session without invoices, is a
+/// branded 404 that leads back to the portal; without the cookie, "session ended".
+pub async fn invoice_pages_pay_and_pdf<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app(store, mounted);
+    let created = app.create(json!({"customerExternalId": "acme-001"})).await;
+    let cookie = app.redeem(&created).await;
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert_eq!(portal.status, StatusCode::OK);
+    let pay =
+        "href=\"https://pay.example.test/inv/43\" target=\"_blank\" rel=\"noopener noreferrer\"";
+    assert_eq!(
+        portal.body.matches(pay).count(),
+        2,
+        "in the summary and the table"
+    );
+    assert!(portal.body.contains("To pay"));
+    let due_at = portal.body.find("id=\"due\"").unwrap();
+    let table_at = portal.body.find("id=\"invoices\"").unwrap();
+    assert!(due_at < table_at, "what is due comes first");
+    for pdf in ["inv/43.pdf", "inv/42.pdf"] {
+        assert!(
+            portal.body.contains(&format!(
+                "href=\"https://files.example.test/{pdf}\" target=\"_blank\" rel=\"noopener noreferrer\""
+            )),
+            "{pdf}"
+        );
+    }
+    assert!(
+        !portal.body.contains("https://pay.example.test/inv/42"),
+        "a paid invoice has no Pay"
+    );
+    let page_link = format!("href=\"{}\"", app.mounted("/portal/invoices/INV-2026-0043"));
+    assert!(portal.body.contains(&page_link), "{}", portal.body);
+    let host_link = format!("href=\"{}\"", app.mounted("/portal/statement"));
+    assert!(portal.body.contains(&host_link), "the host's page in the navigation");
+
+    for path in [
+        "/portal/invoices/INV-2026-0043",
+        "/portal/invoices/INV%2D2026%2D0043",
+    ] {
+        let invoice = app.page("GET", path, Some(&cookie)).await;
+        assert_eq!(invoice.status, StatusCode::OK, "{path}");
+        assert!(invoice.body.contains("Invoice INV-2026-0043"));
+        assert!(invoice.body.contains("$61.20"));
+        assert!(invoice.body.contains(pay));
+        assert!(
+            invoice
+                .body
+                .contains(&format!("href=\"{}\"", app.mounted("/portal")))
+        );
+        assert_eq!(invoice.header("cache-control"), "no-store");
+    }
+    let missing = app
+        .page("GET", "/portal/invoices/INV-9999", Some(&cookie))
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Invoice not found") && missing.body.contains("Demo Co"));
+    assert!(
+        missing
+            .body
+            .contains(&format!("href=\"{}\"", app.mounted("/portal")))
+    );
+    let ended = app
+        .page("GET", "/portal/invoices/INV-2026-0043", None)
+        .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
+
+    // A session that shows usage only: no summary, no invoice page.
+    let usage = app
+        .create(json!({"customerExternalId": "acme-001", "features": ["usage"]}))
+        .await;
+    let cookie = app.redeem(&usage).await;
+    let portal = app.page("GET", "/portal", Some(&cookie)).await;
+    assert!(!portal.body.contains("To pay") && !portal.body.contains("pay.example.test"));
+    assert!(
+        !portal.body.contains(&host_link),
+        "a host link for invoices, hidden from a session without them"
+    );
+    let hidden = app
+        .page("GET", "/portal/invoices/INV-2026-0043", Some(&cookie))
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}

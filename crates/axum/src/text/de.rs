@@ -1,6 +1,6 @@
 //! German, addressing the customer as „Sie“.
 
-use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
+use super::{EmailTexts, InvoiceTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every German text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -176,6 +176,19 @@ pub(crate) static TEXTS: Texts = Texts {
             title: "Geben Sie Ihre E-Mail-Adresse ein",
             text: "Das sieht nicht nach einer E-Mail-Adresse aus. Bitte prüfen Sie sie und \
                    versuchen Sie es erneut.",
+        },
+    },
+    invoice_page: InvoiceTexts {
+        pay: "Bezahlen",
+        pdf: "PDF",
+        to_pay: "Zu bezahlen",
+        due_line: "Rechnung {number}: {amount}",
+        title: "Rechnung {number}",
+        issued: "Ausgestellt",
+        back_to_portal: "Zurück zu Ihrem Abrechnungsportal",
+        not_found: Message {
+            title: "Rechnung nicht gefunden",
+            text: "Diese Rechnung ist nicht in Ihrem Abrechnungsportal.",
         },
     },
 };

@@ -1,6 +1,6 @@
 //! English: the default, and the wording the HTTP contract quotes.
 
-use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
+use super::{EmailTexts, InvoiceTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every English text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -165,6 +165,19 @@ pub(crate) static TEXTS: Texts = Texts {
         login_invalid: Message {
             title: "Enter your email address",
             text: "That does not look like an email address. Please check it and try again.",
+        },
+    },
+    invoice_page: InvoiceTexts {
+        pay: "Pay",
+        pdf: "PDF",
+        to_pay: "To pay",
+        due_line: "Invoice {number}: {amount}",
+        title: "Invoice {number}",
+        issued: "Issued",
+        back_to_portal: "Back to your billing portal",
+        not_found: Message {
+            title: "Invoice not found",
+            text: "This invoice is not in your billing portal.",
         },
     },
 };

@@ -1,6 +1,6 @@
 //! Spanish, addressing the customer as «usted», in wording shared by Spain and Latin America.
 
-use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
+use super::{EmailTexts, InvoiceTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every Spanish text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -171,6 +171,19 @@ pub(crate) static TEXTS: Texts = Texts {
         login_invalid: Message {
             title: "Introduzca su correo electrónico",
             text: "Eso no parece una dirección de correo. Revísela y vuelva a intentarlo.",
+        },
+    },
+    invoice_page: InvoiceTexts {
+        pay: "Pagar",
+        pdf: "PDF",
+        to_pay: "Por pagar",
+        due_line: "Factura {number}: {amount}",
+        title: "Factura {number}",
+        issued: "Emitida",
+        back_to_portal: "Volver a su portal de facturación",
+        not_found: Message {
+            title: "Factura no encontrada",
+            text: "Esta factura no está en su portal de facturación.",
         },
     },
 };

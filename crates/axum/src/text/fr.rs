@@ -1,6 +1,6 @@
 //! French, addressing the customer as « vous ». A no-break space (U+00A0) goes before « : ».
 
-use super::{EmailTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
+use super::{EmailTexts, InvoiceTexts, Message, RecoveryTexts, Statuses, Texts, Unit};
 
 /// Every French text of the pages.
 pub(crate) static TEXTS: Texts = Texts {
@@ -176,6 +176,19 @@ pub(crate) static TEXTS: Texts = Texts {
         login_invalid: Message {
             title: "Saisissez votre adresse e-mail",
             text: "Ceci ne ressemble pas à une adresse e-mail. Vérifiez-la et réessayez.",
+        },
+    },
+    invoice_page: InvoiceTexts {
+        pay: "Payer",
+        pdf: "PDF",
+        to_pay: "À payer",
+        due_line: "Facture {number}\u{a0}: {amount}",
+        title: "Facture {number}",
+        issued: "Émise le",
+        back_to_portal: "Retour à votre portail de facturation",
+        not_found: Message {
+            title: "Facture introuvable",
+            text: "Cette facture ne figure pas dans votre portail de facturation.",
         },
     },
 };

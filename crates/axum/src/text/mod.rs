@@ -15,6 +15,7 @@ mod en;
 mod es;
 mod format;
 mod fr;
+mod invoice;
 mod recovery;
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ use portal_sessions::{Language, Locale, Timestamp};
 
 pub(crate) use email::EmailTexts;
 pub(crate) use format::Conventions;
+pub(crate) use invoice::InvoiceTexts;
 pub(crate) use recovery::RecoveryTexts;
 
 /// A message page: its title and its one sentence.
@@ -183,6 +185,8 @@ pub(crate) struct Texts {
     pub(crate) link_email: EmailTexts,
     /// The pages that lead a customer whose link no longer works to a new one.
     pub(crate) recovery: RecoveryTexts,
+    /// Invoice links, the invoice page and the summary of what is due.
+    pub(crate) invoice_page: InvoiceTexts,
 }
 
 /// The texts of `language`.
@@ -426,6 +430,7 @@ mod tests {
             instant,
             link_email,
             recovery,
+            invoice_page,
         } = texts;
         let Statuses {
             paid,
@@ -507,6 +512,7 @@ mod tests {
         }
         all.extend(link_email.every_string());
         all.extend(recovery.every_string());
+        all.extend(invoice_page.every_string());
         all
     }
 
@@ -525,6 +531,8 @@ mod tests {
                     "{date}",
                     "{portal}",
                     "{address}",
+                    "{number}",
+                    "{amount}",
                 ] {
                     assert_eq!(
                         text.contains(placeholder),

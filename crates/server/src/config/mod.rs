@@ -119,6 +119,8 @@
 //! amount_cents = 6120
 //! currency = "USD"
 //! status = "open"                         # paid | open | void
+//! pay_url = "https://pay.example.com/..." # optional, https only: "Pay" on an open invoice
+//! pdf_url = "https://files.example.com/..." # optional, https only: "PDF"
 //!
 //! [[orgs.customers.usage]]                # any number
 //! metric = "API calls"

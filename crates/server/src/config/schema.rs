@@ -168,6 +168,8 @@ pub(super) struct Invoice {
     pub(super) amount_cents: Option<i64>,
     pub(super) currency: Option<String>,
     pub(super) status: Option<InvoiceStatus>,
+    pub(super) pay_url: Option<String>,
+    pub(super) pdf_url: Option<String>,
 }
 
 /// `[[orgs.customers.usage]]`.

@@ -255,6 +255,18 @@ fn every_mistake_names_its_key() {
             "ISO 4217",
         ),
         (
+            "pay_url = \"https://pay.example.com/invoices/INV-2026-0011\"",
+            "pay_url = \"http://pay.example.com/invoices/INV-2026-0011\"",
+            "orgs[0].customers[0].invoices[0].pay_url",
+            "https",
+        ),
+        (
+            "pdf_url = \"https://files.example.com/invoices/INV-2026-0011.pdf\"",
+            "pdf_url = \"javascript:alert(1)\"",
+            "orgs[0].customers[0].invoices[0].pdf_url",
+            "https",
+        ),
+        (
             "quantity = 42",
             "quantity = -42",
             "orgs[0].customers[0].usage[1].quantity",

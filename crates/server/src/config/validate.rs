@@ -11,7 +11,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use portal_sessions::{CustomerId, CustomerSnapshot, Locale, OrgId};
 use portal_sessions_axum::{
-    AttemptLimit, Branding, CustomerBilling, Invoice, OrgRecovery, Subscription, UsageLine,
+    AttemptLimit, Branding, CustomerBilling, HttpsUrl, Invoice, OrgRecovery, Subscription,
+    UsageLine,
 };
 
 use super::report::{Report, join};
@@ -657,10 +658,11 @@ fn org(
     let recovery = recovery(r, &join(at, "recovery"), table.recovery, has_email);
     Some(Org {
         id: id?,
-        branding: Branding {
-            name: name?,
-            logo_url: logo_url?,
-            brand_color: brand_color?,
+        branding: {
+            let mut branding = Branding::new(name?);
+            branding.logo_url = logo_url?;
+            branding.brand_color = brand_color?;
+            branding
         },
         secret_keys: secret_keys?,
         publishable_keys: publishable_keys?,
@@ -779,11 +781,7 @@ fn customer(
         email: email?,
         locale: locale?,
     };
-    let billing = CustomerBilling {
-        subscription: subscription?,
-        invoices: invoices?,
-        usage: usage?,
-    };
+    let billing = CustomerBilling::new(subscription?, invoices?, usage?);
     Some((snapshot, billing))
 }
 
@@ -800,14 +798,9 @@ fn subscription(r: &Report<'_>, at: &str, table: schema::Subscription) -> Option
         None => Some(None),
         Some(date) => r.date(&path, date).map(Some),
     });
-    Some(Subscription {
-        plan: plan?,
-        status: status?,
-        amount_cents: amount_cents?,
-        currency: currency?,
-        interval: interval?,
-        renews_on: renews_on?,
-    })
+    let mut subscription = Subscription::new(plan?, status?, amount_cents?, currency?, interval?);
+    subscription.renews_on = renews_on?;
+    Some(subscription)
 }
 
 fn invoice(r: &Report<'_>, at: &str, table: schema::Invoice) -> Option<Invoice> {
@@ -821,13 +814,21 @@ fn invoice(r: &Report<'_>, at: &str, table: schema::Invoice) -> Option<Invoice> 
     let currency = r.currency(key!(at, table.currency));
     let (path, status) = key!(at, table.status);
     let status = r.required(&path, status);
-    Some(Invoice {
-        number: number?,
-        issued_on: issued_on?,
-        amount_cents: amount_cents?,
-        currency: currency?,
-        status: status?,
-    })
+    let link = |(path, url): Field<String>| {
+        r.read(&path, url).ok().and_then(|url| match url {
+            None => Some(None),
+            Some(url) => HttpsUrl::new(url)
+                .map(Some)
+                .map_err(|error| r.error(&path, error.to_string()))
+                .ok(),
+        })
+    };
+    let pay_url = link(key!(at, table.pay_url));
+    let pdf_url = link(key!(at, table.pdf_url));
+    let mut invoice = Invoice::new(number?, issued_on?, amount_cents?, currency?, status?);
+    invoice.pay_url = pay_url?;
+    invoice.pdf_url = pdf_url?;
+    Some(invoice)
 }
 
 fn usage_line(r: &Report<'_>, at: &str, table: schema::Usage) -> Option<UsageLine> {
@@ -835,10 +836,5 @@ fn usage_line(r: &Report<'_>, at: &str, table: schema::Usage) -> Option<UsageLin
     let quantity = r.not_negative(key!(at, table.quantity));
     let unit = r.required_text(key!(at, table.unit), 50);
     let period = r.required_text(key!(at, table.period), 100);
-    Some(UsageLine {
-        metric: metric?,
-        quantity: quantity?,
-        unit: unit?,
-        period: period?,
-    })
+    Some(UsageLine::new(metric?, quantity?, unit?, period?))
 }
