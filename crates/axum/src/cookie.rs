@@ -43,12 +43,27 @@ impl ViewerCookies {
     }
 
     /// A `Set-Cookie` value for the viewer token (an empty value and 0 seconds clears it).
-    pub(crate) fn set(self, mount: &Mount, value: &str, max_age_seconds: u64) -> String {
+    ///
+    /// `framed` is for an organisation whose pages may be framed by other sites: the cookie is
+    /// then `SameSite=None; Secure; Partitioned`, which a cross-site frame sends and keeps (in its
+    /// own partition: the same portal opened at the top level does not see it). Browsers take
+    /// `Secure` from an https page, and from `localhost` in development.
+    pub(crate) fn set(
+        self,
+        mount: &Mount,
+        value: &str,
+        max_age_seconds: u64,
+        framed: bool,
+    ) -> String {
+        let attributes = match (framed, self.secure) {
+            (true, _) => "; SameSite=None; Secure; Partitioned",
+            (false, true) => "; SameSite=Lax; Secure",
+            (false, false) => "; SameSite=Lax",
+        };
         format!(
-            "{}={value}; HttpOnly; SameSite=Lax; Path={}; Max-Age={max_age_seconds}{}",
+            "{}={value}; HttpOnly; Path={}; Max-Age={max_age_seconds}{attributes}",
             self.name(mount),
             mount.cookie_path(),
-            if self.secure { "; Secure" } else { "" }
         )
     }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use portal_sessions::{CustomerId, OrgId, RecoveryPolicy, SessionView};
 
+use crate::frame_ancestor::FrameAncestor;
 use crate::https_url::HttpsUrl;
 use serde::Deserialize;
 
@@ -20,6 +21,12 @@ pub struct Branding {
     pub logo_url: Option<String>,
     /// The accent colour, `#rrggbb`.
     pub brand_color: Option<String>,
+    /// The origins whose pages may show the organisation's link and portal pages in a frame
+    /// (none by default: no page may frame them). With any, those pages allow exactly these
+    /// ancestors, tell them their height, and the portal cookie is `SameSite=None; Secure;
+    /// Partitioned`, which a cross-site frame keeps.
+    #[serde(default)]
+    pub frame_ancestors: Vec<FrameAncestor>,
 }
 
 impl Branding {
@@ -29,6 +36,7 @@ impl Branding {
             name: name.into(),
             logo_url: None,
             brand_color: None,
+            frame_ancestors: Vec::new(),
         }
     }
 
@@ -42,6 +50,20 @@ impl Branding {
     pub fn with_brand_color(mut self, color: impl Into<String>) -> Branding {
         self.brand_color = Some(color.into());
         self
+    }
+
+    /// Framed by these origins' pages only (see [`Branding::frame_ancestors`]).
+    pub fn with_frame_ancestors(
+        mut self,
+        origins: impl IntoIterator<Item = FrameAncestor>,
+    ) -> Branding {
+        self.frame_ancestors = origins.into_iter().collect();
+        self
+    }
+
+    /// Whether some page may frame the organisation's pages.
+    pub fn is_framable(&self) -> bool {
+        !self.frame_ancestors.is_empty()
     }
 }
 
@@ -338,8 +360,9 @@ pub trait PortalData: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`PortalDataError`] when they cannot be loaded: the page then offers no recovery, and a
-    /// recovery request is answered 503.
+    /// [`PortalDataError`] when they cannot be loaded: it is logged, and the organisation is
+    /// treated as without recovery for that request (the page offers none; a recovery request is
+    /// answered 410).
     async fn recovery(&self, org: OrgId) -> Result<Option<OrgRecovery>, PortalDataError> {
         let _ = org;
         Ok(None)
@@ -408,6 +431,12 @@ impl PortalData for StaticPortalData {
 
 /// An organisation's recovery settings, as [`PortalData::recovery`](crate::PortalData::recovery)
 /// gives them.
+///
+/// Recovery reads sessions that expired up to the window ago: keep them that long. A
+/// [`Purger`](crate::Purger) whose grace is shorter than the longest window deletes them first,
+/// and their links then answer 404 instead of offering a new one. Tell the engine the longest
+/// window too ([`Engine::with_recovery_horizon`](portal_sessions::Engine::with_recovery_horizon)),
+/// so that a customer-wide revocation reads back no further than it must.
 ///
 /// # Examples
 ///

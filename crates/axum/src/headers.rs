@@ -36,11 +36,18 @@ pub(crate) async fn api_headers(request: Request, next: Next) -> Response {
 /// styles.
 pub async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    set_page_headers(response.headers_mut());
+    let framable = response.extensions().get::<Framable>().is_some();
+    set_page_headers(response.headers_mut(), framable);
     response
 }
 
-pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
+/// On a page's response: the page may be framed by the origins its Content-Security-Policy's
+/// `frame-ancestors` names, so it gets no `X-Frame-Options: DENY` (which would forbid every
+/// frame, whatever the policy says, in browsers that read it first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Framable;
+
+pub(crate) fn set_page_headers(headers: &mut HeaderMap, framable: bool) {
     // Named by the `http` crate's constants (a name given as text is parsed on every insert) and
     // room made once: measured, these inserts were a tenth of a redeem's instructions.
     headers.reserve(5);
@@ -53,7 +60,9 @@ pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !framable {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
     // one that runs no script at all and allows inline styles only.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {

@@ -88,7 +88,17 @@ impl Chrome<'_> {
             }
             _ => texts.back.to_owned(),
         };
-        html! { p.back { a href=(url) rel="noreferrer" { (label) } } }
+        // In a frame, a link that leaves the portal opens outside it.
+        let framable = self.branding.is_some_and(Branding::is_framable);
+        html! {
+            p.back {
+                @if framable {
+                    a href=(url) target="_blank" rel="noopener noreferrer" { (label) }
+                } @else {
+                    a href=(url) rel="noreferrer" { (label) }
+                }
+            }
+        }
     }
 }
 
@@ -102,6 +112,8 @@ pub(crate) struct Page {
     pub(crate) locale: Locale,
     /// `None` only when the operating system's randomness failed: then no inline code runs.
     pub(crate) nonce: Option<String>,
+    /// The origins that may frame it (none: no page may).
+    pub(crate) frame_ancestors: Vec<String>,
 }
 
 impl Page {
@@ -112,9 +124,14 @@ impl Page {
             .as_deref()
             .map(|nonce| format!("'nonce-{nonce}'"))
             .unwrap_or_else(|| "'none'".to_owned());
+        let ancestors = if self.frame_ancestors.is_empty() {
+            "'none'".to_owned()
+        } else {
+            self.frame_ancestors.join(" ")
+        };
         format!(
             "default-src 'none'; style-src {inline}; script-src {inline}; img-src https: data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+             form-action 'self'; frame-ancestors {ancestors}; base-uri 'none'"
         )
     }
 }
@@ -142,6 +159,17 @@ fn layout(
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
         .filter(|url| url.starts_with("https://"));
+    let frame_ancestors: Vec<String> = branding
+        .map(|b| {
+            b.frame_ancestors
+                .iter()
+                .map(|origin| origin.as_str().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The origins the height goes to, as JSON in an attribute (escaped there like any value).
+    let height_targets = (!frame_ancestors.is_empty())
+        .then(|| serde_json::to_string(&frame_ancestors).unwrap_or_else(|_| "[]".to_owned()));
     let markup = html! {
         (DOCTYPE)
         html lang=(speech.locale) {
@@ -154,7 +182,7 @@ fn layout(
                     ":root{--accent:" (accent(branding)) "}" (PreEscaped(STYLE))
                 }
             }
-            body {
+            body data-portal-frame-ancestors=[height_targets.as_deref()] {
                 header {
                     div.inner {
                         @if let Some(logo) = logo { img src=(logo) alt=""; }
@@ -164,6 +192,9 @@ fn layout(
                 }
                 main { (body) }
                 (footer)
+                @if height_targets.is_some() {
+                    script nonce=[nonce.as_deref()] { (PreEscaped(TELL_THE_FRAME_ITS_HEIGHT)) }
+                }
             }
         }
     };
@@ -171,6 +202,7 @@ fn layout(
         html: markup.into_string(),
         locale: speech.locale,
         nonce,
+        frame_ancestors,
     }
 }
 
@@ -186,8 +218,27 @@ pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Spe
     layout(title, chrome, speech, body, html! {}, nonce())
 }
 
+/// The script that tells the page that frames this one its height, as
+/// `{"type": "portal-sessions:height", "height": <px>}`, sent to each allowed origin only (the
+/// browser drops a message whose target origin is not the parent's), now and whenever it changes.
+/// A constant, allowed by the page's nonce; the origins come from the body's data attribute.
+const TELL_THE_FRAME_ITS_HEIGHT: &str = "(function(){if(window.parent===window)return;\
+var o=JSON.parse(document.body.dataset.portalFrameAncestors||'[]');\
+function tell(){var h=Math.ceil(document.documentElement.scrollHeight);\
+o.forEach(function(t){window.parent.postMessage({type:'portal-sessions:height',height:h},t);});}\
+tell();if(window.ResizeObserver){new ResizeObserver(tell).observe(document.body);}})();";
+
 /// The script that submits the link page's form at once: a constant, allowed by the page's nonce.
-const SUBMIT_AT_ONCE: &str = "document.getElementById('open').submit()";
+/// In a frame, it first checks that the frame can keep a cookie (a partitioned probe cookie, set
+/// and read back): where it cannot, the link is not consumed, and the page offers to open the
+/// portal in a new tab instead.
+const SUBMIT_AT_ONCE: &str = "(function(){var f=document.getElementById('open');\
+if(window.top===window){f.submit();return;}\
+var p='portal_sessions_probe=1; Path=/; SameSite=None; Secure; Partitioned';\
+document.cookie=p;\
+if(document.cookie.indexOf('portal_sessions_probe=1')>=0){\
+document.cookie=p.replace('=1;','=; Max-Age=0;');f.submit();}\
+else{f.hidden=true;document.getElementById('new-tab').hidden=false;}})();";
 
 /// The page a link's GET shows: a form that POSTs to the same URL, submitted by script at once, with
 /// a visible button for browsers without script. Opening it does not consume the link, so mail
@@ -200,6 +251,9 @@ pub(crate) fn interstitial(chrome: &Chrome<'_>, speech: &Speech, lifetime: &str)
             h1 { (texts.opening) }
             p.muted { (fill(texts.open_text, &[("lifetime", lifetime)])) }
             form method="post" id="open" { button type="submit" { (texts.open_button) } }
+            p #new-tab hidden {
+                a.action href="" target="_blank" rel="noopener" { (texts.open_in_new_tab) }
+            }
             script nonce=[nonce.as_deref()] { (PreEscaped(SUBMIT_AT_ONCE)) }
         }
     };
@@ -405,6 +459,7 @@ mod tests {
             name: "<script>alert(1)</script>".into(),
             logo_url: Some("https://x/\"><script>".into()),
             brand_color: None,
+            frame_ancestors: Vec::new(),
         };
         let chrome = Chrome {
             branding: Some(&evil),
@@ -427,6 +482,7 @@ mod tests {
             name: "x".into(),
             logo_url: Some("javascript:alert(1)".into()),
             brand_color: Some("red;}</style><script>".into()),
+            frame_ancestors: Vec::new(),
         };
         assert_eq!(accent(Some(&evil)), "#4f46e5");
         let chrome = Chrome {

@@ -194,6 +194,7 @@ mod cookie;
 mod data;
 mod error;
 mod event;
+mod frame_ancestor;
 mod headers;
 mod health;
 mod host_link;
@@ -232,6 +233,7 @@ pub use crate::data::{
     PortalDataError, StaticPortalData, Subscription, SubscriptionStatus, UsageLine,
 };
 pub use crate::event::{WebhookEvent, event_body, event_type};
+pub use crate::frame_ancestor::{FrameAncestor, InvalidFrameAncestor};
 pub use crate::headers::page_headers;
 pub use crate::health::{health_check, store_health};
 pub use crate::host_link::HostLink;
@@ -258,7 +260,7 @@ use crate::limit::{LimitSettings, Limits};
 use crate::state::Shared;
 
 /// How many login posts may be sending their links at once; a post beyond is answered as usual
-/// and sends nothing (logged).
+/// and sends nothing (logged, and counted as `LoginOutcome::Busy`).
 const MAX_LOGIN_TASKS: usize = 64;
 
 /// The portal service: an engine, `/v1` authentication, portal data and the public URL links are

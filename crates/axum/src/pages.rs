@@ -31,6 +31,7 @@ use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 /// without a session's locale follows that header).
 pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
     let policy = rendered.content_security_policy();
+    let framable = !rendered.frame_ancestors.is_empty();
     let language = rendered.locale.to_string();
     let mut response = (status, Html(rendered.html)).into_response();
     let headers = response.headers_mut();
@@ -41,6 +42,9 @@ pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
         headers.insert(header::CONTENT_LANGUAGE, value);
     }
     headers.append(header::VARY, HeaderValue::from_static("accept-language"));
+    if framable {
+        response.extensions_mut().insert(crate::headers::Framable);
+    }
     response
 }
 
@@ -124,6 +128,18 @@ impl<S: SessionStore> Shared<S> {
                 log_failure(&error);
                 None
             }
+        }
+    }
+
+    /// Whether the organisation's pages may be framed: its portal cookie is then a cross-site
+    /// frame's (see [`ViewerCookies::set`](crate::cookie::ViewerCookies::set)).
+    pub(crate) async fn is_framed(&self, org: Option<OrgId>) -> bool {
+        match org {
+            Some(org) => self
+                .branding(org)
+                .await
+                .is_some_and(|branding| branding.is_framable()),
+            None => false,
         }
     }
 
@@ -299,7 +315,8 @@ impl<S: SessionStore> Shared<S> {
                 &speech,
             )
             .await;
-        set_cookie(&mut response, &self.cookies.set(mount, "", 0));
+        let framed = self.is_framed(session.map(|record| record.org_id)).await;
+        set_cookie(&mut response, &self.cookies.set(mount, "", 0, framed));
         Refusal::ViewerRejected.mark(response)
     }
 }
@@ -445,9 +462,11 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                 .saturating_duration_since(shared.engine.now())
                 .as_secs()
                 .max(1);
-            let cookie = shared
-                .cookies
-                .set(&mount, &redemption.viewer.expose_secret(), seconds);
+            let framed = shared.is_framed(Some(redemption.record.org_id)).await;
+            let cookie =
+                shared
+                    .cookies
+                    .set(&mount, &redemption.viewer.expose_secret(), seconds, framed);
             let speech = shared.speech(redemption.record.locale, &parts.headers);
             let mut response = redirect(&mount.path("/portal"), &speech);
             if !set_cookie(&mut response, &cookie) {
@@ -626,6 +645,9 @@ pub(crate) async fn logout<S: SessionStore>(
             &speech,
         )
         .await;
-    set_cookie(&mut response, &shared.cookies.set(&mount, "", 0));
+    let framed = shared
+        .is_framed(ended.as_ref().map(|record| record.org_id))
+        .await;
+    set_cookie(&mut response, &shared.cookies.set(&mount, "", 0, framed));
     response
 }

@@ -136,7 +136,11 @@ where
             .viewer(parts, Mount::of(parts))
             .await
             .map_err(|mut response| {
-                crate::headers::set_page_headers(response.headers_mut());
+                let framable = response
+                    .extensions()
+                    .get::<crate::headers::Framable>()
+                    .is_some();
+                crate::headers::set_page_headers(response.headers_mut(), framable);
                 ViewerRejection(response)
             })
     }

@@ -112,8 +112,6 @@ impl EngineError {
             Rejection::AlreadyUsed => EngineError::LinkUsed,
             Rejection::Expired => EngineError::LinkExpired,
             Rejection::Revoked => EngineError::LinkRevoked,
-            // Only ending a recovery meets this, never a link.
-            Rejection::RecoveryEnded => EngineError::LinkUsed,
         }
     }
 }
@@ -172,6 +170,10 @@ const REVOKE_PAGE: usize = MAX_LIST_LIMIT;
 /// How many locks order the announcements of an engine with a listener (see [`Announcer`]).
 const ANNOUNCE_STRIPES: usize = 64;
 
+/// How many locks serialise mints by email (one customer's at a time; customers spread over them
+/// by a hash of their id).
+const EMAIL_MINT_STRIPES: usize = 64;
+
 /// What an engine with an [`EventListener`] keeps: the listener, and striped locks that make one
 /// session's commit and its announcement one step, so that two changes of one session are
 /// announced in the order they were committed.
@@ -215,7 +217,8 @@ pub struct Redemption {
 
 /// Mints, lists, revokes and redeems portal sessions over a [`SessionStore`].
 ///
-/// Cheap to share: wrap it in an [`Arc`] (it holds no locks of its own; all coordination is the
+/// Cheap to share: wrap it in an [`Arc`] (its only locks order announcements and serialise one
+/// customer's mints by email within the process; all other coordination is the
 /// store's compare-and-swap).
 ///
 /// # Examples
@@ -274,6 +277,8 @@ pub struct Engine<S> {
     /// Mints by email of one customer, one at a time in this process (striped by customer), so
     /// that the hourly limit's count and the mint it allows are one step here.
     email_mints: Box<[tokio::sync::Mutex<()>]>,
+    /// How far back a customer-wide revocation ends recovery ([`Engine::with_recovery_horizon`]).
+    recovery_horizon: Duration,
 }
 
 impl<S> std::fmt::Debug for Engine<S> {
@@ -297,9 +302,10 @@ impl<S: SessionStore> Engine<S> {
             clock,
             ttl: DEFAULT_TTL,
             announcer: None,
-            email_mints: (0..ANNOUNCE_STRIPES)
+            email_mints: (0..EMAIL_MINT_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            recovery_horizon: MAX_RECOVERY_WINDOW,
         }
     }
 
@@ -378,6 +384,16 @@ impl<S: SessionStore> Engine<S> {
         }
         self.ttl = Duration::from_millis(u64::try_from(ttl.as_millis()).map_err(|_| InvalidTtl)?);
         Ok(self)
+    }
+
+    /// How far back a customer-wide revocation reaches to end the recovery of sessions that are
+    /// no longer live: the longest recovery window of the organisations this engine serves
+    /// ([`MAX_RECOVERY_WINDOW`] by default, the longest there can be). A service without recovery
+    /// sets it to zero: the revocation then reads only the sessions of the last [`MAX_TTL`], the
+    /// ones that can still be live, as it did before recovery existed.
+    pub fn with_recovery_horizon(mut self, horizon: Duration) -> Engine<S> {
+        self.recovery_horizon = horizon.min(MAX_RECOVERY_WINDOW);
+        self
     }
 
     /// The store underneath.
@@ -735,7 +751,7 @@ impl<S: SessionStore> Engine<S> {
         let mut after = after;
         let started = self.clock.now();
         let horizon = started
-            .checked_sub(MAX_RECOVERY_WINDOW)
+            .checked_sub(self.recovery_horizon.max(MAX_TTL))
             .unwrap_or(Timestamp::UNIX_EPOCH);
         'walk: loop {
             let page = self
@@ -761,6 +777,9 @@ impl<S: SessionStore> Engine<S> {
                 if session.is_live(now) {
                     if self.revoke_record(org, &session.id, true).await?.1 {
                         revoked += 1;
+                    } else if self.end_recovery(&session.id).await? {
+                        // It expired between the list and the swap: its recovery ends instead.
+                        ended += 1;
                     }
                 } else if session.needs_recovery_ended(now)
                     && self.end_recovery(&session.id).await?

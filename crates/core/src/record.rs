@@ -264,9 +264,6 @@ pub enum Rejection {
     /// The session was revoked.
     #[error("the session was revoked")]
     Revoked,
-    /// The session's recovery was already ended.
-    #[error("the session's recovery was already ended")]
-    RecoveryEnded,
 }
 
 impl SessionRecord {
@@ -435,10 +432,8 @@ impl SessionRecord {
                 if self.revoked_at.is_some() {
                     return Err(Rejection::Revoked);
                 }
-                if self.recovery_ended_at.is_some() {
-                    return Err(Rejection::RecoveryEnded);
-                }
-                next.recovery_ended_at = Some(now);
+                // Ending an ended recovery keeps its first instant (the engine does not ask).
+                next.recovery_ended_at = self.recovery_ended_at.or(Some(now));
             }
         }
         next.version = self.version + 1;

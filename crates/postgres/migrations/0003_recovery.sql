@@ -2,12 +2,13 @@
 -- email) and a customer's own locale. `{schema}` is replaced by the validated, quoted schema name.
 --
 -- Every column is added without a default or with a constant one, which rewrites no row. A row
--- from before this migration reads as a session minted by the API with recovery allowed, whose
--- chain of recoveries starts at its own creation (chain_started_at NULL).
+-- from before this migration reads as a session minted by the API without recovery (a customer
+-- revoked before the upgrade must not find their old links asking for new ones), whose chain of
+-- recoveries starts at its own creation (chain_started_at NULL). Every insert names each column.
 ALTER TABLE {schema}.portal_sessions
     ADD COLUMN IF NOT EXISTS customer_locale text
         CHECK (octet_length(customer_locale) BETWEEN 2 AND 6),
-    ADD COLUMN IF NOT EXISTS recovery boolean NOT NULL DEFAULT true,
+    ADD COLUMN IF NOT EXISTS recovery boolean NOT NULL DEFAULT false,
     ADD COLUMN IF NOT EXISTS recovery_ended_at timestamptz,
     -- 0: the API, 1: a recovery of `recovered_from`, 2: the login page.
     ADD COLUMN IF NOT EXISTS minted_by smallint NOT NULL DEFAULT 0

@@ -552,7 +552,15 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), ServerError> {
             data.set_billing(org.id, customer.id, billing.clone());
         }
     }
+    let longest_window = config
+        .orgs
+        .iter()
+        .filter_map(|org| org.recovery.as_ref())
+        .map(|recovery| recovery.policy.window)
+        .max()
+        .unwrap_or(Duration::ZERO);
     let engine = Engine::new(store, directory)
+        .with_recovery_horizon(longest_window)
         .with_ttl(config.session_ttl)
         .map_err(|error| {
             ConfigError::new("<configuration>", "session_ttl_seconds", error.to_string())

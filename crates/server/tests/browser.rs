@@ -132,6 +132,12 @@ fn browser_available() -> bool {
 }
 
 fn launch(profile: &Path) -> Driver {
+    launch_with(profile, json!({}), json!({}))
+}
+
+/// [`launch`], with `options` merged into `goog:chromeOptions` (its `args` appended to the usual
+/// ones) and `capabilities` added beside it.
+fn launch_with(profile: &Path, options: Value, capabilities: Value) -> Driver {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
@@ -151,18 +157,33 @@ fn launch(profile: &Path) -> Driver {
         assert!(Instant::now() < deadline, "chromedriver did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let capabilities = json!({"capabilities": {"alwaysMatch": {
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1200,1500",
-                format!("--user-data-dir={}", profile.display()),
-            ]
+    let mut chrome_options = json!({
+        "binary": CHROMIUM,
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--window-size=1200,1500",
+            format!("--user-data-dir={}", profile.display()),
+        ]
+    });
+    if let Value::Object(options) = options {
+        for (key, value) in options {
+            match (key.as_str(), value, &mut chrome_options["args"]) {
+                ("args", Value::Array(extra), Value::Array(args)) => args.extend(extra),
+                (_, value, _) => chrome_options[key] = value,
+            }
         }
-    }}});
+    }
+    let mut always_match = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": chrome_options,
+    });
+    if let Value::Object(capabilities) = capabilities {
+        for (key, value) in capabilities {
+            always_match[key] = value;
+        }
+    }
+    let capabilities = json!({"capabilities": {"alwaysMatch": always_match}});
     let reply = http_within(
         WEBDRIVER_WAIT,
         port,
@@ -805,4 +826,442 @@ fn a_used_link_asks_for_a_new_one_and_the_login_page_sends_one() {
     drop(driver);
     drop(server);
     drop(sink);
+}
+
+impl Driver {
+    /// The page's title (of the top-level page, whatever frame the driver is in).
+    fn title(&self) -> String {
+        self.command("GET", "/title", json!({}))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Runs `script` (a function body) in the current frame and returns what it returns.
+    fn execute(&self, script: &str) -> Value {
+        self.command(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    /// Switches into the frame the element `css` finds.
+    fn enter_frame(&self, css: &str) {
+        let found = self.command(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        assert!(
+            found["element-6066-11e4-a52e-4f735466cecf"].is_string(),
+            "no frame {css}: {found}"
+        );
+        self.command("POST", "/frame", json!({ "id": found }));
+    }
+
+    /// Switches back to the page that holds the current frame.
+    fn leave_frame(&self) {
+        self.command("POST", "/frame/parent", json!({}));
+    }
+
+    /// The browser's console since the last call, one line an entry (empty when the driver keeps
+    /// no log: the session must ask for `goog:loggingPrefs`).
+    fn browser_log(&self) -> Vec<String> {
+        let reply = http_within(
+            WEBDRIVER_WAIT,
+            self.port,
+            "POST",
+            &format!("/session/{}/se/log", self.session),
+            &[("Content-Type", "application/json")],
+            r#"{"type":"browser"}"#,
+        );
+        if reply.status != 200 {
+            return Vec::new();
+        }
+        reply.json()["value"]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|entry| {
+                        format!(
+                            "{} {}",
+                            entry["level"].as_str().unwrap_or_default(),
+                            entry["message"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A host app's pages on `127.0.0.1`, another site than the portal's `localhost`: each GET of a
+/// path [`HostPages::serve`] was given answers its HTML, anything else 404. Served from threads of
+/// their own, for at most two minutes and 200 connections, until dropped.
+struct HostPages {
+    port: u16,
+    pages: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HostPages {
+    fn start() -> HostPages {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .port();
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (served, stopped) = (pages.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut connections = 0;
+            while !stopped.load(Ordering::Relaxed) && Instant::now() < deadline && connections < 200
+            {
+                let mut stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                };
+                connections += 1;
+                let pages = served.clone();
+                // A thread a connection: a browser's preconnected socket that sends nothing
+                // must not hold up the next request.
+                std::thread::spawn(move || {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split_whitespace().nth(1).unwrap_or_default();
+                    let page = pages
+                        .lock()
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .iter()
+                        .find(|(at, _)| at == path)
+                        .map(|(_, html)| html.clone());
+                    let (status, body) = match page {
+                        Some(html) => ("200 OK", html),
+                        None => ("404 Not Found", "not here".to_owned()),
+                    };
+                    let _ = stream.write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                             Cache-Control: no-store\r\nContent-Length: {}\r\n\
+                             Connection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                });
+            }
+        });
+        HostPages {
+            port,
+            pages,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn serve(&self, path: &str, html: String) {
+        self.pages
+            .lock()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .push((path.to_owned(), html));
+    }
+}
+
+impl Drop for HostPages {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The host's page: the portal's link in an 800 × 100 frame, which the frame's height messages
+/// (from `portal_origin` only) resize; the last height is written in the title, `h=<px>`.
+fn host_page(link: &str, portal_origin: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>host page</title></head>
+<body style="margin:0;padding:16px;background:#fef3c7;font-family:sans-serif">
+<p>The host app at 127.0.0.1, framing the billing portal at {portal_origin}:</p>
+<iframe id="portal" src="{link}" style="width:800px;height:100px;border:3px solid #92400e"></iframe>
+<script>
+window.addEventListener('message', function (event) {{
+  if (event.origin === "{portal_origin}" && event.data && event.data.type === "portal-sessions:height") {{
+    document.getElementById('portal').style.height = event.data.height + 'px';
+    document.title = 'h=' + event.data.height;
+  }}
+}});
+</script>
+</body></html>"#
+    )
+}
+
+const FRAMED_KEY: &str = "mf_sk_framed_org_0123456789abc";
+const UNFRAMED_KEY: &str = "mf_sk_unframed_org_9876543210zyx";
+
+/// Two organisations on `http://localhost:{port}`: "Framed Co", whose pages `host_origin` may
+/// frame, and "Unframed Co", whose pages no one may.
+fn framed_config(port: u16, host_origin: &str) -> String {
+    format!(
+        r##"
+listen = "127.0.0.1:{port}"
+public_url = "http://localhost:{port}"
+session_ttl_seconds = 600
+store = "memory"
+
+[[orgs]]
+id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee1"
+name = "Framed Co"
+secret_keys = ["{FRAMED_KEY}"]
+brand_color = "#7c3aed"
+frame_ancestors = ["{host_origin}"]
+
+[[orgs.customers]]
+id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee2"
+external_id = "framed-1"
+name = "Framed Customer"
+
+[[orgs.customers.invoices]]
+number = "INV-F-2"
+issued_on = "2026-11-01"
+amount_cents = 4200
+currency = "EUR"
+status = "open"
+
+[[orgs.customers.invoices]]
+number = "INV-F-1"
+issued_on = "2026-10-01"
+amount_cents = 3900
+currency = "EUR"
+status = "paid"
+
+[[orgs]]
+id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee3"
+name = "Unframed Co"
+secret_keys = ["{UNFRAMED_KEY}"]
+
+[[orgs.customers]]
+id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee4"
+external_id = "plain-1"
+name = "Unframed Customer"
+
+[[orgs.customers.invoices]]
+number = "INV-N-1"
+issued_on = "2026-11-01"
+amount_cents = 1000
+currency = "USD"
+status = "open"
+"##
+    )
+}
+
+/// Mints a session of `customer` with `key`: (link, session id).
+fn mint_with(port: u16, key: &str, customer: &str) -> (String, String) {
+    let created = http(
+        port,
+        "POST",
+        "/v1/portal-sessions",
+        &[("x-api-key", key), ("Content-Type", "application/json")],
+        &format!(r#"{{"customerExternalId":"{customer}"}}"#),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created = created.json();
+    (
+        created["url"].as_str().unwrap_or_default().to_owned(),
+        created["id"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn is_used(port: u16, key: &str, id: &str) -> Value {
+    let reply = http(
+        port,
+        "GET",
+        &format!("/v1/portal-sessions/{id}"),
+        &[("x-api-key", key)],
+        "",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["isUsed"].clone()
+}
+
+/// The portal of an organisation that lists `frame_ancestors`, in a frame of a host page on
+/// another site, in a browser that blocks third-party cookies: the link page's probe finds that a
+/// partitioned cookie works, redeems the link, and the portal and an invoice page show in the
+/// frame, which the pages' height messages size. Another organisation's link in a frame is
+/// refused by the browser and never consumed.
+#[test]
+fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
+    if !browser_available() {
+        return;
+    }
+    let host = HostPages::start();
+    let host_origin = format!("http://127.0.0.1:{}", host.port);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = start_configured(
+        |port| framed_config(port, &host_origin),
+        &[],
+        &[],
+        dir.path(),
+    );
+    let port = server.port;
+    let portal_origin = format!("http://localhost:{port}");
+    let (framed_link, framed_id) = mint_with(port, FRAMED_KEY, "framed-1");
+    let (refused_link, refused_id) = mint_with(port, UNFRAMED_KEY, "plain-1");
+    assert!(
+        framed_link.starts_with(&format!("{portal_origin}/r/")),
+        "{framed_link}"
+    );
+
+    // What the browser will be told (a GET of a link does not consume it).
+    let framed_page = http(port, "GET", &framed_link[portal_origin.len()..], &[], "");
+    assert_eq!(framed_page.status, 200, "{}", framed_page.body);
+    let policy = framed_page
+        .header("content-security-policy")
+        .unwrap_or_default();
+    assert!(
+        policy.contains(&format!("frame-ancestors {host_origin};")),
+        "{policy}"
+    );
+    assert_eq!(framed_page.header("x-frame-options"), None);
+    let refused_page = http(port, "GET", &refused_link[portal_origin.len()..], &[], "");
+    assert_eq!(refused_page.status, 200, "{}", refused_page.body);
+    let policy = refused_page
+        .header("content-security-policy")
+        .unwrap_or_default();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(refused_page.header("x-frame-options"), Some("DENY"));
+
+    host.serve("/", host_page(&framed_link, &portal_origin));
+    host.serve("/refused", host_page(&refused_link, &portal_origin));
+    let shots = screenshots_dir();
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch_with(
+        profile.path(),
+        json!({
+            "prefs": {
+                "profile.cookie_controls_mode": 1,
+                "profile.block_third_party_cookies": true,
+            },
+        }),
+        json!({ "goog:loggingPrefs": { "browser": "ALL" } }),
+    );
+
+    // The host page; the frame's pages tell it their height.
+    driver.go(&format!("{host_origin}/"));
+    let height = |title: &str| {
+        title
+            .strip_prefix("h=")
+            .and_then(|px| px.parse::<u32>().ok())
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let title = driver.title();
+        if height(&title).is_some_and(|px| px > 100) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the frame never told its height (title {title:?}); console: {:#?}",
+            driver.browser_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The portal, in the frame: the link was redeemed there, its cookie kept in the partition.
+    driver.enter_frame("#portal");
+    let portal = driver.wait_for("INV-F-2");
+    assert!(
+        portal.contains("Framed Customer") && portal.contains("INV-F-1"),
+        "{portal}"
+    );
+    assert_eq!(
+        driver.execute("return location.href").as_str(),
+        Some(format!("{portal_origin}/portal").as_str())
+    );
+    // Third-party cookies are blocked here: an unpartitioned one is not kept, a partitioned one is.
+    let cookies = driver.execute(
+        "document.cookie = 'unpartitioned_check=1; Path=/; SameSite=None; Secure';\
+         document.cookie = 'partitioned_check=1; Path=/; SameSite=None; Secure; Partitioned';\
+         var seen = document.cookie;\
+         document.cookie = 'partitioned_check=; Path=/; SameSite=None; Secure; Partitioned; Max-Age=0';\
+         return seen;",
+    );
+    let cookies = cookies.as_str().unwrap_or_default();
+    assert!(
+        cookies.contains("partitioned_check=1") && !cookies.contains("unpartitioned_check"),
+        "third-party cookies are not blocked as expected: {cookies:?}"
+    );
+    let content_height = driver
+        .execute("return Math.ceil(document.documentElement.scrollHeight)")
+        .as_u64()
+        .unwrap_or_default();
+    driver.leave_frame();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while driver.title() != format!("h={content_height}") {
+        assert!(
+            Instant::now() < deadline,
+            "the frame was not sized to the portal ({content_height} px): title {:?}",
+            driver.title()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(content_height > 300, "{content_height}");
+    driver.screenshot(&shots.join("frame-portal.png"));
+    assert_eq!(is_used(port, FRAMED_KEY, &framed_id), Value::Bool(true));
+
+    // An invoice's page, in the frame, on the same partitioned cookie.
+    driver.enter_frame("#portal");
+    driver.click("a[href$=\"/portal/invoices/INV-F-2\"]");
+    let invoice = driver.wait_for("Invoice INV-F-2");
+    assert!(invoice.contains("Framed Co"), "{invoice}");
+    assert_eq!(
+        driver.execute("return location.href").as_str(),
+        Some(format!("{portal_origin}/portal/invoices/INV-F-2").as_str())
+    );
+    driver.leave_frame();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(driver.title().starts_with("h="), "{}", driver.title());
+    driver.screenshot(&shots.join("frame-invoice.png"));
+    let _ = driver.browser_log();
+
+    // The other organisation's link: the browser refuses the frame, the link page's script never
+    // runs, and the link stays unused.
+    driver.go(&format!("{host_origin}/refused"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        driver.title(),
+        "host page",
+        "the refused frame sent a height"
+    );
+    let console = driver.browser_log();
+    println!("console of the refused frame: {console:#?}");
+    assert_eq!(is_used(port, UNFRAMED_KEY, &refused_id), Value::Bool(false));
+    driver.screenshot(&shots.join("frame-refused.png"));
+    drop(driver);
+    drop(server);
+    drop(host);
 }

@@ -19,7 +19,7 @@
 //!
 //! That is format 3. Format 2 is the same without the last five fields (the recovery fields), and
 //! format 1 without the locale and the logout instant too; both are still read (a session minted
-//! by the API with recovery allowed, its chain starting at its creation, and without what format 1
+//! by the API without recovery, its chain starting at its creation, and without what format 1
 //! lacks), and a record is rewritten in format 3 when it next changes. A version of this crate
 //! that knows only an earlier format reads a later one as corrupt: run the new version only once
 //! every instance can read what it writes.
@@ -304,7 +304,9 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         let chain_started_at = r.time("chain started at")?;
         (recovery, ended_at, minted_by, chain_started_at)
     } else {
-        (true, None, MintedBy::Api, created_at)
+        // Before recovery existed: not recoverable (a customer revoked before the upgrade must not
+        // find their old links asking for new ones).
+        (false, None, MintedBy::Api, created_at)
     };
     if !r.bytes.is_empty() {
         return Err(DecodeError::TrailingBytes(r.bytes.len()));
@@ -425,12 +427,13 @@ mod tests {
     }
 
     #[test]
-    fn format_two_reads_as_a_session_minted_by_the_api_with_recovery() {
-        let record = sample();
+    fn format_two_reads_as_a_session_minted_by_the_api_without_recovery() {
+        let mut record = sample();
         assert_eq!(record.chain_started_at, record.created_at);
         let mut bytes = encode(&record).unwrap();
         bytes.truncate(bytes.len() - RECOVERY_TAIL);
         bytes[0] = 2;
+        record.recovery = false;
         assert_eq!(decode(&bytes), Ok(record));
     }
 
@@ -449,6 +452,7 @@ mod tests {
         let logout_at = locale_at + 32 + 1 + 32 + 8 + 8 + 9 + 1;
         assert_eq!(bytes.remove(logout_at), 0);
         bytes[0] = 1;
+        record.recovery = false;
         assert_eq!(decode(&bytes), Ok(record));
     }
 

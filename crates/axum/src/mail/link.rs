@@ -215,6 +215,7 @@ mod tests {
             name: "Acme".into(),
             logo_url: None,
             brand_color: Some("#0e7490".into()),
+            frame_ancestors: Vec::new(),
         }
     }
 
@@ -298,6 +299,7 @@ mod tests {
             name: "<b>&\"".into(),
             logo_url: None,
             brand_color: Some("red;}</style><script>".into()),
+            frame_ancestors: Vec::new(),
         };
         let link = "https://app.example.com/r/x?a=1&b=\"><script>alert(1)</script>";
         let email = link_email(

@@ -34,8 +34,8 @@ pub(crate) struct LoginQuery {
     locale: Option<String>,
 }
 
-/// The login form.
-#[derive(Debug, Deserialize)]
+/// The login form. Not `Debug`: it holds the address typed.
+#[derive(Deserialize)]
 pub(crate) struct LoginForm {
     #[serde(default)]
     email: String,

@@ -125,6 +125,10 @@ pub(crate) fn mask(address: &str) -> String {
     }
 }
 
+/// The longest a mailer may take to take one message: past it, the send counts as failed (the
+/// SMTP mailer's own default deadline is the same).
+const MAIL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl<S: SessionStore> Shared<S> {
     /// The organisation's recovery settings, when it has recovery on and the service can send
     /// mail; a failure to load them is logged and reads as off.
@@ -213,7 +217,12 @@ impl<S: SessionStore> Shared<S> {
         if let Some(from) = &recovery.from {
             email = email.with_from(from.clone());
         }
-        mailer.send(&email).await
+        // A provider's client that never answers must not hold a customer's page (or a login
+        // task) forever.
+        match tokio::time::timeout(MAIL_DEADLINE, mailer.send(&email)).await {
+            Ok(sent) => sent,
+            Err(elapsed) => Err(crate::mail::MailError::Unavailable(Box::new(elapsed))),
+        }
     }
 
     /// The full URL of a session's link.

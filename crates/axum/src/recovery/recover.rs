@@ -12,11 +12,13 @@ use portal_sessions::{
 
 use super::{RecoveryOutcome, mask};
 use crate::html::{self, Chrome, NextStep};
+use crate::limit::Limits;
 use crate::mail::LinkEmailKind;
 use crate::mount::Mount;
 use crate::pages::{
-    cross_site_refused, failure_page, page, parse_link, redirect, something_went_wrong,
+    cross_site_refused, failure_page, page, parse_link, redirect, something_went_wrong, too_many,
 };
+use crate::refusal::Refusal;
 use crate::state::Shared;
 use crate::text::{Message, Speech, fill};
 
@@ -37,6 +39,15 @@ pub(crate) async fn recover<S: SessionStore>(
         return RecoveryOutcome::Rejected.mark(cross_site_refused(&shared.speech(None, headers)));
     }
     let client = shared.limits.proxies.client_of(&parts);
+    // Every post that may send mail counts per client, as the login page's do: a loop on a
+    // genuine link is stopped here, before any store or directory work.
+    if let Some(over) = Limits::fail(shared.limits.login_posts.as_ref(), "recovery post", client) {
+        return RecoveryOutcome::Rejected.mark(too_many(
+            over,
+            &shared.speech(None, headers),
+            Refusal::LoginLimit,
+        ));
+    }
     let link = match parse_link(raw) {
         Ok(link) => link,
         Err(malformed) => {

@@ -26,6 +26,9 @@ use crate::https_url::HttpsUrl;
 use crate::viewer::{Viewer, ViewerCheck};
 use crate::{OrgRecovery, PortalService};
 
+/// The origin whose pages may frame organisation B's portal.
+pub const FRAMING_APP: &str = "https://app.umbrella.test";
+
 /// Where [`Mounted::Nested`] puts the portal.
 pub const PREFIX: &str = "/billing";
 
@@ -127,6 +130,14 @@ fn build<S: SessionStore>(
     data.set_branding(
         org_a(),
         Branding::new("Demo Co").with_brand_color("#0e7490"),
+    );
+    // Organisation B's pages may be framed by its app (and, in development, by localhost).
+    data.set_branding(
+        org_b(),
+        Branding::new("Umbrella Corp").with_frame_ancestors([
+            crate::FrameAncestor::new(FRAMING_APP).unwrap(),
+            crate::FrameAncestor::new("http://localhost:3000").unwrap(),
+        ]),
     );
     data.set_billing(
         org_a(),

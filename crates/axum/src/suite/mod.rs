@@ -34,6 +34,7 @@
 mod api;
 mod customers;
 mod fixture;
+mod frames;
 mod host;
 mod links;
 mod locale;
@@ -49,7 +50,8 @@ pub use api::{
 };
 pub use customers::customers_are_listed_paged_and_cut_off;
 pub use fixture::{KEY_A, KEY_B, PUB_A, PUBLIC_URL, acme, org_a, org_b, plain, societe, umbrella};
-pub use host::{App, Mounted, PREFIX, Reply, app, app_with_mail, app_with_ttl};
+pub use frames::framed_pages_and_their_cookie;
+pub use host::{App, FRAMING_APP, Mounted, PREFIX, Reply, app, app_with_mail, app_with_ttl};
 pub use links::{
     a_used_link_with_its_live_cookie_goes_to_the_portal, expiry_and_logout, links_and_the_portal,
     message_pages_are_branded,
@@ -77,7 +79,7 @@ macro_rules! http_tests {
                 a_used_link_with_its_live_cookie_goes_to_the_portal,
                 customers_are_listed_paged_and_cut_off, localized_pages,
                 openapi_document_is_served, recovery_by_email, login_page,
-                invoice_pages_pay_and_pdf);
+                invoice_pages_pay_and_pdf, framed_pages_and_their_cookie);
         }
     };
     (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(

@@ -294,7 +294,10 @@ pub async fn invoice_pages_pay_and_pdf<S: SessionStore>(store: S, mounted: Mount
     let page_link = format!("href=\"{}\"", app.mounted("/portal/invoices/INV-2026-0043"));
     assert!(portal.body.contains(&page_link), "{}", portal.body);
     let host_link = format!("href=\"{}\"", app.mounted("/portal/statement"));
-    assert!(portal.body.contains(&host_link), "the host's page in the navigation");
+    assert!(
+        portal.body.contains(&host_link),
+        "the host's page in the navigation"
+    );
 
     for path in [
         "/portal/invoices/INV-2026-0043",

@@ -13,6 +13,7 @@ pub(crate) static TEXTS: Texts = Texts {
     opening: "Ihr Abrechnungsportal wird geöffnet …",
     open_text: "Dieser Link funktioniert nur einmal und meldet Sie für bis zu {lifetime} an.",
     open_button: "Mein Abrechnungsportal öffnen",
+    open_in_new_tab: "Ihr Abrechnungsportal in einem neuen Tab öffnen",
 
     invalid_link: Message {
         title: "Ungültiger Link",

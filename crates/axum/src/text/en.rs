@@ -13,6 +13,7 @@ pub(crate) static TEXTS: Texts = Texts {
     opening: "Opening your billing portal…",
     open_text: "This link works once and signs you in for up to {lifetime}.",
     open_button: "Open my billing portal",
+    open_in_new_tab: "Open your billing portal in a new tab",
 
     invalid_link: Message {
         title: "Invalid link",

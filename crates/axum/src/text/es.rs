@@ -13,6 +13,7 @@ pub(crate) static TEXTS: Texts = Texts {
     opening: "Abriendo su portal de facturación…",
     open_text: "Este enlace solo funciona una vez y le da acceso durante un máximo de {lifetime}.",
     open_button: "Abrir mi portal de facturación",
+    open_in_new_tab: "Abrir su portal de facturación en una pestaña nueva",
 
     invalid_link: Message {
         title: "Enlace no válido",

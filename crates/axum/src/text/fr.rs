@@ -13,6 +13,7 @@ pub(crate) static TEXTS: Texts = Texts {
     opening: "Ouverture de votre portail de facturation…",
     open_text: "Ce lien ne fonctionne qu’une fois et vous connecte pour {lifetime} au maximum.",
     open_button: "Ouvrir mon portail de facturation",
+    open_in_new_tab: "Ouvrir votre portail de facturation dans un nouvel onglet",
 
     invalid_link: Message {
         title: "Lien non valide",

@@ -84,6 +84,8 @@ pub(crate) struct Texts {
     pub(crate) open_text: &'static str,
     /// The link page's button.
     pub(crate) open_button: &'static str,
+    /// In a frame that cannot keep the portal's cookie: the way to open the portal in a new tab.
+    pub(crate) open_in_new_tab: &'static str,
 
     /// A malformed or unknown link.
     pub(crate) invalid_link: Message,
@@ -383,6 +385,7 @@ mod tests {
             opening,
             open_text,
             open_button,
+            open_in_new_tab,
             invalid_link,
             link_used,
             link_expired,
@@ -450,6 +453,7 @@ mod tests {
             ("opening", *opening),
             ("open_text", *open_text),
             ("open_button", *open_button),
+            ("open_in_new_tab", *open_in_new_tab),
             ("portal_title", *portal_title),
             ("portal_intro", *portal_intro),
             ("portal_intro_us", *portal_intro_us),

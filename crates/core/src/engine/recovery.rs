@@ -105,8 +105,7 @@ impl<S: SessionStore> Engine<S> {
     ///
     /// # Errors
     ///
-    /// [`EngineError::LinkMalformed`] and [`EngineError::LinkUnknown`] for a link that names no
-    /// session; [`RecoveryBlock::StillOpen`] for a link that still opens; the other
+    /// [`EngineError::LinkUnknown`] for a link that names no session; [`RecoveryBlock::StillOpen`] for a link that still opens; the other
     /// [`RecoveryBlock`]s as [`recovery_offer`](Self::recovery_offer) and
     /// [`RecoveryBlock::OverLimit`] when recovery and the login page already minted
     /// `policy.max_emails_per_hour` sessions for the customer in the last hour; store, directory
@@ -140,8 +139,9 @@ impl<S: SessionStore> Engine<S> {
     /// [`LinkRefusal`](super::LinkRefusal) carries (a genuine link, used, expired or revoked),
     /// when the caller needed it first to find the organisation's policy.
     ///
-    /// A customer-wide revocation that runs between the link's check and this mint can leave one
-    /// session minted after it; revoking the customer again ends it.
+    /// The record is read again once this process serialises the customer's mints, so a
+    /// revocation that ran meanwhile is seen; one running on another instance at the same moment
+    /// can still leave a session minted after it, which revoking the customer again ends.
     ///
     /// # Errors
     ///
@@ -153,6 +153,14 @@ impl<S: SessionStore> Engine<S> {
     ) -> Result<Recovered, RecoveryError> {
         let customer = self.recovery_offer(old, policy).await?;
         let _one_at_a_time = self.email_mint_stripe(customer.id).lock().await;
+        // Decided again on the record as it is now: a revocation (of the session, or of the
+        // customer) that ran while this waited for the lock ends it here.
+        let current = self
+            .store
+            .get(&old.id)
+            .await?
+            .ok_or(RecoveryBlock::Revoked)?;
+        current.check_recovery(self.now(), policy)?;
         self.check_hourly_limit(old.org_id, customer.id, policy)
             .await?;
         let fields = NewSession {
@@ -291,8 +299,15 @@ impl<S: SessionStore> Engine<S> {
     /// The lock that makes a customer's count and mint one step in this process. Instances over
     /// one store are not serialised: two answering at the same instant can each mint one more.
     fn email_mint_stripe(&self, customer: CustomerId) -> &tokio::sync::Mutex<()> {
-        let byte = customer.as_uuid().as_bytes()[15];
-        &self.email_mints[usize::from(byte) % self.email_mints.len()]
+        // Every byte of the id counts: hosts choose their ids, and some share long runs of bytes.
+        let hash = customer
+            .as_uuid()
+            .as_bytes()
+            .iter()
+            .fold(0_usize, |hash, byte| {
+                hash.wrapping_mul(31).wrapping_add(usize::from(*byte))
+            });
+        &self.email_mints[hash % self.email_mints.len()]
     }
 
     async fn check_hourly_limit(

@@ -79,6 +79,10 @@
 //! publishable_keys = ["mf_pk_test_..."]   # optional; always refused by the API
 //! logo_url = "https://..."                # optional, https only
 //! brand_color = "#4f46e5"                 # optional, #rrggbb
+//! frame_ancestors = ["https://app.example.com"] # optional: origins whose pages may frame this
+//!                                         # organisation's link and portal pages (https, or
+//!                                         # http on localhost; no path, no wildcard); needs an
+//!                                         # https public_url (or http on localhost)
 //!
 //! [orgs.recovery]                         # optional; needs [email]
 //! enabled = false                         # true: used and expired links offer "Email me a new

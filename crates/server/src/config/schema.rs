@@ -112,6 +112,7 @@ pub(super) struct Org {
     pub(super) customers: Option<Vec<Customer>>,
     pub(super) webhooks: Option<Vec<Webhook>>,
     pub(super) recovery: Option<Recovery>,
+    pub(super) frame_ancestors: Option<Vec<String>>,
 }
 
 /// `[orgs.recovery]`.

@@ -267,6 +267,18 @@ fn every_mistake_names_its_key() {
             "https",
         ),
         (
+            "brand_color = \"#4f46e5\"",
+            "brand_color = \"#4f46e5\"\nframe_ancestors = [\"https://*.example.com\"]",
+            "orgs[0].frame_ancestors[0]",
+            "origin",
+        ),
+        (
+            "brand_color = \"#4f46e5\"",
+            "brand_color = \"#4f46e5\"\nframe_ancestors = [\"https://app.example.com/billing\"]",
+            "orgs[0].frame_ancestors[0]",
+            "no path",
+        ),
+        (
             "quantity = 42",
             "quantity = -42",
             "orgs[0].customers[0].usage[1].quantity",
@@ -286,6 +298,22 @@ fn every_mistake_names_its_key() {
             "an error echoed a key"
         );
     }
+    // Framing needs a public URL whose pages can keep a Secure cookie in a frame.
+    let framed = DEMO.replacen(
+        "brand_color = \"#4f46e5\"",
+        "brand_color = \"#4f46e5\"\nframe_ancestors = [\"https://app.example.com\"]",
+        1,
+    );
+    assert!(
+        parse("x.toml", &framed).is_ok(),
+        "the demo's public URL is on 127.0.0.1"
+    );
+    let remote = format!("public_url = \"http://billing.example.com\"\n{framed}");
+    let error = parse("x.toml", &remote)
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(error.key, "orgs[0].frame_ancestors");
+    assert!(error.reason.contains("https public_url"), "{error}");
     let doubled = format!("{DEMO}\n{}", &DEMO[DEMO.find("[[orgs]]").unwrap_or(0)..]);
     let error = parse("x.toml", &doubled).err().map(|e| e.key);
     assert_eq!(error.as_deref(), Some("orgs[1].id"));

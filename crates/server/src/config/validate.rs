@@ -11,8 +11,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use portal_sessions::{CustomerId, CustomerSnapshot, Locale, OrgId};
 use portal_sessions_axum::{
-    AttemptLimit, Branding, CustomerBilling, HttpsUrl, Invoice, OrgRecovery, Subscription,
-    UsageLine,
+    AttemptLimit, Branding, CustomerBilling, FrameAncestor, HttpsUrl, Invoice, OrgRecovery,
+    Subscription, UsageLine,
 };
 
 use super::report::{Report, join};
@@ -239,7 +239,15 @@ pub(super) fn config(r: &Report<'_>, file: schema::File) -> Option<Config> {
     let postgres = postgres(r, file.postgres.unwrap_or_default(), store.as_ref());
     let events = events(r, file.events.unwrap_or_default());
     let email = email(r, file.email);
-    let orgs = orgs(r, file.orgs, email.as_ref().map(Option::is_some));
+    // Whether pages may be framed at all: a frame keeps the portal cookie only when it is Secure,
+    // which a browser takes from https, or from a loopback host in development.
+    let framing_allowed = public_url.as_deref().map(allows_framing);
+    let orgs = orgs(
+        r,
+        file.orgs,
+        email.as_ref().map(Option::is_some),
+        framing_allowed,
+    );
     Some(Config {
         listen: listen?,
         public_url: public_url?,
@@ -530,10 +538,31 @@ fn postgres(
     ok.then_some(settings)
 }
 
+/// Whether a public URL can serve pages that other sites frame: https, or http on a loopback host.
+fn allows_framing(public_url: &str) -> bool {
+    let lower = public_url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return true;
+    }
+    let host = lower
+        .strip_prefix("http://")
+        .unwrap_or_default()
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host = if host.starts_with('[') {
+        host.find(']').map_or(host, |end| &host[..=end])
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 fn orgs(
     r: &Report<'_>,
     list: Option<Vec<schema::Org>>,
     has_email: Option<bool>,
+    framing_allowed: Option<bool>,
 ) -> Option<Vec<Org>> {
     let path = "orgs";
     let list = r.read(path, list).ok()?.unwrap_or_default();
@@ -545,7 +574,16 @@ fn orgs(
     all(r
         .items(path, list)
         .into_iter()
-        .map(|(at, table)| org(r, &at, table?, &mut org_ids, &mut all_keys, has_email))
+        .map(|(at, table)| {
+            org(
+                r,
+                &at,
+                table?,
+                (&mut org_ids, &mut all_keys),
+                has_email,
+                framing_allowed,
+            )
+        })
         .collect())
 }
 
@@ -553,9 +591,9 @@ fn org(
     r: &Report<'_>,
     at: &str,
     table: schema::Org,
-    org_ids: &mut HashSet<OrgId>,
-    all_keys: &mut HashSet<String>,
+    (org_ids, all_keys): (&mut HashSet<OrgId>, &mut HashSet<String>),
     has_email: Option<bool>,
+    framing_allowed: Option<bool>,
 ) -> Option<Org> {
     let (path, id) = key!(at, table.id);
     let id = r.required(&path, id).and_then(|text| {
@@ -656,10 +694,30 @@ fn org(
             .collect())
     });
     let recovery = recovery(r, &join(at, "recovery"), table.recovery, has_email);
+    let (path, frame_ancestors) = key!(at, table.frame_ancestors);
+    let frame_ancestors = r.read(&path, frame_ancestors).ok().and_then(|origins| {
+        let origins = origins.unwrap_or_default();
+        if !origins.is_empty() && framing_allowed == Some(false) {
+            return r.fail(
+                &path,
+                "needs an https public_url (or http on localhost): a frame keeps the portal's \
+                 cookie only when it is Secure",
+            );
+        }
+        all(r
+            .items(&path, origins)
+            .into_iter()
+            .map(|(path, origin)| {
+                FrameAncestor::new(&origin?)
+                    .map_err(|error| r.error(&path, error.to_string()))
+                    .ok()
+            })
+            .collect())
+    });
     Some(Org {
         id: id?,
         branding: {
-            let mut branding = Branding::new(name?);
+            let mut branding = Branding::new(name?).with_frame_ancestors(frame_ancestors?);
             branding.logo_url = logo_url?;
             branding.brand_color = brand_color?;
             branding

@@ -34,13 +34,13 @@ pub enum SmtpConfigError {
          is refused, since anyone on the network could turn the encryption off"
     )]
     Tls,
-    /// The URL has a user name or password and no TLS to a host other than this machine: they
-    /// would cross the network in the clear.
+    /// The URL has no TLS to a host other than this machine: the messages (which carry login
+    /// links) and any credentials would cross the network in the clear.
     #[error(
-        "the SMTP URL has credentials but no TLS: use smtps://, or smtp:// with ?tls=required \
-         (plain smtp:// takes credentials for a relay on this machine only)"
+        "the SMTP URL has no TLS to another machine: use smtps://, or smtp:// with \
+         ?tls=required (plain smtp:// is for a relay on this machine only)"
     )]
-    CredentialsWithoutTls,
+    PlainToAnotherMachine,
     /// lettre could not set the transport up (its TLS configuration); the source says in which
     /// part, without its text.
     #[error("the SMTP transport could not be set up")]
@@ -60,7 +60,7 @@ pub(super) enum Security {
     Tls,
     /// Plain, then STARTTLS before anything else, or no sending at all (`smtp://...?tls=required`).
     StartTls,
-    /// Plain throughout (`smtp://`): for a relay on this machine or a trusted network.
+    /// Plain throughout (`smtp://`): for a relay on this machine only.
     Plain,
 }
 
@@ -104,8 +104,9 @@ impl Endpoint {
         };
         let host = parsed.host().ok_or(SmtpConfigError::NoHost)?;
         let credentials = !parsed.username().is_empty() || parsed.password().is_some();
-        if credentials && security == Security::Plain && !is_loopback(&host) {
-            return Err(SmtpConfigError::CredentialsWithoutTls);
+        // The messages carry login links: in the clear only to a relay on this machine.
+        if security == Security::Plain && !is_loopback(&host) {
+            return Err(SmtpConfigError::PlainToAnotherMachine);
         }
         Ok(Endpoint {
             host: host.to_string(),
@@ -169,9 +170,10 @@ mod tests {
             ("smtp://u:secretpw@host:587?tls=secretpw", "tls parameter"),
             (
                 "smtp://u:secretpw@smtp.example.com:25",
-                "credentials but no TLS",
+                "no TLS to another machine",
             ),
-            ("smtp://u:secretpw@10.0.0.1:25", "credentials but no TLS"),
+            ("smtp://u:secretpw@10.0.0.1:25", "no TLS to another machine"),
+            ("smtp://10.0.0.1:25", "no TLS to another machine"),
         ] {
             let error = Endpoint::read(url).unwrap_err();
             let printed = format!(
