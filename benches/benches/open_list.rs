@@ -78,6 +78,7 @@ fn expired_session(now: Timestamp, i: u64, n: u64) -> SessionRecord {
         recovery_ended_at: None,
         minted_by: MintedBy::Api,
         chain_started_at: created_at,
+        deep_link: None,
         version: 0,
     }
 }

@@ -165,6 +165,7 @@ fn main() {
         recovery_ended_at: None,
         minted_by: MintedBy::Api,
         chain_started_at: now,
+        deep_link: None,
         version: 0,
     };
     // Presented hashes that differ from the stored one in the first byte, or in the last.

@@ -130,6 +130,11 @@ fn wire_message(invalid: InvalidRequest) -> &'static str {
         InvalidRequest::CustomerRecord => {
             "the customer's name, email or external id is too long or contains control characters"
         }
+        InvalidRequest::DeepLinkInvoice => {
+            "invoice must be an invoice number of 1 to 64 characters without control characters, \
+             for a session whose features include invoices"
+        }
+        InvalidRequest::DeepLinkSection => "section must be one of the session's features",
         _ => "the request is invalid",
     }
 }

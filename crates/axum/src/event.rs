@@ -135,6 +135,7 @@ mod tests {
                 from: SessionId::from_bytes([5; 16]),
             },
             chain_started_at: created,
+            deep_link: None,
             version: 1,
         };
         let record = record.apply(Change::Revoke, revoked_at).unwrap();
@@ -165,7 +166,9 @@ mod tests {
                     "features": ["invoices", "subscriptions", "usage", "profile"],
                     "locale": null,
                     "recovery": true,
-                    "recoveredFrom": SessionId::from_bytes([5; 16]).to_string()
+                    "recoveredFrom": SessionId::from_bytes([5; 16]).to_string(),
+                    "invoice": null,
+                    "section": null
                 }
             })
         );

@@ -14,7 +14,7 @@ use crate::text::{Speech, fill};
 mod invoice;
 mod recovery;
 
-pub(crate) use invoice::{invoice_not_found, invoice_page};
+pub(crate) use invoice::{invoice_not_found, invoice_page, invoice_path};
 pub(crate) use recovery::{NextStep, login, message_with_step};
 
 /// A brand colour if it is exactly `#rrggbb`, else the default indigo.
@@ -222,9 +222,11 @@ pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Spe
 /// `{"type": "portal-sessions:height", "height": <px>}`, sent to each allowed origin only (the
 /// browser drops a message whose target origin is not the parent's), now and whenever it changes.
 /// A constant, allowed by the page's nonce; the origins come from the body's data attribute.
+/// The height is the root element's, the content's own: a frame's `scrollHeight` is never less
+/// than the frame, so a shorter page loaded into a tall frame would never shrink it.
 const TELL_THE_FRAME_ITS_HEIGHT: &str = "(function(){if(window.parent===window)return;\
 var o=JSON.parse(document.body.dataset.portalFrameAncestors||'[]');\
-function tell(){var h=Math.ceil(document.documentElement.scrollHeight);\
+function tell(){var h=Math.ceil(document.documentElement.getBoundingClientRect().height);\
 o.forEach(function(t){window.parent.postMessage({type:'portal-sessions:height',height:h},t);});}\
 tell();if(window.ResizeObserver){new ResizeObserver(tell).observe(document.body);}})();";
 
@@ -356,7 +358,7 @@ pub(crate) fn portal(
 fn subscription_card(billing: &CustomerBilling, speech: &Speech) -> Markup {
     let texts = speech.texts;
     html! {
-        div.card #subscription {
+        div.card #subscriptions {
             h2 { (texts.subscription) }
             @match &billing.subscription {
                 Some(sub) => {

@@ -468,7 +468,17 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                     .cookies
                     .set(&mount, &redemption.viewer.expose_secret(), seconds, framed);
             let speech = shared.speech(redemption.record.locale, &parts.headers);
-            let mut response = redirect(&mount.path("/portal"), &speech);
+            // Where the email was about: an invoice's page, a section, or the portal's top.
+            let location = match &redemption.record.deep_link {
+                Some(portal_sessions::DeepLink::Invoice(number)) => {
+                    html::invoice_path(&mount.path("/portal/invoices"), number)
+                }
+                Some(portal_sessions::DeepLink::Section(section)) => {
+                    format!("{}#{section}", mount.path("/portal"))
+                }
+                None => mount.path("/portal"),
+            };
+            let mut response = redirect(&location, &speech);
             if !set_cookie(&mut response, &cookie) {
                 return something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, &speech);
             }

@@ -173,7 +173,7 @@ async fn billing_that_fails_is_a_branded_503_and_all_sections_can_be_forced() {
     let full = all.page("GET", "/portal", Some(&cookie)).await;
     assert_eq!(full.status, StatusCode::OK);
     for section in [
-        "id=\"subscription\"",
+        "id=\"subscriptions\"",
         "id=\"invoices\"",
         "id=\"usage\"",
         "id=\"profile\"",

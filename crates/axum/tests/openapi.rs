@@ -191,7 +191,9 @@ fn item() -> Value {
         "features": ["invoices", "usage"],
         "locale": null,
         "recovery": true,
-        "recoveredFrom": "ps_AQEBAQEBAQEBAQEBAQEBAQ"
+        "recoveredFrom": "ps_AQEBAQEBAQEBAQEBAQEBAQ",
+        "invoice": null,
+        "section": "usage"
     })
 }
 

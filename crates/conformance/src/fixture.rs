@@ -77,6 +77,7 @@ pub fn issued_record(
         recovery_ended_at: None,
         minted_by: MintedBy::Api,
         chain_started_at: created_at,
+        deep_link: None,
         version: 0,
     };
     (record, link)

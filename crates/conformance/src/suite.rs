@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portal_sessions::{
-    CasOutcome, ClientInfo, Clock, CreateRequest, EngineError, Feature, Features, ListFilter,
-    ListOptions, ListPosition, ListQuery, MintedBy, Rejection, SecretHash, SessionId,
+    CasOutcome, ClientInfo, Clock, CreateRequest, DeepLink, EngineError, Feature, Features,
+    ListFilter, ListOptions, ListPosition, ListQuery, MintedBy, Rejection, SecretHash, SessionId,
     SessionRecord, SessionStore, Status, StoreError, Timestamp, ViewerToken, WriteVisibility,
     list_order_key,
 };
@@ -72,6 +72,11 @@ pub async fn round_trips_every_field<S: SessionStore>(store: Arc<S>) {
             (1, Some(first)) => MintedBy::Recovery { from: first.id },
             (2, _) => MintedBy::LoginPage,
             _ => MintedBy::Api,
+        };
+        record.deep_link = match i % 3 {
+            0 => Some(DeepLink::Invoice(format!("INV-{i}/é ?"))),
+            1 => Some(DeepLink::Section(Feature::Usage)),
+            _ => None,
         };
         record.chain_started_at = plus_ms(created_at, 0)
             .checked_sub(Duration::from_millis(

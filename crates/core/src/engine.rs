@@ -479,12 +479,16 @@ impl<S: SessionStore> Engine<S> {
             .checked_add(lifetime)
             .ok_or(EngineError::ClockOutOfRange)?;
         let link = LinkToken::generate().map_err(EngineError::Token)?;
+        let features = request.features.unwrap_or_default();
+        if let Some(link) = &request.deep_link {
+            link.validate(features)?;
+        }
         let locale = request.locale.or(customer.locale);
         let record = SessionRecord {
             id: link.session_id(),
             org_id: org,
             customer,
-            features: request.features.unwrap_or_default(),
+            features,
             return_url: request.return_url,
             locale,
             verifier_hash: link.secret_hash(),
@@ -499,6 +503,7 @@ impl<S: SessionStore> Engine<S> {
             recovery_ended_at: None,
             minted_by: MintedBy::Api,
             chain_started_at: now,
+            deep_link: request.deep_link,
             version: 0,
         };
         self.store_new(&record).await?;

@@ -104,8 +104,9 @@ pub use feed::{Claim, EventFeed, Undelivered};
 pub use id::{CustomerId, IdError, OrgId, SELECTOR_LEN, SessionId};
 pub use locale::{InvalidLocale, Language, Locale, MAX_LOCALE_BYTES, Region};
 pub use record::{
-    Change, ClientInfo, CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
-    MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES, Rejection, SessionRecord, SessionView, Status,
+    Change, ClientInfo, CustomerSnapshot, DeepLink, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS,
+    MAX_INVOICE_NUMBER_CHARS, MAX_NAME_BYTES, MAX_RETURN_URL_CHARS, MAX_USER_AGENT_BYTES,
+    Rejection, SessionRecord, SessionView, Status,
 };
 pub use recovery::{MAX_RECOVERY_WINDOW, MintedBy, RecoveryBlock, RecoveryPolicy};
 pub use request::{

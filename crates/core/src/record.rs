@@ -16,7 +16,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::feature::Features;
+use crate::feature::{Feature, Features};
 use crate::id::{CustomerId, OrgId, SessionId};
 use crate::locale::Locale;
 use crate::timestamp::Timestamp;
@@ -169,8 +169,53 @@ pub struct SessionRecord {
     /// that was not recovered, the recovered session's own `chain_started_at` otherwise. The
     /// recovery window counts from it, so that recovering cannot extend itself.
     pub chain_started_at: Timestamp,
+    /// Where the portal opens when the link is redeemed: an invoice's page or a section, else the
+    /// portal's top.
+    pub deep_link: Option<DeepLink>,
     /// Bumped by one on every change; the store's compare-and-swap guards on it.
     pub version: u64,
+}
+
+/// The most characters an invoice number in a [`DeepLink`] may have.
+pub const MAX_INVOICE_NUMBER_CHARS: usize = 64;
+
+/// Where a link opens the portal: what the email it came in was about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum DeepLink {
+    /// The page of this invoice (1 to [`MAX_INVOICE_NUMBER_CHARS`] characters, no control
+    /// characters); the session needs the `invoices` feature.
+    Invoice(String),
+    /// This section of the portal; the session needs the feature.
+    Section(Feature),
+}
+
+impl DeepLink {
+    /// Checks the link against the session's features.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidRequest::DeepLinkInvoice`](crate::InvalidRequest::DeepLinkInvoice) for an invoice
+    /// number of the wrong length or with control characters, or a session without invoices;
+    /// [`InvalidRequest::DeepLinkSection`](crate::InvalidRequest::DeepLinkSection) for a section the
+    /// session does not show.
+    pub fn validate(&self, features: Features) -> Result<(), crate::InvalidRequest> {
+        match self {
+            DeepLink::Invoice(number) => {
+                let chars = number.chars().count();
+                if (1..=MAX_INVOICE_NUMBER_CHARS).contains(&chars)
+                    && !number.chars().any(char::is_control)
+                    && features.contains(Feature::Invoices)
+                {
+                    Ok(())
+                } else {
+                    Err(crate::InvalidRequest::DeepLinkInvoice)
+                }
+            }
+            DeepLink::Section(feature) if features.contains(*feature) => Ok(()),
+            DeepLink::Section(_) => Err(crate::InvalidRequest::DeepLinkSection),
+        }
+    }
 }
 
 /// What a session shows to whoever may see it: everything but its hashes and version.
@@ -206,6 +251,8 @@ pub struct SessionView {
     pub recovery: bool,
     /// The session this one was recovered from, when recovery minted it.
     pub recovered_from: Option<SessionId>,
+    /// Where the portal opens when the link is redeemed.
+    pub deep_link: Option<DeepLink>,
     /// The status at the instant the view was made.
     pub status: Status,
 }
@@ -300,6 +347,7 @@ impl SessionRecord {
             redeemed_by: self.redeemed_by.clone(),
             recovery: self.recovery,
             recovered_from: self.minted_by.recovered_from(),
+            deep_link: self.deep_link.clone(),
             status: self.status(now),
         }
     }
@@ -395,7 +443,7 @@ impl SessionRecord {
     /// #         expires_at: now.checked_add(std::time::Duration::from_secs(3600)).unwrap(),
     /// #         used_at: None, revoked_at: None, logged_out_at: None, redeemed_by: None,
     /// #         recovery: true, recovery_ended_at: None, minted_by: MintedBy::Api,
-    /// #         chain_started_at: now, version: 0 }
+    /// #         chain_started_at: now, deep_link: None, version: 0 }
     /// # }
     /// let now = Timestamp::from_millis(1_778_693_400_000).unwrap();
     /// let issued = record(now);
@@ -482,6 +530,7 @@ mod tests {
             recovery_ended_at: None,
             minted_by: MintedBy::Api,
             chain_started_at: t0,
+            deep_link: None,
             version: 0,
         };
         Fixture { link, record, t0 }

@@ -9,7 +9,8 @@ use crate::feature::Features;
 use crate::id::{CustomerId, SessionId};
 use crate::locale::Locale;
 use crate::record::{
-    CustomerSnapshot, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES, MAX_RETURN_URL_CHARS,
+    CustomerSnapshot, DeepLink, MAX_EMAIL_BYTES, MAX_EXTERNAL_ID_CHARS, MAX_NAME_BYTES,
+    MAX_RETURN_URL_CHARS,
 };
 
 /// How many sessions a list returns when the caller does not say.
@@ -58,6 +59,9 @@ pub struct CreateRequest {
     /// Whether the session's link, once used or expired, may ask for a new one by email (when its
     /// organisation has recovery on). `true` by default; `false` for sensitive flows.
     pub recovery: bool,
+    /// Where the portal opens when the link is redeemed: an invoice (the session needs the
+    /// `invoices` feature) or a section (one of the session's features).
+    pub deep_link: Option<DeepLink>,
 }
 
 impl Default for CreateRequest {
@@ -72,6 +76,7 @@ impl Default for CreateRequest {
             expires_in: None,
             invalidate_existing: false,
             recovery: true,
+            deep_link: None,
         }
     }
 }
@@ -120,6 +125,12 @@ impl CreateRequest {
     /// The same request, revoking the customer's other live sessions.
     pub fn invalidating_existing(mut self) -> CreateRequest {
         self.invalidate_existing = true;
+        self
+    }
+
+    /// Opens the portal on `link` when the link is redeemed.
+    pub fn opening(mut self, link: DeepLink) -> CreateRequest {
+        self.deep_link = Some(link);
         self
     }
 
@@ -269,6 +280,16 @@ pub enum InvalidRequest {
     /// The directory's customer does not fit a session record.
     #[error("the customer's name, email or external id is too long or contains control characters")]
     CustomerRecord,
+    /// The invoice to open is not an invoice number (1 to 64 characters, no control
+    /// characters), or the session does not show invoices.
+    #[error(
+        "invoice must be an invoice number of 1 to 64 characters without control characters, for \
+         a session that shows invoices"
+    )]
+    DeepLinkInvoice,
+    /// The section to open is not one the session shows.
+    #[error("section must be one of the session's features")]
+    DeepLinkSection,
 }
 
 /// Checks an external id: 1 to 255 characters, no control characters.

@@ -248,6 +248,7 @@ mod tests {
             recovery_ended_at: None,
             minted_by: MintedBy::Api,
             chain_started_at: now,
+            deep_link: None,
             version: 3,
         };
         let view = record.view(now);

@@ -22,7 +22,7 @@
 //!   (unrevoked, used, revoked); see `portal-sessions-index` for what each filter walks.
 //! * `purge_expired` is O(purged + the sessions expiring in `before`'s second), through a per-shard
 //!   index of sessions by the second they expire in.
-//! * Memory per record: the [`SessionRecord`] itself (304 bytes on 64-bit targets, plus its return URL
+//! * Memory per record: the [`SessionRecord`] itself (328 bytes on 64-bit targets, plus its return URL
 //!   and redeemer's user agent, which the engine bounds, see [`SessionRecord`]'s documentation), one
 //!   hash-map slot, B-tree entries of 24 to 40 bytes (organisation list, customer list, and the
 //!   state indexes it is in), and 16 bytes in its expiry second's list. With
@@ -31,7 +31,8 @@
 //!   `cargo bench -p portal-sessions-benches --bench scaling` measures the whole: 538 to 735 bytes a
 //!   session from 10^3 to 10^7 sessions (the hash tables grow in powers of two, so the figure
 //!   depends on where a size falls between two doublings). Those figures were measured with the
-//!   256-byte record of the version before recovery; its fields add 48 bytes to each.
+//!   256-byte record of the version before recovery and deep links; their fields add 72 bytes
+//!   to each (plus a deep link's invoice number, at most 64 characters).
 //!
 //! # Examples
 //!
@@ -274,9 +275,9 @@ mod tests {
 
     #[test]
     fn the_fixed_record_cost_is_as_documented() {
-        // The crate documentation promises 304 bytes on 64-bit targets; keep it honest.
+        // The crate documentation promises 328 bytes on 64-bit targets; keep it honest.
         if cfg!(target_pointer_width = "64") {
-            assert_eq!(std::mem::size_of::<SessionRecord>(), 304);
+            assert_eq!(std::mem::size_of::<SessionRecord>(), 328);
         }
     }
 }

@@ -23,12 +23,20 @@ ALTER TABLE "portal_sessions".portal_sessions
         CHECK (minted_by BETWEEN 0 AND 2),
     ADD COLUMN IF NOT EXISTS recovered_from bytea
         CHECK (octet_length(recovered_from) = 16),
-    ADD COLUMN IF NOT EXISTS chain_started_at timestamptz;
+    ADD COLUMN IF NOT EXISTS chain_started_at timestamptz,
+    -- Where the link opens the portal: an invoice's page, or a section (a feature's name).
+    ADD COLUMN IF NOT EXISTS deep_link_invoice text
+        CHECK (char_length(deep_link_invoice) BETWEEN 1 AND 64),
+    ADD COLUMN IF NOT EXISTS deep_link_section text
+        CHECK (deep_link_section IN ('invoices', 'subscriptions', 'usage', 'profile'));
 
 ALTER TABLE "portal_sessions".portal_sessions
     DROP CONSTRAINT IF EXISTS portal_sessions_recovered_from_iff_recovery,
     ADD CONSTRAINT portal_sessions_recovered_from_iff_recovery
-        CHECK ((minted_by = 1) = (recovered_from IS NOT NULL));
+        CHECK ((minted_by = 1) = (recovered_from IS NOT NULL)),
+    DROP CONSTRAINT IF EXISTS portal_sessions_one_deep_link,
+    ADD CONSTRAINT portal_sessions_one_deep_link
+        CHECK (deep_link_invoice IS NULL OR deep_link_section IS NULL);
 
 INSERT INTO "portal_sessions".portal_sessions_migrations (version, name)
     VALUES (3, 'recovery');

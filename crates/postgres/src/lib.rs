@@ -279,7 +279,7 @@ impl Statements {
             insert: format!(
                 "INSERT INTO {table} ({c}, events_delivered) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                 $19, $20, $21, $22, $23, $24, $25, $26, 0) \
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             get: format!("SELECT {c} FROM {table} WHERE id = $1"),

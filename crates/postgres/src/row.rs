@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use portal_sessions::{
-    ClientInfo, CustomerId, CustomerSnapshot, Features, MintedBy, OrgId, SecretHash, SessionId,
-    SessionRecord, StoreError, Timestamp,
+    ClientInfo, CustomerId, CustomerSnapshot, DeepLink, Features, MintedBy, OrgId, SecretHash,
+    SessionId, SessionRecord, StoreError, Timestamp,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -17,10 +17,10 @@ pub(crate) const COLUMNS: &str = "id, org_id, customer_id, customer_external_id,
     customer_email, features, return_url, verifier_hash, viewer_hash, created_at, expires_at, \
     used_at, revoked_at, redeemed, redeemed_ip, redeemed_user_agent, version, locale, \
     logged_out_at, customer_locale, recovery, recovery_ended_at, minted_by, recovered_from, \
-    chain_started_at";
+    chain_started_at, deep_link_invoice, deep_link_section";
 
 /// How many columns [`COLUMNS`] names: a statement's extra columns come after them.
-pub(crate) const COLUMN_COUNT: usize = 26;
+pub(crate) const COLUMN_COUNT: usize = 28;
 
 pub(crate) fn corrupt(field: &str, source: Option<portal_sessions::BoxError>) -> StoreError {
     StoreError::corrupt(
@@ -70,6 +70,19 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
         _ => return Err(corrupt("minted_by", None)),
     };
     let created_at = time("created_at", get(row, 10, "created_at")?)?;
+    let deep_link = match (
+        get::<Option<String>>(row, 26, "deep_link_invoice")?,
+        get::<Option<String>>(row, 27, "deep_link_section")?,
+    ) {
+        (None, None) => None,
+        (Some(number), None) => Some(DeepLink::Invoice(number)),
+        (None, Some(section)) => Some(DeepLink::Section(
+            section
+                .parse()
+                .map_err(|_| corrupt("deep_link_section", None))?,
+        )),
+        (Some(_), Some(_)) => return Err(corrupt("deep_link_section", None)),
+    };
     Ok(SessionRecord {
         id: SessionId::from_bytes(bytes("id", get(row, 0, "id")?)?),
         org_id: OrgId::from_uuid(get::<Uuid>(row, 1, "org_id")?),
@@ -115,6 +128,7 @@ pub(crate) fn decode(row: &Row) -> Result<SessionRecord, StoreError> {
         minted_by,
         chain_started_at: opt_time("chain_started_at", get(row, 25, "chain_started_at")?)?
             .unwrap_or(created_at),
+        deep_link,
         version: u64::try_from(version).map_err(|_| corrupt("version", None))?,
     })
 }
@@ -147,6 +161,8 @@ pub(crate) struct Params {
     minted_by: i16,
     recovered_from: Option<Vec<u8>>,
     chain_started_at: SystemTime,
+    deep_link_invoice: Option<String>,
+    deep_link_section: Option<&'static str>,
 }
 
 impl Params {
@@ -189,11 +205,19 @@ impl Params {
                 .recovered_from()
                 .map(|from| from.as_bytes().to_vec()),
             chain_started_at: record.chain_started_at.to_system_time(),
+            deep_link_invoice: match &record.deep_link {
+                Some(DeepLink::Invoice(number)) => Some(number.clone()),
+                _ => None,
+            },
+            deep_link_section: match &record.deep_link {
+                Some(DeepLink::Section(feature)) => Some(feature.as_str()),
+                _ => None,
+            },
         })
     }
 
     /// All columns, for INSERT.
-    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 26] {
+    pub(crate) fn all(&self) -> [&(dyn ToSql + Sync); 28] {
         [
             &self.id,
             &self.org_id,
@@ -221,6 +245,8 @@ impl Params {
             &self.minted_by,
             &self.recovered_from,
             &self.chain_started_at,
+            &self.deep_link_invoice,
+            &self.deep_link_section,
         ]
     }
 

@@ -1243,8 +1243,29 @@ fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
         Some(format!("{portal_origin}/portal/invoices/INV-F-2").as_str())
     );
     driver.leave_frame();
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(driver.title().starts_with("h="), "{}", driver.title());
+    // The shorter page shrinks the frame to its own height: no gap below it, nothing to scroll.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let invoice_height = loop {
+        let title = driver.title();
+        if let Some(px) = height(&title).filter(|&px| u64::from(px) < content_height) {
+            break u64::from(px);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the frame kept the portal's height ({content_height} px) for the invoice: {title:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    driver.enter_frame("#portal");
+    let scroll_height = driver
+        .execute("return Math.ceil(document.documentElement.scrollHeight)")
+        .as_u64()
+        .unwrap_or_default();
+    driver.leave_frame();
+    assert_eq!(
+        scroll_height, invoice_height,
+        "the frame is not the invoice's height"
+    );
     driver.screenshot(&shots.join("frame-invoice.png"));
     let _ = driver.browser_log();
 
@@ -1258,7 +1279,12 @@ fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
         "the refused frame sent a height"
     );
     let console = driver.browser_log();
-    println!("console of the refused frame: {console:#?}");
+    assert!(
+        console
+            .iter()
+            .any(|line| line.contains("frame-ancestors 'none'") && line.contains(&portal_origin)),
+        "the browser did not say it refused the frame: {console:#?}"
+    );
     assert_eq!(is_used(port, UNFRAMED_KEY, &refused_id), Value::Bool(false));
     driver.screenshot(&shots.join("frame-refused.png"));
     drop(driver);

@@ -15,6 +15,7 @@
 //! opt<str> customer's locale   u8 recovery (0 or 1)   opt<i64> recovery_ended_at
 //! u8 minted by (0 the API, 1 a recovery + [16] the session recovered from, 2 the login page)
 //! i64 chain_started_at
+//! u8 deep link (0 none; 1 an invoice + str its number; 2 a section + str its feature's name)
 //! ```
 //!
 //! That is format 3. Format 2 is the same without the last five fields (the recovery fields), and
@@ -32,8 +33,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use portal_sessions::{
-    ClientInfo, CustomerId, CustomerSnapshot, Features, MintedBy, OrgId, SecretHash, SessionId,
-    SessionRecord, Timestamp,
+    ClientInfo, CustomerId, CustomerSnapshot, DeepLink, Features, MintedBy, OrgId, SecretHash,
+    SessionId, SessionRecord, Timestamp,
 };
 
 /// The format this crate writes.
@@ -127,6 +128,17 @@ pub fn encode(record: &SessionRecord) -> Result<Vec<u8>, DecodeError> {
         MintedBy::LoginPage => out.push(2),
     }
     out.extend_from_slice(&record.chain_started_at.as_millis().to_be_bytes());
+    match &record.deep_link {
+        None => out.push(0),
+        Some(DeepLink::Invoice(number)) => {
+            out.push(1);
+            put_str(&mut out, number, "deep link")?;
+        }
+        Some(DeepLink::Section(feature)) => {
+            out.push(2);
+            put_str(&mut out, feature.as_str(), "deep link")?;
+        }
+    }
     Ok(out)
 }
 
@@ -283,7 +295,8 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         None
     };
     let version = u64::from_be_bytes(r.array("version")?);
-    let (recovery, recovery_ended_at, minted_by, chain_started_at) = if format == FORMAT {
+    let (recovery, recovery_ended_at, minted_by, chain_started_at, deep_link) = if format == FORMAT
+    {
         customer.locale = r
             .opt_string("customer locale")?
             .map(|tag| {
@@ -302,11 +315,21 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
             _ => return Err(DecodeError::Invalid("minted by")),
         };
         let chain_started_at = r.time("chain started at")?;
-        (recovery, ended_at, minted_by, chain_started_at)
+        let deep_link = match r.byte("deep link")? {
+            0 => None,
+            1 => Some(DeepLink::Invoice(r.string("deep link")?)),
+            2 => Some(DeepLink::Section(
+                r.string("deep link")?
+                    .parse()
+                    .map_err(|_| DecodeError::Invalid("deep link"))?,
+            )),
+            _ => return Err(DecodeError::Invalid("deep link")),
+        };
+        (recovery, ended_at, minted_by, chain_started_at, deep_link)
     } else {
         // Before recovery existed: not recoverable (a customer revoked before the upgrade must not
         // find their old links asking for new ones).
-        (false, None, MintedBy::Api, created_at)
+        (false, None, MintedBy::Api, created_at, None)
     };
     if !r.bytes.is_empty() {
         return Err(DecodeError::TrailingBytes(r.bytes.len()));
@@ -330,6 +353,7 @@ pub fn decode(bytes: &[u8]) -> Result<SessionRecord, DecodeError> {
         recovery_ended_at,
         minted_by,
         chain_started_at,
+        deep_link,
         version,
     })
 }
@@ -366,6 +390,7 @@ mod tests {
             minted_by: MintedBy::Api,
             chain_started_at: Timestamp::from_millis(1_778_689_800_000)
                 .unwrap_or(Timestamp::UNIX_EPOCH),
+            deep_link: None,
             version: 1,
         }
     }
@@ -405,8 +430,9 @@ mod tests {
     }
 
     /// The bytes of the recovery fields at the end of [`sample`]'s encoding: no customer locale
-    /// (1), recovery (1), no end (1), minted by the API (1), the chain's start (8).
-    const RECOVERY_TAIL: usize = 12;
+    /// (1), recovery (1), no end (1), minted by the API (1), the chain's start (8), no deep link
+    /// (1).
+    const RECOVERY_TAIL: usize = 13;
 
     #[test]
     fn recovery_fields_round_trip() {
@@ -421,8 +447,10 @@ mod tests {
             from: SessionId::from_bytes([9; 16]),
         };
         record.chain_started_at = Timestamp::from_millis(-5).unwrap();
+        record.deep_link = Some(DeepLink::Invoice("INV/2026 — é".into()));
         assert_eq!(decode(&encode(&record).unwrap()), Ok(record.clone()));
         record.minted_by = MintedBy::LoginPage;
+        record.deep_link = Some(DeepLink::Section(portal_sessions::Feature::Usage));
         assert_eq!(decode(&encode(&record).unwrap()), Ok(record));
     }
 

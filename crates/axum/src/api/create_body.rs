@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use portal_sessions::{CreateRequest, CustomerId, Feature, Features, Locale, MIN_REQUESTED_TTL};
+use portal_sessions::{
+    CreateRequest, CustomerId, DeepLink, Feature, Features, Locale, MIN_REQUESTED_TTL,
+};
 use serde::Deserialize;
 use serde::de::{self, Error as _};
 
@@ -41,6 +43,10 @@ pub(crate) struct CreateBody {
     invalidate_existing: Option<bool>,
     #[serde(default, deserialize_with = "recovery")]
     recovery: Option<bool>,
+    #[serde(default, deserialize_with = "invoice")]
+    invoice: Option<String>,
+    #[serde(default, deserialize_with = "section")]
+    section: Option<Feature>,
 }
 
 /// The wire names of the create body's fields, as serde's derive declares them: the OpenAPI
@@ -82,6 +88,16 @@ impl CreateBody {
                     .ok_or_else(|| ApiError::invalid(lifetime_message(ttl)))?,
             )),
         };
+        let deep_link = match (self.invoice, self.section) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "send invoice or section, not both: a link opens one place",
+                ));
+            }
+            (Some(number), None) => Some(DeepLink::Invoice(number)),
+            (None, Some(section)) => Some(DeepLink::Section(section)),
+            (None, None) => None,
+        };
         Ok(CreateRequest {
             customer_id: self.customer_id,
             customer_external_id: self.customer_external_id,
@@ -91,6 +107,7 @@ impl CreateBody {
             expires_in,
             invalidate_existing: self.invalidate_existing.unwrap_or(false),
             recovery: self.recovery.unwrap_or(true),
+            deep_link,
         })
     }
 }
@@ -151,6 +168,18 @@ fn invalidate_existing<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<boo
     optional(d, "invalidateExisting must be true or false", |value| {
         value.as_bool()
     })
+}
+
+fn invoice<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    optional(d, "invoice must be a string", string)
+}
+
+fn section<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<Feature>, D::Error> {
+    optional(
+        d,
+        "section must be one of invoices, subscriptions, usage, profile",
+        |value| string(value)?.parse().ok(),
+    )
 }
 
 fn recovery<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use portal_sessions::{
-    CreatedSession, CustomerSnapshot, Feature, Features, Locale, SessionId, SessionRecord,
-    SessionView, Timestamp,
+    CreatedSession, CustomerSnapshot, DeepLink, Feature, Features, Locale, SessionId,
+    SessionRecord, SessionView, Timestamp,
 };
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -41,6 +41,22 @@ impl Serialize for CustomerFields {
         map.serialize_entry("customerName", &self.0.name)?;
         map.serialize_entry("customerEmail", &self.0.email)?;
         map.end()
+    }
+}
+
+/// The invoice a link opens, for `invoice`.
+fn invoice_of(link: Option<&DeepLink>) -> Option<String> {
+    match link {
+        Some(DeepLink::Invoice(number)) => Some(number.clone()),
+        _ => None,
+    }
+}
+
+/// The section a link opens, for `section`.
+fn section_of(link: Option<&DeepLink>) -> Option<Feature> {
+    match link {
+        Some(DeepLink::Section(feature)) => Some(*feature),
+        _ => None,
     }
 }
 
@@ -83,6 +99,9 @@ pub(crate) struct SessionItem {
     recovery: bool,
     #[serde(serialize_with = "display_or_null")]
     recovered_from: Option<SessionId>,
+    invoice: Option<String>,
+    #[serde(serialize_with = "display_or_null")]
+    section: Option<Feature>,
 }
 
 impl SessionItem {
@@ -110,6 +129,8 @@ impl SessionItem {
             locale: view.locale,
             recovery: view.recovery,
             recovered_from: view.recovered_from,
+            invoice: invoice_of(view.deep_link.as_ref()),
+            section: section_of(view.deep_link.as_ref()),
         }
     }
 }
@@ -137,6 +158,9 @@ pub(crate) struct CreatedView {
     expires_in_seconds: u64,
     invalidate_existing: bool,
     recovery: bool,
+    invoice: Option<String>,
+    #[serde(serialize_with = "display_or_null")]
+    section: Option<Feature>,
 }
 
 impl CreatedView {
@@ -162,6 +186,8 @@ impl CreatedView {
             expires_in_seconds: record.lifetime().as_secs(),
             invalidate_existing,
             recovery: record.recovery,
+            invoice: invoice_of(record.deep_link.as_ref()),
+            section: section_of(record.deep_link.as_ref()),
         }
     }
 }

@@ -58,8 +58,8 @@ pub use links::{
 };
 pub use locale::localized_pages;
 pub use portal::{
-    features_return_url_and_host_pages, invoice_pages_pay_and_pdf,
-    lifetimes_come_from_the_configuration, mounting_and_caching,
+    deep_links_open_an_invoice_or_a_section, features_return_url_and_host_pages,
+    invoice_pages_pay_and_pdf, lifetimes_come_from_the_configuration, mounting_and_caching,
 };
 pub use recovery::{login_page, recovery_by_email};
 pub use sweep::bad_input_sweep;
@@ -79,7 +79,8 @@ macro_rules! http_tests {
                 a_used_link_with_its_live_cookie_goes_to_the_portal,
                 customers_are_listed_paged_and_cut_off, localized_pages,
                 openapi_document_is_served, recovery_by_email, login_page,
-                invoice_pages_pay_and_pdf, framed_pages_and_their_cookie);
+                invoice_pages_pay_and_pdf, framed_pages_and_their_cookie,
+                deep_links_open_an_invoice_or_a_section);
         }
     };
     (@each $store:expr, $teardown:expr; $($name:ident),*) => {$(

@@ -147,7 +147,7 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
     assert_eq!(portal.status, StatusCode::OK);
     assert!(portal.body.contains("id=\"invoices\"") && portal.body.contains("INV-2026-0042"));
     for hidden in [
-        "id=\"subscription\"",
+        "id=\"subscriptions\"",
         "id=\"usage\"",
         "id=\"profile\"",
         "billing@acme.test",
@@ -182,7 +182,7 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
     let all_cookie = app.redeem(&everything).await;
     let full = app.page("GET", "/portal", Some(&all_cookie)).await;
     for section in [
-        "id=\"subscription\"",
+        "id=\"subscriptions\"",
         "id=\"invoices\"",
         "id=\"usage\"",
         "id=\"profile\"",
@@ -345,4 +345,117 @@ pub async fn invoice_pages_pay_and_pdf<S: SessionStore>(store: S, mounted: Mount
         .page("GET", "/portal/invoices/INV-2026-0043", Some(&cookie))
         .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+}
+
+/// A link opens where its email was about: create's `invoice` lands on that invoice's page (its
+/// number percent-encoded), `section` on that section; both, an invoice for a session without
+/// invoices, or a section the session does not show, are a 400 that mints nothing; items echo
+/// them.
+pub async fn deep_links_open_an_invoice_or_a_section<S: SessionStore>(store: S, mounted: Mounted) {
+    let app = app(store, mounted);
+    let created = app
+        .create(json!({"customerExternalId": "acme-001", "invoice": "INV-2026-0043"}))
+        .await;
+    assert_eq!(created["invoice"], "INV-2026-0043");
+    assert_eq!(created["section"], serde_json::Value::Null);
+    let link = app.path_of(created["url"].as_str().unwrap());
+    let redeemed = app.page("POST", &link, None).await;
+    assert_eq!(redeemed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        redeemed.header("location"),
+        app.mounted("/portal/invoices/INV-2026-0043")
+    );
+    let cookie = redeemed
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = app
+        .page("GET", "/portal/invoices/INV-2026-0043", Some(&cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let odd = app
+        .create(json!({"customerExternalId": "acme-001", "invoice": "A/B ?é"}))
+        .await;
+    let redeemed = app
+        .page("POST", &app.path_of(odd["url"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(
+        redeemed.header("location"),
+        app.mounted("/portal/invoices/A%2FB%20%3F%C3%A9")
+    );
+
+    let section = app
+        .create(json!({"customerExternalId": "acme-001", "section": "usage"}))
+        .await;
+    assert_eq!(section["section"], "usage");
+    let redeemed = app
+        .page("POST", &app.path_of(section["url"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(redeemed.header("location"), app.mounted("/portal#usage"));
+    let id = section["id"].as_str().unwrap();
+    let item = app
+        .call(
+            "GET",
+            &format!("/v1/portal-sessions/{id}"),
+            Some(KEY_A),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(item["section"], "usage");
+
+    let before = app.everything().await.len();
+    for (body, words) in [
+        (
+            json!({"customerExternalId": "acme-001", "invoice": "INV-1", "section": "usage"}),
+            "not both",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "invoice": "INV-1", "features": ["usage"]}),
+            "invoice",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "section": "profile", "features": ["usage"]}),
+            "section",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "invoice": ""}),
+            "invoice",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "invoice": "x".repeat(65)}),
+            "invoice",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "invoice": "A\u{7}"}),
+            "invoice",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "section": "billing"}),
+            "section",
+        ),
+        (
+            json!({"customerExternalId": "acme-001", "invoice": 42}),
+            "invoice",
+        ),
+    ] {
+        let refused = app
+            .call(
+                "POST",
+                "/v1/portal-sessions",
+                Some(KEY_A),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        let message = refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(words), "{body}: {message}");
+    }
+    assert_eq!(app.everything().await.len(), before, "nothing minted");
 }

@@ -98,7 +98,7 @@ impl<S: SessionStore> Engine<S> {
     /// customer's current address, which it returns.
     ///
     /// The new session takes the customer fresh from the directory and inherits the old one's
-    /// features, return URL, locale, recovery flag and lifetime; it records which session it was
+    /// features, return URL, locale, recovery flag, deep link and lifetime; it records which session it was
     /// recovered from, and its chain of recoveries starts where the old one's did, so the window
     /// does not move. Send its link to [`Recovered::address`] and nowhere else; when the mail
     /// cannot be sent, [`revoke`](Self::revoke) it.
@@ -172,6 +172,7 @@ impl<S: SessionStore> Engine<S> {
             recovery: old.recovery,
             minted_by: MintedBy::Recovery { from: old.id },
             chain_started_at: Some(old.chain_started_at),
+            deep_link: old.deep_link.clone(),
         };
         let recovered = self.mint_emailed(old.org_id, fields).await?;
         tracing::info!(session = %recovered.created.record.id, from = %old.id, org = %old.org_id, "a portal session recovered");
@@ -236,6 +237,7 @@ impl<S: SessionStore> Engine<S> {
             recovery: true,
             minted_by: MintedBy::LoginPage,
             chain_started_at: None,
+            deep_link: None,
         };
         let minted = self.mint_emailed(org, fields).await?;
         tracing::info!(session = %minted.created.record.id, org = %org, "a portal session minted from the login page");
@@ -358,6 +360,7 @@ impl<S: SessionStore> Engine<S> {
             recovery_ended_at: None,
             minted_by: fields.minted_by,
             chain_started_at: fields.chain_started_at.unwrap_or(now),
+            deep_link: fields.deep_link,
             version: 0,
         };
         self.store_new(&record).await?;
@@ -383,4 +386,5 @@ struct NewSession {
     minted_by: MintedBy,
     /// `None`: the new session starts its own chain.
     chain_started_at: Option<crate::timestamp::Timestamp>,
+    deep_link: Option<crate::record::DeepLink>,
 }
