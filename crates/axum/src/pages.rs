@@ -179,12 +179,22 @@ impl<S: SessionStore> Shared<S> {
         outcome: &Result<T, LinkRefusal>,
         headers: &HeaderMap,
     ) -> Option<Response> {
+        let Err(refusal) = outcome else {
+            return None;
+        };
+        self.refused_link_failure(client, refusal, headers)
+    }
+
+    /// [`link_failure`](Self::link_failure) for a refusal in hand.
+    pub(crate) fn refused_link_failure(
+        &self,
+        client: Option<IpAddr>,
+        refusal: &LinkRefusal,
+        headers: &HeaderMap,
+    ) -> Option<Response> {
         if !matches!(
-            outcome,
-            Err(LinkRefusal {
-                error: EngineError::LinkMalformed(_) | EngineError::LinkUnknown,
-                ..
-            })
+            refusal.error,
+            EngineError::LinkMalformed(_) | EngineError::LinkUnknown
         ) {
             return None;
         }

@@ -177,7 +177,6 @@ impl<S: SessionStore> Shared<S> {
                     };
                 }
                 Err(RecoveryError::Blocked(_)) => {}
-                Err(RecoveryError::Engine(error)) => crate::error::log_failure(&error),
                 Err(error) => crate::error::log_failure(&error),
             }
         }

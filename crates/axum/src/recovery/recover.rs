@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use portal_sessions::{
     EngineError, LinkRefusal, RecoveryBlock, RecoveryError, SessionRecord, SessionStore,
 };
@@ -51,18 +51,15 @@ pub(crate) async fn recover<S: SessionStore>(
     let link = match parse_link(raw) {
         Ok(link) => link,
         Err(malformed) => {
-            let outcome: Result<(), LinkRefusal> = Err(LinkRefusal {
+            let refusal = LinkRefusal {
                 error: malformed,
                 session: None,
-            });
-            if let Some(limited) = shared.link_failure(client, &outcome, headers) {
-                return RecoveryOutcome::Rejected.mark(limited);
-            }
-            let Err(refusal) = outcome else {
-                return RecoveryOutcome::Rejected.mark(StatusCode::NOT_FOUND.into_response());
             };
-            return RecoveryOutcome::Rejected
-                .mark(shared.link_refusal(refusal, None, headers, &mount).await);
+            let answer = match shared.refused_link_failure(client, &refusal, headers) {
+                Some(limited) => limited,
+                None => shared.link_refusal(refusal, None, headers, &mount).await,
+            };
+            return RecoveryOutcome::Rejected.mark(answer);
         }
     };
     let outcome = shared.engine.inspect_or_refuse(&link).await;
