@@ -17,15 +17,19 @@ mod recovery;
 pub(crate) use invoice::{invoice_not_found, invoice_page, invoice_path};
 pub(crate) use recovery::{NextStep, login, message_with_step};
 
-/// A brand colour if it is exactly `#rrggbb`, else the default indigo.
-fn accent(branding: Option<&Branding>) -> &str {
+/// A brand colour if it is exactly `#rrggbb`, else the default indigo: the only colour that
+/// reaches a `style`, on pages and in emails alike.
+pub(crate) fn accent(branding: Option<&Branding>) -> &str {
     branding
         .and_then(|b| b.brand_color.as_deref())
         .filter(|c| {
             c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
         })
-        .unwrap_or("#4f46e5")
+        .unwrap_or(DEFAULT_ACCENT)
 }
+
+/// The accent of a page or an email whose organisation has no colour: indigo.
+pub(crate) const DEFAULT_ACCENT: &str = "#4f46e5";
 
 const STYLE: &str = "
 *{box-sizing:border-box}

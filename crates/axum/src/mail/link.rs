@@ -27,21 +27,6 @@ pub enum LinkEmailKind {
     Login,
 }
 
-/// The accent of the header rule and the button when the organisation has no colour: the pages'
-/// indigo.
-const DEFAULT_ACCENT: &str = "#4f46e5";
-
-/// The organisation's colour if it is exactly `#rrggbb` (the pages' rule), else [`DEFAULT_ACCENT`]:
-/// only a checked colour reaches a `style` attribute.
-fn accent(branding: Option<&Branding>) -> &str {
-    branding
-        .and_then(|b| b.brand_color.as_deref())
-        .filter(|c| {
-            c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
-        })
-        .unwrap_or(DEFAULT_ACCENT)
-}
-
 /// The email that sends `link` to `to`: a recovery or a login-page request (`kind`), in `locale`'s
 /// language, branded with the organisation's name and colour (`branding`, `None` for a plain one),
 /// saying that the link works once and expires in `lifetime` (in words: "1 hour and 30 minutes").
@@ -105,7 +90,7 @@ pub fn link_email(
         ignore: texts.ignore,
     };
     let text = plain_text(&lines, link);
-    let html = document(&lines, link, locale, org, accent(branding)).into_string();
+    let html = document(&lines, link, locale, org, crate::html::accent(branding)).into_string();
     Email::new(to, lines.subject, text, html, locale)
 }
 
@@ -321,7 +306,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            !html.contains("red;") && html.contains(DEFAULT_ACCENT),
+            !html.contains("red;") && html.contains(crate::html::DEFAULT_ACCENT),
             "{html}"
         );
         // The text part is not HTML: it says the name and the link as they are.
@@ -355,7 +340,7 @@ mod tests {
                 email.subject,
                 "Votre lien vers votre portail de facturation"
             );
-            assert!(email.html.contains(DEFAULT_ACCENT));
+            assert!(email.html.contains(crate::html::DEFAULT_ACCENT));
             assert!(
                 email
                     .text
