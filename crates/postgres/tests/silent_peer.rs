@@ -171,6 +171,16 @@ async fn a_connection_that_missed_its_deadline_is_discarded() {
         0,
         "the connection that missed its deadline went back to the pool"
     );
+    // The abandoned swap is dropped by the client only: its backend still waits on the lock, and
+    // would commit once the lock goes. It is cancelled first, so that what follows is decided.
+    let waiting = format!(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND pid <> pg_backend_pid() AND query LIKE '%\"{}\".portal_sessions%'",
+        direct.schema().as_str()
+    );
+    if let Err(error) = locker.execute(&waiting, &[]).await {
+        panic!("{error}");
+    }
     if let Err(error) = locker.rollback().await {
         panic!("{error}");
     }
