@@ -22,7 +22,9 @@
 //! the portal at paths of their own: the library's are `/portal`, `/portal/invoices/...` and
 //! `/portal/logout`). Set
 //! `HOST_APP_LISTEN` to listen elsewhere, and `HOST_APP_WEBHOOK_URL` with `HOST_APP_WEBHOOK_SECRET`
-//! (`whsec_` and at least 24 characters) to have the sessions' events POSTed there, signed.
+//! (`whsec_` and at least 24 characters) to have the sessions' events POSTed there, signed, and
+//! `HOST_APP_FRAME_ANCESTORS` (origins, comma-separated) to let those sites' pages frame the
+//! portal and the host's printable invoice.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,9 +43,9 @@ use portal_sessions_axum::webhooks::{
     Deliverer, Deliveries, HyperClient, StaticEndpoints, Webhook,
 };
 use portal_sessions_axum::{
-    ApiAuth, AuthError, Branding, CustomerBilling, HostLink, Invoice, InvoiceStatus, PortalData,
-    PortalDataError, PortalService, PurgeTask, Purger, RequestLogLayer, UsageLine, Viewer,
-    ViewerCheck, api_key, async_trait, health_check, page_headers,
+    ApiAuth, AuthError, Branding, CustomerBilling, FrameAncestor, HostLink, Invoice, InvoiceStatus,
+    PortalData, PortalDataError, PortalService, PurgeTask, Purger, RequestLogLayer, UsageLine,
+    Viewer, ViewerCheck, api_key, async_trait, health_check, page_headers,
 };
 use portal_sessions_memory::MemoryStore;
 use tokio::sync::RwLock;
@@ -92,6 +94,8 @@ impl ApiAuth for HostKeys {
 /// The host's billing system: orders per customer, turned into invoices and usage on each request.
 pub struct HostBilling {
     orders: HashMap<String, Vec<(String, i64)>>,
+    /// The origins whose pages may frame the portal (and the host's own portal pages).
+    frame_ancestors: Vec<FrameAncestor>,
 }
 
 impl HostBilling {
@@ -124,7 +128,9 @@ impl HostBilling {
 impl PortalData for HostBilling {
     async fn branding(&self, _org: OrgId) -> Result<Option<Branding>, PortalDataError> {
         Ok(Some(
-            Branding::new("Example SaaS").with_brand_color("#b45309"),
+            Branding::new("Example SaaS")
+                .with_brand_color("#b45309")
+                .with_frame_ancestors(self.frame_ancestors.iter().cloned()),
         ))
     }
 
@@ -209,7 +215,9 @@ async fn orders_csv(State(host): State<HostState>, viewer: Viewer) -> Response {
 }
 
 /// The host's own portal page: one invoice of the viewing customer, printable. A viewer whose
-/// session does not include invoices, or an invoice of another customer, is a 404.
+/// session does not include invoices, or an invoice of another customer, is a 404. Framed as the
+/// organisation's portal is (its [`Framing`](portal_sessions_axum::Framing), under [`page_headers`]), so that it opens inside a
+/// portal that a host page frames, and sizes that frame.
 async fn printable_invoice(
     State(host): State<HostState>,
     viewer: Viewer,
@@ -222,6 +230,7 @@ async fn printable_invoice(
     let Some(invoice) = invoices.iter().find(|invoice| invoice.number == number) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let framing = viewer.framing().await;
     // A template that escapes every value (the host's own choice; maud is what the portal uses).
     let page = maud::html! {
         (maud::DOCTYPE)
@@ -246,10 +255,11 @@ async fn printable_invoice(
                     tr { td { "Status" } td { (invoice.status) } }
                 }
                 p { a href=(viewer.portal_path()) { "Back to your billing portal" } }
+                (maud::PreEscaped(framing.height_script()))
             }
         }
     };
-    Html(page.into_string()).into_response()
+    (framing, Html(page.into_string())).into_response()
 }
 
 /// The host app, with links minted under `public_url`; its webhook deliveries and purges run
@@ -259,9 +269,23 @@ async fn printable_invoice(
 ///
 /// As [`host_service`].
 pub async fn host_app(public_url: &str) -> Result<Router, Box<dyn std::error::Error>> {
-    Ok(host_service(public_url, StaticEndpoints::default())
-        .await?
-        .router)
+    host_app_framed_by(public_url, Vec::new()).await
+}
+
+/// [`host_app`], whose portal and portal pages the pages of `frame_ancestors` may frame.
+///
+/// # Errors
+///
+/// As [`host_service`].
+pub async fn host_app_framed_by(
+    public_url: &str,
+    frame_ancestors: Vec<FrameAncestor>,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    Ok(
+        host_service(public_url, StaticEndpoints::default(), frame_ancestors)
+            .await?
+            .router,
+    )
 }
 
 /// The host service: its router, and the tasks beside it.
@@ -291,6 +315,22 @@ pub fn webhooks_from_env(org: OrgId) -> Result<StaticEndpoints, Box<dyn std::err
     Ok(endpoints)
 }
 
+/// The origins of `HOST_APP_FRAME_ANCESTORS` (comma-separated; none when it is not set).
+///
+/// # Errors
+///
+/// When one is not an origin the portal may be framed by.
+pub fn frame_ancestors_from_env() -> Result<Vec<FrameAncestor>, Box<dyn std::error::Error>> {
+    let Ok(origins) = std::env::var("HOST_APP_FRAME_ANCESTORS") else {
+        return Ok(Vec::new());
+    };
+    let mut ancestors = Vec::new();
+    for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        ancestors.push(FrameAncestor::new(origin)?);
+    }
+    Ok(ancestors)
+}
+
 /// The demo organisation's id.
 ///
 /// # Errors
@@ -300,7 +340,8 @@ pub fn host_org() -> Result<OrgId, portal_sessions::IdError> {
     "9b2f6a4e-1c3d-4e5f-8a7b-6c5d4e3f2a1b".parse()
 }
 
-/// The host service, with links minted under `public_url` and events POSTed to `webhooks`.
+/// The host service, with links minted under `public_url`, events POSTed to `webhooks`, and the
+/// portal framed by the pages of `frame_ancestors` only.
 ///
 /// # Errors
 ///
@@ -309,6 +350,7 @@ pub fn host_org() -> Result<OrgId, portal_sessions::IdError> {
 pub async fn host_service(
     public_url: &str,
     webhooks: StaticEndpoints,
+    frame_ancestors: Vec<FrameAncestor>,
 ) -> Result<HostService, Box<dyn std::error::Error>> {
     let org = host_org()?;
     let mut customers = StaticDirectory::default();
@@ -333,6 +375,7 @@ pub async fn host_service(
                 ("2026-11".into(), 3_100),
             ],
         )]),
+        frame_ancestors,
     });
     // The event feed keeps which events each session's webhooks got.
     let engine = Arc::new(Engine::new(MemoryStore::new().with_event_feed(), customers));
@@ -402,11 +445,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let webhooks = webhooks_from_env(host_org()?)?;
     let webhook_count = webhooks.len();
+    let frame_ancestors = frame_ancestors_from_env()?;
     let HostService {
         router,
         deliveries,
         purger,
-    } = host_service(&format!("http://{address}"), webhooks).await?;
+    } = host_service(&format!("http://{address}"), webhooks, frame_ancestors).await?;
     println!("host app on http://{address}: the portal is under /billing");
     println!("Host API key: {HOST_KEY}");
     println!(

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use portal_sessions::{CustomerId, OrgId, RecoveryPolicy, SessionView};
 
 use crate::frame_ancestor::FrameAncestor;
+use crate::framing::Framing;
 use crate::https_url::HttpsUrl;
 use serde::Deserialize;
 
@@ -64,6 +65,11 @@ impl Branding {
     /// Whether some page may frame the organisation's pages.
     pub fn is_framable(&self) -> bool {
         !self.frame_ancestors.is_empty()
+    }
+
+    /// Who may frame the organisation's pages.
+    pub(crate) fn framing(&self) -> Framing {
+        Framing::new(self.frame_ancestors.iter().cloned())
     }
 }
 

@@ -5,6 +5,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::framing::{Framing, HEIGHT_SCRIPT_SOURCE};
+
 /// `Strict-Transport-Security` for a year, this host only (see
 /// [`PortalService::strict_transport_security`](crate::PortalService::strict_transport_security)).
 pub(crate) async fn strict_transport_security(mut response: Response) -> Response {
@@ -34,20 +36,24 @@ pub(crate) async fn api_headers(request: Request, next: Next) -> Response {
 /// `axum::middleware::from_fn(page_headers)`. The portal's pages allow only their own inline code,
 /// by nonce; a page that sets no policy of its own gets one that runs no script and allows inline
 /// styles.
+///
+/// A page is framed by no other page's, unless its response carries the session's
+/// [`Framing`] ([`Viewer::framing`](crate::Viewer::framing)): then, for an organisation that
+/// lists frame ancestors, the policy names them as its `frame-ancestors`, there is no
+/// `X-Frame-Options: DENY`, and the only script it runs is
+/// [`Framing::height_script`].
 pub async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let framable = response.extensions().get::<Framable>().is_some();
-    set_page_headers(response.headers_mut(), framable);
+    // Read, not taken: a response that passes this layer twice (a host page's refusal, which the
+    // extractor already dressed) is dressed the same way again.
+    let framing = response.extensions().get::<Framing>().cloned();
+    set_page_headers(response.headers_mut(), framing.as_ref());
     response
 }
 
-/// On a page's response: the page may be framed by the origins its Content-Security-Policy's
-/// `frame-ancestors` names, so it gets no `X-Frame-Options: DENY` (which would forbid every
-/// frame, whatever the policy says, in browsers that read it first).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Framable;
-
-pub(crate) fn set_page_headers(headers: &mut HeaderMap, framable: bool) {
+/// The page headers, framed as `framing` allows (by no page when `None`).
+pub(crate) fn set_page_headers(headers: &mut HeaderMap, framing: Option<&Framing>) {
+    let framing = framing.filter(|framing| framing.is_framable());
     // Named by the `http` crate's constants (a name given as text is parsed on every insert) and
     // room made once: measured, these inserts were a tenth of a redeem's instructions.
     headers.reserve(5);
@@ -60,18 +66,38 @@ pub(crate) fn set_page_headers(headers: &mut HeaderMap, framable: bool) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if !framable {
+    if framing.is_none() {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
-    // one that runs no script at all and allows inline styles only.
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-                 script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        );
+    // one that runs no script at all (a framed one: the height script alone) and allows inline
+    // styles only.
+    if headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        return;
     }
+    let policy = match framing {
+        None => HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+             script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        Some(framing) => {
+            let policy = format!(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+                 script-src {}; form-action 'self'; frame-ancestors {}; base-uri 'none'",
+                *HEIGHT_SCRIPT_SOURCE,
+                framing.directive()
+            );
+            match HeaderValue::from_str(&policy) {
+                Ok(policy) => policy,
+                // Cannot happen: origins are checked to be URL characters. Never framed if it does.
+                Err(_) => {
+                    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+                    HeaderValue::from_static(
+                        "default-src 'none'; script-src 'none'; frame-ancestors 'none'",
+                    )
+                }
+            }
+        }
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
 }

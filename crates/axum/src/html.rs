@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use portal_sessions::{Feature, Features, Locale, SessionView};
 
 use crate::data::{Branding, CustomerBilling};
+use crate::framing::Framing;
 use crate::text::{Speech, fill};
 
 mod invoice;
@@ -116,8 +117,8 @@ pub(crate) struct Page {
     pub(crate) locale: Locale,
     /// `None` only when the operating system's randomness failed: then no inline code runs.
     pub(crate) nonce: Option<String>,
-    /// The origins that may frame it (none: no page may).
-    pub(crate) frame_ancestors: Vec<String>,
+    /// Who may frame it.
+    pub(crate) framing: Framing,
 }
 
 impl Page {
@@ -128,11 +129,7 @@ impl Page {
             .as_deref()
             .map(|nonce| format!("'nonce-{nonce}'"))
             .unwrap_or_else(|| "'none'".to_owned());
-        let ancestors = if self.frame_ancestors.is_empty() {
-            "'none'".to_owned()
-        } else {
-            self.frame_ancestors.join(" ")
-        };
+        let ancestors = self.framing.directive();
         format!(
             "default-src 'none'; style-src {inline}; script-src {inline}; img-src https: data:; \
              form-action 'self'; frame-ancestors {ancestors}; base-uri 'none'"
@@ -163,17 +160,7 @@ fn layout(
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
         .filter(|url| url.starts_with("https://"));
-    let frame_ancestors: Vec<String> = branding
-        .map(|b| {
-            b.frame_ancestors
-                .iter()
-                .map(|origin| origin.as_str().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    // The origins the height goes to, as JSON in an attribute (escaped there like any value).
-    let height_targets = (!frame_ancestors.is_empty())
-        .then(|| serde_json::to_string(&frame_ancestors).unwrap_or_else(|_| "[]".to_owned()));
+    let framing = branding.map(Branding::framing).unwrap_or_default();
     let markup = html! {
         (DOCTYPE)
         html lang=(speech.locale) {
@@ -186,7 +173,7 @@ fn layout(
                     ":root{--accent:" (accent(branding)) "}" (PreEscaped(STYLE))
                 }
             }
-            body data-portal-frame-ancestors=[height_targets.as_deref()] {
+            body {
                 header {
                     div.inner {
                         @if let Some(logo) = logo { img src=(logo) alt=""; }
@@ -196,9 +183,7 @@ fn layout(
                 }
                 main { (body) }
                 (footer)
-                @if height_targets.is_some() {
-                    script nonce=[nonce.as_deref()] { (PreEscaped(TELL_THE_FRAME_ITS_HEIGHT)) }
-                }
+                (framing.height_script_markup(nonce.as_deref()))
             }
         }
     };
@@ -206,7 +191,7 @@ fn layout(
         html: markup.into_string(),
         locale: speech.locale,
         nonce,
-        frame_ancestors,
+        framing,
     }
 }
 
@@ -221,18 +206,6 @@ pub(crate) fn message(title: &str, text: &str, chrome: &Chrome<'_>, speech: &Spe
     };
     layout(title, chrome, speech, body, html! {}, nonce())
 }
-
-/// The script that tells the page that frames this one its height, as
-/// `{"type": "portal-sessions:height", "height": <px>}`, sent to each allowed origin only (the
-/// browser drops a message whose target origin is not the parent's), now and whenever it changes.
-/// A constant, allowed by the page's nonce; the origins come from the body's data attribute.
-/// The height is the root element's, the content's own: a frame's `scrollHeight` is never less
-/// than the frame, so a shorter page loaded into a tall frame would never shrink it.
-const TELL_THE_FRAME_ITS_HEIGHT: &str = "(function(){if(window.parent===window)return;\
-var o=JSON.parse(document.body.dataset.portalFrameAncestors||'[]');\
-function tell(){var h=Math.ceil(document.documentElement.getBoundingClientRect().height);\
-o.forEach(function(t){window.parent.postMessage({type:'portal-sessions:height',height:h},t);});}\
-tell();if(window.ResizeObserver){new ResizeObserver(tell).observe(document.body);}})();";
 
 /// The script that submits the link page's form at once: a constant, allowed by the page's nonce.
 /// In a frame, it first checks that the frame can keep a cookie (a partitioned probe cookie, set

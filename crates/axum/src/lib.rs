@@ -195,6 +195,7 @@ mod data;
 mod error;
 mod event;
 mod frame_ancestor;
+mod framing;
 mod headers;
 mod health;
 mod host_link;
@@ -234,6 +235,7 @@ pub use crate::data::{
 };
 pub use crate::event::{WebhookEvent, event_body, event_type};
 pub use crate::frame_ancestor::{FrameAncestor, InvalidFrameAncestor};
+pub use crate::framing::Framing;
 pub use crate::headers::page_headers;
 pub use crate::health::{health_check, store_health};
 pub use crate::host_link::HostLink;

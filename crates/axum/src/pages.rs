@@ -10,12 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use portal_sessions::{
     ClientInfo, EngineError, Features, LinkRefusal, LinkToken, OrgId, Rejection, SessionRecord,
-    SessionStore,
+    SessionStore, SessionView,
 };
 
 use crate::cookie::ViewerCookie;
 use crate::data::Branding;
 use crate::error::{is_transient, log_failure};
+use crate::framing::Framing;
 use crate::html::PortalPage;
 use crate::html::{self, Chrome, NextStep};
 use crate::limit::Limits;
@@ -31,7 +32,7 @@ use crate::viewer::{Viewer, ViewerCheck, ViewerSource};
 /// without a session's locale follows that header).
 pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
     let policy = rendered.content_security_policy();
-    let framable = !rendered.frame_ancestors.is_empty();
+    let framing = rendered.framing;
     let language = rendered.locale.to_string();
     let mut response = (status, Html(rendered.html)).into_response();
     let headers = response.headers_mut();
@@ -42,8 +43,8 @@ pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
         headers.insert(header::CONTENT_LANGUAGE, value);
     }
     headers.append(header::VARY, HeaderValue::from_static("accept-language"));
-    if framable {
-        response.extensions_mut().insert(crate::headers::Framable);
+    if framing.is_framable() {
+        response.extensions_mut().insert(framing);
     }
     response
 }
@@ -333,21 +334,21 @@ impl<S: SessionStore> Shared<S> {
 
 #[async_trait::async_trait]
 impl<S: SessionStore> ViewerSource for Shared<S> {
-    async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response> {
+    async fn viewer(&self, parts: &Parts, mount: &Mount) -> Result<SessionView, Response> {
         let headers = &parts.headers;
         let token = match self.cookies.read(headers) {
             ViewerCookie::Token(token) => token,
-            ViewerCookie::Missing => return Err(self.session_ended(None, &mount, headers).await),
+            ViewerCookie::Missing => return Err(self.session_ended(None, mount, headers).await),
             ViewerCookie::Malformed => {
                 let client = self.limits.proxies.client_of(parts);
                 if let Some(refused) = self.cookie_failure(client, headers) {
                     return Err(refused);
                 }
-                return Err(self.session_ended(None, &mount, headers).await);
+                return Err(self.session_ended(None, mount, headers).await);
             }
         };
         match self.engine.authenticate(&token).await {
-            Ok(record) => Ok(Viewer::new(record.view(self.engine.now()), mount)),
+            Ok(record) => Ok(record.view(self.engine.now())),
             Err(EngineError::ViewerRejected(rejection)) => {
                 if rejection == Rejection::WrongSecret {
                     let client = self.limits.proxies.client_of(parts);
@@ -359,10 +360,17 @@ impl<S: SessionStore> ViewerSource for Shared<S> {
                     Ok(genuine) => genuine,
                     Err(error) => return Err(failure_page(&error, &self.speech(None, headers))),
                 };
-                Err(self.session_ended(genuine.as_ref(), &mount, headers).await)
+                Err(self.session_ended(genuine.as_ref(), mount, headers).await)
             }
             Err(error) => Err(failure_page(&error, &self.speech(None, headers))),
         }
+    }
+
+    async fn framing(&self, org: OrgId) -> Framing {
+        self.branding(org)
+            .await
+            .map(|branding| branding.framing())
+            .unwrap_or_default()
     }
 }
 

@@ -7,14 +7,18 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use portal_sessions::{CustomerSnapshot, Features, OrgId, SessionView};
 
+use crate::framing::Framing;
 use crate::mount::Mount;
 
 /// Authenticates a request's viewer cookie: what a [`PortalService`](crate::PortalService) does
 /// for its own portal, behind an object so that the host's state need not name the store type.
 #[async_trait::async_trait]
 pub(crate) trait ViewerSource: Send + Sync + 'static {
-    /// The viewer of a request mounted at `mount`, or the complete answer to send instead.
-    async fn viewer(&self, parts: &Parts, mount: Mount) -> Result<Viewer, Response>;
+    /// The session a request mounted at `mount` views, or the complete answer to send instead.
+    async fn viewer(&self, parts: &Parts, mount: &Mount) -> Result<SessionView, Response>;
+
+    /// Who may frame the organisation's pages (nobody when its branding cannot be loaded).
+    async fn framing(&self, org: OrgId) -> Framing;
 }
 
 /// What the [`Viewer`] extractor needs: made by
@@ -73,11 +77,23 @@ impl std::fmt::Debug for ViewerCheck {
 pub struct Viewer {
     session: SessionView,
     mount: Mount,
+    check: ViewerCheck,
 }
 
 impl Viewer {
-    pub(crate) fn new(session: SessionView, mount: Mount) -> Viewer {
-        Viewer { session, mount }
+    /// Who may frame this page: the session's organisation's
+    /// [`frame_ancestors`](crate::Branding::frame_ancestors), read from its branding now. Return it
+    /// with the page's response, under [`page_headers`](crate::page_headers), and the page is
+    /// framed as the organisation's portal is; write its
+    /// [`height_script`](Framing::height_script) into the page so that the frame fits it.
+    /// A page returned without it is never framed: an iframe of the portal that follows a link to
+    /// it shows the browser's refusal.
+    ///
+    /// # Examples
+    ///
+    /// See [`Framing`].
+    pub async fn framing(&self) -> Framing {
+        self.check.0.framing(self.session.org_id).await
     }
 
     /// The session being viewed: customer, features, organisation, return URL, expiry.
@@ -131,17 +147,19 @@ where
     type Rejection = ViewerRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &T) -> Result<Viewer, ViewerRejection> {
-        let ViewerCheck(source) = ViewerCheck::from_ref(state);
-        source
-            .viewer(parts, Mount::of(parts))
-            .await
-            .map_err(|mut response| {
-                let framable = response
-                    .extensions()
-                    .get::<crate::headers::Framable>()
-                    .is_some();
-                crate::headers::set_page_headers(response.headers_mut(), framable);
-                ViewerRejection(response)
-            })
+        let check = ViewerCheck::from_ref(state);
+        let mount = Mount::of(parts);
+        match check.0.viewer(parts, &mount).await {
+            Ok(session) => Ok(Viewer {
+                session,
+                mount,
+                check,
+            }),
+            Err(mut response) => {
+                let framing = response.extensions().get::<Framing>().cloned();
+                crate::headers::set_page_headers(response.headers_mut(), framing.as_ref());
+                Err(ViewerRejection(response))
+            }
+        }
     }
 }

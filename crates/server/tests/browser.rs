@@ -319,6 +319,15 @@ impl Drop for HostApp {
 }
 
 fn start_host_app() -> HostApp {
+    start_host_app_at("127.0.0.1", Vec::new())
+}
+
+/// The host app on a loopback port, minting links under `http://{public_host}:{port}`, its portal
+/// framed by the pages of `frame_ancestors`.
+fn start_host_app_at(
+    public_host: &'static str,
+    frame_ancestors: Vec<portal_sessions_axum::FrameAncestor>,
+) -> HostApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     let port = listener
         .local_addr()
@@ -335,9 +344,12 @@ fn start_host_app() -> HostApp {
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         runtime.block_on(async move {
-            let app = host_app::host_app(&format!("http://127.0.0.1:{port}"))
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            let app = host_app::host_app_framed_by(
+                &format!("http://{public_host}:{port}"),
+                frame_ancestors,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
             let listener =
                 tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
             axum::serve(
@@ -1112,7 +1124,8 @@ fn is_used(port: u16, key: &str, id: &str) -> Value {
 /// another site, in a browser that blocks third-party cookies: the link page's probe finds that a
 /// partitioned cookie works, redeems the link, and the portal and an invoice page show in the
 /// frame, which the pages' height messages size. Another organisation's link in a frame is
-/// refused by the browser and never consumed.
+/// refused by the browser and never consumed; and in a browser that keeps no cookie at all, the
+/// framed link is not consumed either: the page offers to open the portal in a new tab.
 #[test]
 fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
     if !browser_available() {
@@ -1288,6 +1301,122 @@ fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
     assert_eq!(is_used(port, UNFRAMED_KEY, &refused_id), Value::Bool(false));
     driver.screenshot(&shots.join("frame-refused.png"));
     drop(driver);
+
+    // A browser that keeps no cookie at all, not even a partitioned one: the link page's probe
+    // fails in the frame, so the link is not consumed, and the page offers a new tab instead.
+    let (kept_link, kept_id) = mint_with(port, FRAMED_KEY, "framed-1");
+    host.serve("/no-cookies", host_page(&kept_link, &portal_origin));
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch_with(
+        profile.path(),
+        json!({ "prefs": { "profile.default_content_setting_values.cookies": 2 } }),
+        json!({}),
+    );
+    driver.go(&format!("{host_origin}/no-cookies"));
+    driver.enter_frame("#portal");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while driver.execute("return document.getElementById('new-tab').hidden") != Value::Bool(false) {
+        assert!(
+            Instant::now() < deadline,
+            "the new-tab way never showed: {}",
+            driver.source()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        driver.execute("return document.getElementById('open').hidden"),
+        Value::Bool(true),
+        "the form that would consume the link is still offered"
+    );
+    let new_tab = driver.execute(
+        "var a = document.querySelector('#new-tab a');\
+         return [a.href, a.target, a.textContent];",
+    );
+    assert_eq!(new_tab[0].as_str(), Some(kept_link.as_str()), "{new_tab}");
+    assert_eq!(new_tab[1].as_str(), Some("_blank"), "{new_tab}");
+    assert!(
+        new_tab[2]
+            .as_str()
+            .is_some_and(|text| text.contains("new tab")),
+        "{new_tab}"
+    );
+    driver.leave_frame();
+    driver.screenshot(&shots.join("frame-new-tab.png"));
+    assert_eq!(is_used(port, FRAMED_KEY, &kept_id), Value::Bool(false));
+    drop(driver);
     drop(server);
+    drop(host);
+}
+
+/// The host's own portal page (the example's printable invoice, behind `Viewer`) inside a portal
+/// that a page of another site frames, in a browser that blocks third-party cookies: the page is
+/// framed as the portal is (`Viewer::framing` passed on under `page_headers`), and its height
+/// script, which its policy allows by hash and nothing else, sizes the frame.
+#[test]
+fn a_host_page_inside_a_framed_portal() {
+    if !browser_available() {
+        return;
+    }
+    let host = HostPages::start();
+    let host_origin = format!("http://127.0.0.1:{}", host.port);
+    let ancestor =
+        portal_sessions_axum::FrameAncestor::new(&host_origin).unwrap_or_else(|e| panic!("{e}"));
+    let app = start_host_app_at("localhost", vec![ancestor]);
+    let portal_origin = format!("http://localhost:{}", app.port);
+    let created = host_mint(
+        app.port,
+        &format!(r#"{{"customerExternalId":"{}"}}"#, host_app::CUSTOMER),
+    );
+    let link = created["url"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        link.starts_with(&format!("{portal_origin}/billing/r/mgl_")),
+        "{link}"
+    );
+    host.serve("/", host_page(&link, &portal_origin));
+    let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let driver = launch_with(
+        profile.path(),
+        json!({
+            "prefs": {
+                "profile.cookie_controls_mode": 1,
+                "profile.block_third_party_cookies": true,
+            },
+        }),
+        json!({ "goog:loggingPrefs": { "browser": "ALL" } }),
+    );
+    driver.go(&format!("{host_origin}/"));
+    driver.enter_frame("#portal");
+    driver.wait_for("EX-0003");
+    driver.execute("location.href = '/billing/portal/print/EX-0003'; return null;");
+    let page = driver.wait_for("Back to your billing portal");
+    assert!(page.contains("Forty-Two Ltd"), "{page}");
+    assert_eq!(
+        driver.execute("return location.href").as_str(),
+        Some(format!("{portal_origin}/billing/portal/print/EX-0003").as_str())
+    );
+    let page_height = driver
+        .execute("return Math.ceil(document.documentElement.getBoundingClientRect().height)")
+        .as_u64()
+        .unwrap_or_default();
+    driver.leave_frame();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while driver.title() != format!("h={page_height}") {
+        assert!(
+            Instant::now() < deadline,
+            "the host page did not size the frame ({page_height} px): title {:?}; console: {:#?}",
+            driver.title(),
+            driver.browser_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let refused: Vec<String> = driver
+        .browser_log()
+        .into_iter()
+        .filter(|line| line.contains("Content Security Policy"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    driver.screenshot(&screenshots_dir().join("frame-host-page.png"));
+    drop(driver);
+    drop(app);
     drop(host);
 }

@@ -1,7 +1,8 @@
 //! An organisation whose pages other sites may frame (`Branding::frame_ancestors`): exactly those
 //! ancestors in the Content-Security-Policy and no `X-Frame-Options`, the frame told its height,
-//! a link page that does not consume the link in a frame that cannot keep the cookie, and a
-//! cookie a cross-site frame keeps; every other organisation's pages stay unframable.
+//! a link page that does not consume the link in a frame that cannot keep the cookie, a cookie
+//! a cross-site frame keeps, and the host's own page framed alike when it passes the framing on;
+//! every other organisation's pages stay unframable.
 
 use axum::http::StatusCode;
 use portal_sessions::SessionStore;
@@ -73,10 +74,61 @@ pub async fn framed_pages_and_their_cookie<S: SessionStore>(store: S, mounted: M
             .header("content-security-policy")
             .contains(FRAMING_APP)
     );
+    // The host's own page, given the session's framing: framed by the same origins, and the one
+    // script it may run (by hash) tells the frame its height.
+    let statement = app.page("GET", "/portal/statement", Some(&cookie)).await;
+    assert_eq!(statement.status, StatusCode::OK, "{}", statement.body);
+    assert!(statement.header("x-frame-options").is_empty());
+    let policy = statement.header("content-security-policy");
+    assert!(
+        policy.contains(&format!(
+            "frame-ancestors {FRAMING_APP} http://localhost:3000;"
+        )) && policy.contains("script-src 'sha256-")
+            && !policy.contains("script-src 'unsafe"),
+        "{policy}"
+    );
+    assert!(
+        statement.body.contains("portal-sessions:height")
+            && statement.body.contains("data-portal-frame-ancestors="),
+        "{}",
+        statement.body
+    );
     let out = app.page("POST", "/portal/logout", Some(&cookie)).await;
     assert!(
         out.header("set-cookie").contains("Partitioned"),
         "cleared as it was set"
+    );
+    // The host page's "session ended" (of a revoked session, still known by its cookie), under
+    // `page_headers` too, is framed as the portal's is.
+    let revoked = app
+        .call(
+            "POST",
+            "/v1/portal-sessions",
+            Some(KEY_B),
+            Some(json!({"customerExternalId": "umbrella-003"})),
+        )
+        .await
+        .json();
+    let revoked_cookie = app.redeem(&revoked).await;
+    let id = revoked["id"].as_str().unwrap();
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/v1/portal-sessions/{id}"),
+            Some(KEY_B),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let ended = app
+        .page("GET", "/portal/statement", Some(&revoked_cookie))
+        .await;
+    assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "{}", ended.body);
+    assert!(ended.header("x-frame-options").is_empty());
+    assert!(
+        ended
+            .header("content-security-policy")
+            .contains(&format!("frame-ancestors {FRAMING_APP} "))
     );
 
     // Organisation A: no page may frame it.
@@ -96,4 +148,14 @@ pub async fn framed_pages_and_their_cookie<S: SessionStore>(store: S, mounted: M
         cookie.contains("SameSite=Lax") && !cookie.contains("Partitioned"),
         "{cookie}"
     );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let statement = app.page("GET", "/portal/statement", Some(&cookie)).await;
+    assert_eq!(statement.status, StatusCode::OK, "{}", statement.body);
+    assert_eq!(statement.header("x-frame-options"), "DENY");
+    assert!(
+        statement
+            .header("content-security-policy")
+            .contains("script-src 'none'; form-action 'self'; frame-ancestors 'none'")
+    );
+    assert!(!statement.body.contains("portal-sessions:height"));
 }

@@ -9,8 +9,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{Request, StatusCode, header};
+use axum::middleware;
+use axum::response::Html;
 use axum::routing::get;
 use http_body_util::BodyExt;
+use maud::{PreEscaped, html};
 use portal_sessions::{Engine, Feature, ManualClock, SessionStore, StaticDirectory};
 use portal_sessions_conformance::fixture::start_time;
 use serde_json::Value;
@@ -22,6 +25,8 @@ use super::fixture::{
 use super::openapi;
 use crate::auth::StaticApiKeys;
 use crate::data::{Branding, CustomerBilling, Invoice, InvoiceStatus, StaticPortalData};
+use crate::framing::Framing;
+use crate::headers::page_headers;
 use crate::https_url::HttpsUrl;
 use crate::viewer::{Viewer, ViewerCheck};
 use crate::{OrgRecovery, PortalService};
@@ -54,16 +59,19 @@ impl FromRef<HostState> for ViewerCheck {
     }
 }
 
-/// The host's own portal page: the viewer's customer and features, or the portal's "session ended".
-async fn statement(State(host): State<HostState>, viewer: Viewer) -> String {
+/// The host's own portal page: the viewer's customer and features, or the portal's "session ended";
+/// framed as the organisation's portal is, and telling the frame its height.
+async fn statement(State(host): State<HostState>, viewer: Viewer) -> (Framing, Html<String>) {
     let features: Vec<&str> = viewer.features().iter().map(Feature::as_str).collect();
-    format!(
-        "{} statement for {} ({}); back to {}",
-        host.name,
-        viewer.customer().name,
-        features.join(","),
-        viewer.portal_path()
-    )
+    let framing = viewer.framing().await;
+    let page = html! {
+        p {
+            (host.name) " statement for " (viewer.customer().name) " (" (features.join(","))
+            "); back to " (viewer.portal_path())
+        }
+        (PreEscaped(framing.height_script()))
+    };
+    (framing, Html(page.into_string()))
 }
 
 /// A host app around the portal, at the root or under [`PREFIX`].
@@ -183,9 +191,10 @@ fn build<S: SessionStore>(
         name: "Host",
         viewers: portal.viewer_check(),
     };
-    let portal_routes = portal
-        .router::<HostState>()
-        .route("/portal/statement", get(statement));
+    let portal_routes = portal.router::<HostState>().route(
+        "/portal/statement",
+        get(statement).layer(middleware::from_fn(page_headers)),
+    );
     let host = Router::new()
         .route(
             "/",

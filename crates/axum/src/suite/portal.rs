@@ -173,9 +173,18 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
     assert_eq!(
         statement.body,
         format!(
-            "Host statement for Acme Corp (invoices); back to {}",
+            "<p>Host statement for Acme Corp (invoices); back to {}</p>",
             app.mounted("/portal")
         )
+    );
+    // A host page under `page_headers`: an organisation without frame ancestors is framed by none.
+    assert_eq!(statement.header("x-frame-options"), "DENY");
+    assert!(
+        statement
+            .header("content-security-policy")
+            .contains("script-src 'none'; form-action 'self'; frame-ancestors 'none'"),
+        "{}",
+        statement.header("content-security-policy")
     );
 
     let everything = app.create(json!({"customerExternalId": "acme-001"})).await;
