@@ -223,14 +223,16 @@ async fn printable_invoice(
     viewer: Viewer,
     Path(number): Path<String>,
 ) -> Response {
+    // Its refusals too are framed as the portal is: in a frame, a 404 rather than the browser's
+    // refusal to show it.
+    let framing = viewer.framing().await;
     if !viewer.features().contains(Feature::Invoices) {
-        return StatusCode::NOT_FOUND.into_response();
+        return (framing, StatusCode::NOT_FOUND).into_response();
     }
     let invoices = host.billing.invoices(viewer.customer());
     let Some(invoice) = invoices.iter().find(|invoice| invoice.number == number) else {
-        return StatusCode::NOT_FOUND.into_response();
+        return (framing, StatusCode::NOT_FOUND).into_response();
     };
-    let framing = viewer.framing().await;
     // A template that escapes every value (the host's own choice; maud is what the portal uses).
     let page = maud::html! {
         (maud::DOCTYPE)

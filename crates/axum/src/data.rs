@@ -47,6 +47,30 @@ impl Branding {
         self
     }
 
+    /// Whether `color` is a colour pages and emails use: exactly `#rrggbb`. Any other text never
+    /// reaches a `style` (they use their own accent instead); a configuration refuses it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions_axum::Branding;
+    ///
+    /// assert!(Branding::is_hex_color("#0e7490"));
+    /// assert!(!Branding::is_hex_color("red"));
+    /// assert!(!Branding::is_hex_color("#0e7490;}</style>"));
+    /// ```
+    pub fn is_hex_color(color: &str) -> bool {
+        color.len() == 7
+            && color.starts_with('#')
+            && color[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    }
+
+    /// The name pages and emails show, trimmed; `None` when it is blank, and they say "the
+    /// organisation" or "your billing portal" in the customer's language instead.
+    pub(crate) fn shown_name(&self) -> Option<&str> {
+        Some(self.name.trim()).filter(|name| !name.is_empty())
+    }
+
     /// With this accent colour (`#rrggbb`; pages use their own otherwise).
     pub fn with_brand_color(mut self, color: impl Into<String>) -> Branding {
         self.brand_color = Some(color.into());

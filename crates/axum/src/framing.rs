@@ -57,7 +57,8 @@ impl Framing {
         }
     }
 
-    /// Framed by no page: `X-Frame-Options: DENY` and `frame-ancestors 'none'`.
+    /// Framed by no page: `X-Frame-Options: DENY` and `frame-ancestors 'none'` (the same as
+    /// [`Framing::default`]).
     pub fn none() -> Framing {
         Framing::default()
     }
@@ -87,6 +88,10 @@ impl Framing {
     /// no page may frame this one. Its text is constant (the origins are in its data attribute),
     /// so a Content-Security-Policy allows it by hash: the default policy of
     /// [`page_headers`](crate::page_headers) does.
+    ///
+    /// Write it into the page as it is: unescaped (in a template that escapes, as raw HTML:
+    /// maud's `PreEscaped`, askama's `|safe`) and byte for byte, since a minifier that rewrites
+    /// inline scripts changes the hash and the browser then refuses to run it.
     pub fn height_script(&self) -> String {
         self.height_script_markup(None).into_string()
     }
@@ -184,5 +189,11 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(digest)
         );
         assert_eq!(*HEIGHT_SCRIPT_SOURCE, expected);
+        // Pinned (computed apart, with Python's hashlib): a change to the script is deliberate,
+        // and host pages that copied the hash into a policy of their own must follow it.
+        assert_eq!(
+            *HEIGHT_SCRIPT_SOURCE,
+            "'sha256-Q+q0b5zhRRYI7lNDJ2SRJPvby1njPplf5XfRZpUW260='"
+        );
     }
 }

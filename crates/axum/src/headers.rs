@@ -40,8 +40,10 @@ pub(crate) async fn api_headers(request: Request, next: Next) -> Response {
 /// A page is framed by no other page's, unless its response carries the session's
 /// [`Framing`] ([`Viewer::framing`](crate::Viewer::framing)): then, for an organisation that
 /// lists frame ancestors, the policy names them as its `frame-ancestors`, there is no
-/// `X-Frame-Options: DENY`, and the only script it runs is
-/// [`Framing::height_script`].
+/// `X-Frame-Options: DENY`, and the only script it runs is [`Framing::height_script`]. A page
+/// that sets a policy of its own keeps it, and gets a second one,
+/// `frame-ancestors <those origins>`, which the browser enforces beside it (so allow the height
+/// script in yours). A layer outside this one must not replace the policy.
 pub async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     // Read, not taken: a response that passes this layer twice (a host page's refusal, which the
@@ -66,38 +68,138 @@ pub(crate) fn set_page_headers(headers: &mut HeaderMap, framing: Option<&Framing
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if framing.is_none() {
+    let Some(framing) = framing else {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    }
-    // The portal's own pages set a policy with their nonce; a page without one (a host's) gets
-    // one that runs no script at all (a framed one: the height script alone) and allows inline
-    // styles only.
-    if headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        return;
-    }
-    let policy = match framing {
-        None => HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-             script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        Some(framing) => {
-            let policy = format!(
-                "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-                 script-src {}; form-action 'self'; frame-ancestors {}; base-uri 'none'",
-                *HEIGHT_SCRIPT_SOURCE,
-                framing.directive()
+        // The portal's own pages set a policy with their nonce; a page without one (a host's)
+        // gets one that runs no script at all and allows inline styles only.
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+                     script-src 'none'; form-action 'self'; frame-ancestors 'none'; \
+                     base-uri 'none'",
+                ),
             );
-            match HeaderValue::from_str(&policy) {
-                Ok(policy) => policy,
-                // Cannot happen: origins are checked to be URL characters. Never framed if it does.
-                Err(_) => {
-                    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-                    HeaderValue::from_static(
-                        "default-src 'none'; script-src 'none'; frame-ancestors 'none'",
-                    )
-                }
-            }
         }
+        return;
     };
-    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    let ancestors = framing.directive();
+    let policy = if headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // A policy the page set itself. The portal's own name exactly these ancestors; any other
+        // (a host page's, which may name none, or any) gets a second policy that does: a browser
+        // enforces every policy it is sent, so the page is framed by these origins at most.
+        let named = format!("frame-ancestors {ancestors}");
+        let names_them = headers
+            .get_all(header::CONTENT_SECURITY_POLICY)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|value| value.contains(&format!("{named};")) || value.ends_with(&named));
+        if names_them {
+            return;
+        }
+        named
+    } else {
+        // A host page's: the height script is the only script it runs.
+        format!(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+             script-src {}; form-action 'self'; frame-ancestors {ancestors}; base-uri 'none'",
+            *HEIGHT_SCRIPT_SOURCE,
+        )
+    };
+    match HeaderValue::from_str(&policy) {
+        Ok(policy) => {
+            headers.append(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        // Cannot happen: origins are checked to be URL characters. Never framed if it does.
+        Err(_) => {
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers.append(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("frame-ancestors 'none'"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::frame_ancestor::FrameAncestor;
+
+    fn framing() -> Framing {
+        Framing::new([FrameAncestor::new("https://app.example.com").unwrap()])
+    }
+
+    fn policies(headers: &HeaderMap) -> Vec<&str> {
+        headers
+            .get_all(header::CONTENT_SECURITY_POLICY)
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_page_without_framing_is_framed_by_none() {
+        for framing in [None, Some(Framing::none())] {
+            let mut headers = HeaderMap::new();
+            set_page_headers(&mut headers, framing.as_ref());
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+            let policies = policies(&headers);
+            assert_eq!(policies.len(), 1);
+            assert!(policies[0].contains("script-src 'none'"));
+            assert!(policies[0].contains("frame-ancestors 'none'"));
+        }
+    }
+
+    #[test]
+    fn a_framed_host_page_names_its_ancestors_and_runs_the_height_script_alone() {
+        let mut headers = HeaderMap::new();
+        set_page_headers(&mut headers, Some(&framing()));
+        assert!(!headers.contains_key(header::X_FRAME_OPTIONS));
+        let policies = policies(&headers);
+        assert_eq!(policies.len(), 1);
+        assert!(
+            policies[0].contains(&format!("script-src {};", *HEIGHT_SCRIPT_SOURCE))
+                && policies[0].contains("frame-ancestors https://app.example.com;"),
+            "{}",
+            policies[0]
+        );
+        // A second pass (the extractor's refusal, then the layer) changes nothing.
+        let before = headers.clone();
+        set_page_headers(&mut headers, Some(&framing()));
+        assert_eq!(headers, before);
+    }
+
+    #[test]
+    fn a_framed_page_with_a_policy_of_its_own_is_still_framed_by_its_ancestors_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("script-src 'self'; frame-ancestors *"),
+        );
+        set_page_headers(&mut headers, Some(&framing()));
+        assert!(!headers.contains_key(header::X_FRAME_OPTIONS));
+        assert_eq!(
+            policies(&headers),
+            [
+                "script-src 'self'; frame-ancestors *",
+                "frame-ancestors https://app.example.com"
+            ]
+        );
+        let before = headers.clone();
+        set_page_headers(&mut headers, Some(&framing()));
+        assert_eq!(headers, before, "named once, however many passes");
+
+        // The portal's own page names them already: nothing is added.
+        let mut headers = HeaderMap::new();
+        let own = "default-src 'none'; frame-ancestors https://app.example.com; base-uri 'none'";
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(own),
+        );
+        set_page_headers(&mut headers, Some(&framing()));
+        assert_eq!(policies(&headers), [own]);
+    }
 }

@@ -23,9 +23,7 @@ pub(crate) use recovery::{NextStep, login, message_with_step};
 pub(crate) fn accent(branding: Option<&Branding>) -> &str {
     branding
         .and_then(|b| b.brand_color.as_deref())
-        .filter(|c| {
-            c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
-        })
+        .filter(|color| Branding::is_hex_color(color))
         .unwrap_or(DEFAULT_ACCENT)
 }
 
@@ -154,8 +152,7 @@ fn layout(
 ) -> Page {
     let branding = chrome.branding;
     let org = branding
-        .map(|b| b.name.as_str())
-        .filter(|name| !name.is_empty())
+        .and_then(Branding::shown_name)
         .unwrap_or(speech.texts.billing_portal);
     let logo = branding
         .and_then(|b| b.logo_url.as_deref())
@@ -276,8 +273,7 @@ pub(crate) fn portal(
     let customer = &session.customer;
     let org = chrome
         .branding
-        .map(|b| b.name.as_str())
-        .filter(|name| !name.is_empty())
+        .and_then(Branding::shown_name)
         .unwrap_or(texts.portal_intro_us);
     let intro = fill(
         texts.portal_intro,

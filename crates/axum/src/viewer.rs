@@ -87,11 +87,29 @@ impl Viewer {
     /// framed as the organisation's portal is; write its
     /// [`height_script`](Framing::height_script) into the page so that the frame fits it.
     /// A page returned without it is never framed: an iframe of the portal that follows a link to
-    /// it shows the browser's refusal.
+    /// it shows the browser's refusal. The branding is loaded on each call, through
+    /// [`PortalData::branding`](crate::PortalData::branding); when it cannot be, the failure is
+    /// logged and the page is framed by none.
     ///
     /// # Examples
     ///
-    /// See [`Framing`].
+    /// ```
+    /// use axum::http::StatusCode;
+    /// use axum::response::{Html, IntoResponse, Response};
+    /// use portal_sessions::Feature;
+    /// use portal_sessions_axum::Viewer;
+    ///
+    /// // Framed as the portal is, its 404 included.
+    /// async fn statement(viewer: Viewer) -> Response {
+    ///     let framing = viewer.framing().await;
+    ///     if !viewer.features().contains(Feature::Invoices) {
+    ///         return (framing, StatusCode::NOT_FOUND).into_response();
+    ///     }
+    ///     let page = format!("<p>Your statement</p>{}", framing.height_script());
+    ///     (framing, Html(page)).into_response()
+    /// }
+    /// # let _ = statement;
+    /// ```
     pub async fn framing(&self) -> Framing {
         self.check.0.framing(self.session.org_id).await
     }

@@ -1032,6 +1032,21 @@ window.addEventListener('message', function (event) {{
     )
 }
 
+/// A browser that blocks third-party cookies (as browsers are moving to) and keeps its console's
+/// lines for [`Driver::browser_log`].
+fn launch_blocking_third_party_cookies(profile: &Path) -> Driver {
+    launch_with(
+        profile,
+        json!({
+            "prefs": {
+                "profile.cookie_controls_mode": 1,
+                "profile.block_third_party_cookies": true,
+            },
+        }),
+        json!({ "goog:loggingPrefs": { "browser": "ALL" } }),
+    )
+}
+
 const FRAMED_KEY: &str = "mf_sk_framed_org_0123456789abc";
 const UNFRAMED_KEY: &str = "mf_sk_unframed_org_9876543210zyx";
 
@@ -1172,16 +1187,7 @@ fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
     host.serve("/refused", host_page(&refused_link, &portal_origin));
     let shots = screenshots_dir();
     let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let driver = launch_with(
-        profile.path(),
-        json!({
-            "prefs": {
-                "profile.cookie_controls_mode": 1,
-                "profile.block_third_party_cookies": true,
-            },
-        }),
-        json!({ "goog:loggingPrefs": { "browser": "ALL" } }),
-    );
+    let driver = launch_blocking_third_party_cookies(profile.path());
 
     // The host page; the frame's pages tell it their height.
     driver.go(&format!("{host_origin}/"));
@@ -1374,16 +1380,7 @@ fn a_host_page_inside_a_framed_portal() {
     );
     host.serve("/", host_page(&link, &portal_origin));
     let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let driver = launch_with(
-        profile.path(),
-        json!({
-            "prefs": {
-                "profile.cookie_controls_mode": 1,
-                "profile.block_third_party_cookies": true,
-            },
-        }),
-        json!({ "goog:loggingPrefs": { "browser": "ALL" } }),
-    );
+    let driver = launch_blocking_third_party_cookies(profile.path());
     driver.go(&format!("{host_origin}/"));
     driver.enter_frame("#portal");
     driver.wait_for("EX-0003");

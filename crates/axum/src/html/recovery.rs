@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use super::{Chrome, Page, layout, nonce};
+use crate::data::Branding;
 use crate::text::{Speech, fill};
 
 /// What a page that cannot open the portal offers instead.
@@ -40,8 +41,7 @@ impl NextStep {
             NextStep::Contact => {
                 let org = chrome
                     .branding
-                    .map(|b| b.name.as_str())
-                    .filter(|name| !name.is_empty())
+                    .and_then(Branding::shown_name)
                     .unwrap_or(texts.the_org);
                 html! { p.muted { (fill(texts.contact, &[("org", org)])) } }
             }
@@ -75,8 +75,7 @@ pub(crate) fn login(chrome: &Chrome<'_>, speech: &Speech, error: Option<&str>) -
     let texts = &speech.texts.recovery;
     let org = chrome
         .branding
-        .map(|b| b.name.as_str())
-        .filter(|name| !name.is_empty())
+        .and_then(Branding::shown_name)
         .unwrap_or(texts.the_org);
     let body = html! {
         div.card.center {

@@ -69,9 +69,7 @@ pub fn link_email(
 ) -> Email {
     let speech = Speech::new(locale);
     let texts = &speech.texts.link_email;
-    let org = branding
-        .map(|b| b.name.trim())
-        .filter(|name| !name.is_empty());
+    let org = branding.and_then(Branding::shown_name);
     let portal = match org {
         Some(org) => fill(texts.portal_of, &[("org", org)]),
         None => texts.portal.to_owned(),

@@ -15,15 +15,8 @@ use super::host::{FRAMING_APP, Mounted, app};
 pub async fn framed_pages_and_their_cookie<S: SessionStore>(store: S, mounted: Mounted) {
     let app = app(store, mounted);
     let created = app
-        .call(
-            "POST",
-            "/v1/portal-sessions",
-            Some(KEY_B),
-            Some(json!({"customerExternalId": "umbrella-003"})),
-        )
+        .create_as(KEY_B, json!({"customerExternalId": "umbrella-003"}))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let created = created.json();
     let link = app.path_of(created["url"].as_str().unwrap());
     let shown = app.page("GET", &link, None).await;
     assert_eq!(shown.status, StatusCode::OK);
@@ -101,14 +94,8 @@ pub async fn framed_pages_and_their_cookie<S: SessionStore>(store: S, mounted: M
     // The host page's "session ended" (of a revoked session, still known by its cookie), under
     // `page_headers` too, is framed as the portal's is.
     let revoked = app
-        .call(
-            "POST",
-            "/v1/portal-sessions",
-            Some(KEY_B),
-            Some(json!({"customerExternalId": "umbrella-003"})),
-        )
-        .await
-        .json();
+        .create_as(KEY_B, json!({"customerExternalId": "umbrella-003"}))
+        .await;
     let revoked_cookie = app.redeem(&revoked).await;
     let id = revoked["id"].as_str().unwrap();
     let deleted = app

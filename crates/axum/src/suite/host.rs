@@ -345,8 +345,13 @@ impl App {
     }
 
     pub async fn create(&self, body: Value) -> Value {
+        self.create_as(KEY_A, body).await
+    }
+
+    /// Creates a session with the secret key `key`, expecting 201; returns the response body.
+    pub async fn create_as(&self, key: &str, body: Value) -> Value {
         let reply = self
-            .call("POST", "/v1/portal-sessions", Some(KEY_A), Some(body))
+            .call("POST", "/v1/portal-sessions", Some(key), Some(body))
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.json()

@@ -666,11 +666,7 @@ fn org(
         .read(&path, brand_color)
         .ok()
         .and_then(|color| match color {
-            Some(color)
-                if !(color.len() == 7
-                    && color.starts_with('#')
-                    && color[1..].bytes().all(|b| b.is_ascii_hexdigit())) =>
-            {
+            Some(color) if !Branding::is_hex_color(&color) => {
                 r.fail(&path, "must be a colour as #rrggbb")
             }
             color => Some(color),
