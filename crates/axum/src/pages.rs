@@ -14,7 +14,7 @@ use portal_sessions::{
 };
 
 use crate::cookie::ViewerCookie;
-use crate::data::Branding;
+use crate::data::{Branding, PortalDataError};
 use crate::error::{is_transient, log_failure};
 use crate::framing::Framing;
 use crate::html::PortalPage;
@@ -560,14 +560,7 @@ pub(crate) async fn portal<S: SessionStore>(
                 html::portal(&portal, &chrome, &speech, &billing),
             )
         }
-        Err(error) => {
-            log_failure(&error);
-            let message = &speech.texts.billing_unavailable;
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                html::message(message.title, message.text, &chrome, &speech),
-            )
-        }
+        Err(error) => billing_unavailable(&error, &chrome, &speech),
     }
 }
 
@@ -616,15 +609,18 @@ pub(crate) async fn invoice<S: SessionStore>(
             ),
             None => not_found(),
         },
-        Err(error) => {
-            log_failure(&error);
-            let message = &speech.texts.billing_unavailable;
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                html::message(message.title, message.text, &chrome, &speech),
-            )
-        }
+        Err(error) => billing_unavailable(&error, &chrome, &speech),
     }
+}
+
+/// The branded 503 page of a portal page whose billing data failed to load (logged here).
+fn billing_unavailable(error: &PortalDataError, chrome: &Chrome<'_>, speech: &Speech) -> Response {
+    log_failure(error);
+    let message = &speech.texts.billing_unavailable;
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        html::message(message.title, message.text, chrome, speech),
+    )
 }
 
 /// Ends the viewer's portal session and clears the cookie.
