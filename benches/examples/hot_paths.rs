@@ -12,8 +12,14 @@
 //! `authenticate`; `http-create` and `http-empty`: the same create request through the portal's
 //! router and through an empty router, in process (no sockets), so that the difference is the HTTP
 //! layer's and the engine's own; `http-redeem`: `POST /r/{token}` of fresh links through the
-//! router (the links are minted first, in the same run: subtract a `create` run of the same count). The store is filled with `count` sessions first; only the named operation runs
-//! after that, `count` times, so the profile's inclusive costs divided by `count` are per operation.
+//! router (the links are minted first, in the same run: subtract a `create` run of the same count);
+//! `bare-empty` and `layers-empty`: `GET /healthz` answered by an empty handler, bare and inside
+//! the server's own layers (`operations_layers` and the request timeouts of `http::serve`, with
+//! the server's text logging installed writing to a sink), so that the difference is what the
+//! layers cost a request (the `layers` bench's pair, without the sockets; subtract a run of count
+//! 0 for the start-up). The store is filled with `count` sessions first; only the named operation
+//! runs after that, `count` times, so the profile's inclusive costs divided by `count` are per
+//! operation.
 
 use std::process::ExitCode;
 
@@ -27,7 +33,9 @@ const HTTP_KEY: &str = "sk_bench_0123456789abcdef";
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (Some(op), count) = (args.next(), args.next()) else {
-        eprintln!("usage: hot_paths <create|redeem|authenticate> [count]");
+        eprintln!(
+            "usage: hot_paths <create|redeem|authenticate|http-create|http-empty|http-redeem|bare-empty|layers-empty> [count]"
+        );
         return ExitCode::from(2);
     };
     let count: usize = match count.as_deref().map(str::parse).unwrap_or(Ok(20_000)) {
@@ -37,7 +45,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("tokio runtime: {error}");
@@ -119,10 +130,57 @@ fn main() -> ExitCode {
                     assert_eq!(response.status(), axum::http::StatusCode::SEE_OTHER);
                 }
             }
+            "bare-empty" => {
+                // As `axum::serve` serves it: handlers made services once, not per request.
+                let router = empty_router().with_state(());
+                for _ in 0..count {
+                    let response = send(&router, healthz()).await;
+                    assert!(response.status().is_success(), "{}", response.status());
+                }
+            }
+            "layers-empty" => {
+                let logging = portal_sessions_server::init_logging_to(
+                    portal_sessions_server::config::LogFormat::Text,
+                    std::io::sink(),
+                );
+                let metrics = match portal_sessions_server::metrics::Metrics::new() {
+                    Ok(metrics) => metrics,
+                    Err(error) => panic!("metrics: {error}"),
+                };
+                let layered = portal_sessions_server::operations_layers(empty_router(), &metrics);
+                let limits = portal_sessions_server::http::HttpLimits::default();
+                let service = portal_sessions_server::http::request_timeouts(layered, &limits);
+                for _ in 0..count {
+                    use tower::ServiceExt as _;
+                    let request = match healthz() {
+                        Ok(request) => request,
+                        Err(error) => panic!("{error}"),
+                    };
+                    let response = match service.clone().oneshot(request).await {
+                        Ok(response) => response,
+                        Err(error) => match error {},
+                    };
+                    assert!(response.status().is_success(), "{}", response.status());
+                }
+                if let Some(logging) = logging {
+                    logging.finish();
+                }
+            }
             other => panic!("unknown operation {other:?}"),
         }
     });
     ExitCode::SUCCESS
+}
+
+/// The router of `bare-empty` and `layers-empty`: `GET /healthz` answered by a handler that does
+/// nothing.
+fn empty_router() -> axum::Router {
+    axum::Router::new().route("/healthz", axum::routing::get(|| async {}))
+}
+
+/// `GET /healthz`, no body.
+fn healthz() -> Result<axum::http::Request<axum::body::Body>, axum::http::Error> {
+    axum::http::Request::get("/healthz").body(axum::body::Body::empty())
 }
 
 /// Sends one request through `router`, in process.

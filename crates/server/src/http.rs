@@ -22,11 +22,15 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -34,8 +38,8 @@ use hyper_util::service::TowerToHyperService;
 use portal_sessions_axum::{ClientKey, TrustedProxies};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower::{Service, ServiceExt};
+use tower_http::timeout::RequestBodyTimeout;
 
 /// The server's connection limits (the `[http]` table of the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +145,93 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// What [`serve`] serves: `app` inside the request timeouts. The body timeout bounds each wait
+/// for the next piece of a body; the request deadline ([`HttpLimits::body_timeout`] too) bounds
+/// the whole (a client trickling one byte just inside each wait is answered 408 at the deadline,
+/// and its connection closed, since its body was not read to the end).
+///
+/// The timeouts wrap the router as a whole, not each of its routes (`Router::layer` wraps every
+/// route in a service of its own, which each request clones and calls again); and the router's
+/// handlers are made services once (`with_state(())`, as `axum::serve`'s `into_make_service`
+/// does), not for every request. Public so that profilers can run what the server serves in
+/// process (`benches/examples/hot_paths.rs`).
+pub fn request_timeouts(
+    app: Router,
+    limits: &HttpLimits,
+) -> RequestDeadline<RequestBodyTimeout<Router>> {
+    RequestDeadline {
+        inner: RequestBodyTimeout::new(app.with_state(()), limits.body_timeout),
+        timeout: limits.body_timeout,
+    }
+}
+
+/// Answers `408 Request Timeout` to a request its service has not answered within `timeout` of
+/// the call (what `tower_http`'s `TimeoutLayer` does), with the timer armed only once the service
+/// has to wait: a request answered on its first poll, as most are, never touches the runtime's
+/// timers (`TimeoutLayer` registers and removes a timer for every request).
+#[derive(Debug, Clone)]
+pub struct RequestDeadline<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S, B> Service<Request<B>> for RequestDeadline<S>
+where
+    S: Service<Request<B>, Response = Response>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = DeadlineFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> DeadlineFuture<S::Future> {
+        DeadlineFuture {
+            inner: self.inner.call(request),
+            deadline: tokio::time::Instant::now() + self.timeout,
+            timer: None,
+        }
+    }
+}
+
+/// The response future of [`RequestDeadline`].
+#[derive(Debug)]
+pub struct DeadlineFuture<F> {
+    inner: F,
+    deadline: tokio::time::Instant,
+    /// Armed at the first poll that finds the service waiting.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<F, E> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<Response, E>> + Unpin,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(output) = Pin::new(&mut this.inner).poll(cx) {
+            return Poll::Ready(output);
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                let mut response = Response::default();
+                *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+                Poll::Ready(Ok(response))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then for at most the grace period.
 /// Connections from `proxies` are not counted per client.
 ///
@@ -153,15 +244,7 @@ pub async fn serve(
     proxies: TrustedProxies,
     shutdown: impl Future<Output = ()>,
 ) {
-    // The body timeout bounds each wait for the next piece of a body; the request deadline bounds
-    // the whole (a client trickling one byte just inside each wait is answered 408 at the
-    // deadline, and its connection closed, since its body was not read to the end).
-    let app = app
-        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            limits.body_timeout,
-        ));
+    let app = request_timeouts(app, &limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_client = PerClient::new(limits.max_connections_per_client, proxies);
     let graceful = GracefulShutdown::new();

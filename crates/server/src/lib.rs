@@ -28,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod log_lines;
+mod log_time;
 mod mail;
 mod metered;
 pub mod metrics;
@@ -301,16 +302,18 @@ fn postgres_config(url: &str, settings: &config::PostgresSettings) -> PostgresCo
     config
 }
 
-/// The layers the server puts around its router, innermost first: the matched route's template
-/// (for the metrics' `route` label), the request metrics, and the request log. What they cost
-/// beside a bare handler is measured by `cargo bench -p portal-sessions-benches --bench layers`.
+/// The layers the server puts around its router, innermost first: the request metrics (labelled
+/// by the matched route's template) and the request log. What they cost beside a bare handler is
+/// measured by `cargo bench -p portal-sessions-benches --bench layers`, and counted in
+/// instructions by `hot_paths layers-empty` (`benches/examples/hot_paths.rs`).
 pub fn operations_layers(app: axum::Router, metrics: &Metrics) -> axum::Router {
-    app.route_layer(middleware::from_fn(metrics::route_of))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(metrics.clone()),
-            metrics::track,
-        ))
-        .layer(RequestLogLayer::new())
+    // The metrics and the log as one layer of the router: every layer a router is given wraps
+    // each route in a service of its own, which a request clones and calls again.
+    app.layer(
+        tower::ServiceBuilder::new()
+            .layer(RequestLogLayer::new())
+            .layer(metrics::TrackLayer::new(metrics)),
+    )
 }
 
 /// Who may read `/metrics` on the public listener (`metrics_allow`), the client resolved as the
@@ -391,6 +394,7 @@ where
 {
     let builder = tracing_subscriber::fmt()
         .with_writer(writer)
+        .with_timer(log_time::LineTime)
         .with_max_level(tracing::Level::INFO);
     match format {
         LogFormat::Text => {
