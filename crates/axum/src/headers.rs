@@ -90,11 +90,12 @@ pub(crate) fn set_page_headers(headers: &mut HeaderMap, framing: Option<&Framing
         // (a host page's, which may name none, or any) gets a second policy that does: a browser
         // enforces every policy it is sent, so the page is framed by these origins at most.
         let named = format!("frame-ancestors {ancestors}");
+        let named_within = format!("{named};");
         let names_them = headers
             .get_all(header::CONTENT_SECURITY_POLICY)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .any(|value| value.contains(&format!("{named};")) || value.ends_with(&named));
+            .any(|value| value.contains(&named_within) || value.ends_with(&named));
         if names_them {
             return;
         }

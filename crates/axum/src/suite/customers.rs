@@ -41,20 +41,6 @@ async fn list(app: &App, query: &str) -> Value {
     reply.json()
 }
 
-async fn item(app: &App, created: &Value) -> Value {
-    let id = created["id"].as_str().unwrap();
-    let reply = app
-        .call(
-            "GET",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()
-}
-
 /// A ten-minute `es-419` session echoes its lifetime and locale; a create with
 /// `invalidateExisting` revokes the customer's live sessions (an open link and an open portal) and
 /// nobody else's; lists by external id and status find each; paging by `startingAfter` lists every
@@ -73,7 +59,7 @@ pub async fn customers_are_listed_paged_and_cut_off<S: SessionStore>(store: S, m
     assert_eq!(short["invalidateExisting"], false);
     let lifetime = time(&short, "expiresAt").saturating_duration_since(time(&short, "createdAt"));
     assert_eq!(lifetime, Duration::from_secs(600));
-    assert_eq!(item(&app, &short).await["locale"], "es-419");
+    assert_eq!(app.item(&short).await["locale"], "es-419");
     // Its pages speak of its own lifetime, in its own language.
     let link = app.path_of(short["url"].as_str().unwrap());
     let opening = app.page("GET", &link, None).await;
@@ -100,10 +86,10 @@ pub async fn customers_are_listed_paged_and_cut_off<S: SessionStore>(store: S, m
         .create(json!({"customerExternalId": "acme-001", "invalidateExisting": true}))
         .await;
     assert_eq!(replacement["invalidateExisting"], true);
-    assert_eq!(item(&app, &short).await["isRevoked"], true);
-    assert_eq!(item(&app, &opened).await["isRevoked"], true);
-    assert_eq!(item(&app, &neighbour).await["isRevoked"], false);
-    assert_eq!(item(&app, &replacement).await["isRevoked"], false);
+    assert_eq!(app.item(&short).await["isRevoked"], true);
+    assert_eq!(app.item(&opened).await["isRevoked"], true);
+    assert_eq!(app.item(&neighbour).await["isRevoked"], false);
+    assert_eq!(app.item(&replacement).await["isRevoked"], false);
     let portal = app.page("GET", "/portal", Some(&cookie)).await;
     assert_eq!(
         portal.status,
@@ -204,7 +190,7 @@ pub async fn customers_are_listed_paged_and_cut_off<S: SessionStore>(store: S, m
         )
         .await;
     assert_eq!(again.json(), json!({"object": "revocation", "revoked": 0}));
-    assert_eq!(item(&app, &neighbour).await["isRevoked"], false);
+    assert_eq!(app.item(&neighbour).await["isRevoked"], false);
     let theirs = app
         .call(
             "GET",

@@ -348,6 +348,21 @@ impl App {
         self.create_as(KEY_A, body).await
     }
 
+    /// The item of a session of org A that `created` answered, expecting 200.
+    pub async fn item(&self, created: &Value) -> Value {
+        let id = created["id"].as_str().unwrap_or_default();
+        let reply = self
+            .call(
+                "GET",
+                &format!("/v1/portal-sessions/{id}"),
+                Some(KEY_A),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json()
+    }
+
     /// Creates a session with the secret key `key`, expecting 201; returns the response body.
     pub async fn create_as(&self, key: &str, body: Value) -> Value {
         let reply = self

@@ -126,15 +126,7 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
         )
         .await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let item = app
-        .call(
-            "GET",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None,
-        )
-        .await
-        .json();
+    let item = app.item(&created).await;
     assert_eq!(item["returnUrl"], back);
     let listed = app
         .call("GET", "/v1/portal-sessions", Some(KEY_A), None)
@@ -404,16 +396,7 @@ pub async fn deep_links_open_an_invoice_or_a_section<S: SessionStore>(store: S, 
         .page("POST", &app.path_of(section["url"].as_str().unwrap()), None)
         .await;
     assert_eq!(redeemed.header("location"), app.mounted("/portal#usage"));
-    let id = section["id"].as_str().unwrap();
-    let item = app
-        .call(
-            "GET",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None,
-        )
-        .await
-        .json();
+    let item = app.item(&section).await;
     assert_eq!(item["section"], "usage");
 
     let before = app.everything().await.len();
