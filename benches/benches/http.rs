@@ -16,19 +16,20 @@
 //!
 //! The router is `PortalService::router()` as the server mounts it, without the server's request
 //! logging (no tracing subscriber is installed here).
-
-// criterion_group! generates an undocumented public function.
-#![allow(missing_docs)]
+//!
+//! After criterion's figures, `cargo bench` (not `cargo test`) runs each pair in alternating rounds
+//! ([`portal_sessions_benches::rounds`]) and prints the portal's ratio to the empty handler within
+//! a round: the figure the goal is judged by.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::any;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
 use portal_sessions_benches::load::{drive, serve};
-use portal_sessions_benches::{engine, fresh_links, org, runtime};
+use portal_sessions_benches::{engine, fresh_links, org, rounds, runtime};
 use portal_sessions_memory::MemoryStore;
 
 const API_KEY: &str = "sk_bench_0123456789abcdef";
@@ -47,7 +48,7 @@ fn redeem_request(token: &str) -> Vec<u8> {
     format!("POST /r/{token} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\n\r\n").into_bytes()
 }
 
-fn benches(c: &mut Criterion) {
+fn main() {
     let rt = runtime();
     let engine = engine(MemoryStore::new());
     let mut keys = StaticApiKeys::default();
@@ -60,33 +61,72 @@ fn benches(c: &mut Criterion) {
         (serve(service).await, serve(empty).await)
     });
 
+    let create_requests = |n: u64| {
+        Arc::new(vec![
+            create_request();
+            usize::try_from(n).unwrap_or(usize::MAX)
+        ])
+    };
+    let redeem_requests = |n: u64| {
+        let links = fresh_links(&rt, &engine, n);
+        Arc::new(
+            links
+                .iter()
+                .map(|link| redeem_request(&link.expose_secret()))
+                .collect::<Vec<_>>(),
+        )
+    };
+
+    let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("http");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
     for (name, address, status) in [("create", portal, 201), ("empty/create", empty, 200)] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let one = create_request();
-                let requests = Arc::new(vec![one; usize::try_from(iters).unwrap_or(usize::MAX)]);
-                drive(&rt, address, requests, status)
-            });
+            b.iter_custom(|iters| drive(&rt, address, create_requests(iters), status));
         });
     }
     for (name, address, status) in [("redeem", portal, 303), ("empty/redeem", empty, 200)] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let links = fresh_links(&rt, &engine, iters);
-                let requests = links
-                    .iter()
-                    .map(|link| redeem_request(&link.expose_secret()))
-                    .collect();
-                drive(&rt, address, Arc::new(requests), status)
-            });
+            b.iter_custom(|iters| drive(&rt, address, redeem_requests(iters), status));
         });
     }
     group.finish();
-}
+    c.final_summary();
 
-criterion_group!(http_benches, benches);
-criterion_main!(http_benches);
+    if std::env::args().any(|arg| arg == "--bench") {
+        let (count, per_round) = rounds::from_env();
+        let rt = &rt;
+        rounds::alternate(
+            "create",
+            count,
+            per_round,
+            &mut [
+                (
+                    "empty/create",
+                    Box::new(|n| drive(rt, empty, create_requests(n), 200)),
+                ),
+                (
+                    "create",
+                    Box::new(|n| drive(rt, portal, create_requests(n), 201)),
+                ),
+            ],
+        );
+        rounds::alternate(
+            "redeem",
+            count,
+            per_round,
+            &mut [
+                (
+                    "empty/redeem",
+                    Box::new(|n| drive(rt, empty, redeem_requests(n), 200)),
+                ),
+                (
+                    "redeem",
+                    Box::new(|n| drive(rt, portal, redeem_requests(n), 303)),
+                ),
+            ],
+        );
+    }
+}

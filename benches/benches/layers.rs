@@ -11,21 +11,27 @@
 //!   ([`portal_sessions_server::http::serve`]: header and body timeouts, the connection caps), with
 //!   the server's logging installed as it runs (text, one line a request), writing to `/dev/null`
 //!   through the same writer the server gives standard error.
+//! * `loop`: the bare handler served by the server's connection loop, without the operations
+//!   layers: what the connection handling costs alone.
+//! * `layers`: the operations layers served by `axum::serve`: what the layers cost alone.
 //!
 //! The load is the `http` bench's: 16 keep-alive connections on loopback.
+//!
+//! After criterion's figures, `cargo bench` (not `cargo test`) runs the four in alternating rounds
+//! ([`portal_sessions_benches::rounds`]) and prints each one's ratio to `bare` within a round: the
+//! figure the goal is judged by, since the machine's speed drifts more between criterion's
+//! functions than the layers cost.
 
-// criterion_group! generates an undocumented public function.
-#![allow(missing_docs)]
-
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use portal_sessions_axum::TrustedProxies;
 use portal_sessions_benches::load::{drive, serve};
-use portal_sessions_benches::runtime;
+use portal_sessions_benches::{rounds, runtime};
 use portal_sessions_server::config::LogFormat;
 use portal_sessions_server::http::HttpLimits;
 use portal_sessions_server::metrics::Metrics;
@@ -56,7 +62,29 @@ async fn serve_as_the_server(app: Router) -> std::net::SocketAddr {
     address
 }
 
-fn benches(c: &mut Criterion) {
+/// The four servers, in the order they are reported.
+fn servers(rt: &tokio::runtime::Runtime, metrics: &Metrics) -> [(&'static str, SocketAddr); 4] {
+    rt.block_on(async {
+        [
+            ("bare", serve(empty()).await),
+            ("loop", serve_as_the_server(empty()).await),
+            ("layers", serve(operations_layers(empty(), metrics)).await),
+            (
+                "server",
+                serve_as_the_server(operations_layers(empty(), metrics)).await,
+            ),
+        ]
+    })
+}
+
+fn requests(n: u64) -> Arc<Vec<Vec<u8>>> {
+    Arc::new(vec![
+        REQUEST.to_vec();
+        usize::try_from(n).unwrap_or(usize::MAX)
+    ])
+}
+
+fn main() {
     let rt = runtime();
     let null = match std::fs::OpenOptions::new().write(true).open("/dev/null") {
         Ok(null) => null,
@@ -67,29 +95,33 @@ fn benches(c: &mut Criterion) {
         Ok(metrics) => metrics,
         Err(error) => panic!("metrics: {error}"),
     };
-    let (bare, server) = rt.block_on(async {
-        (
-            serve(empty()).await,
-            serve_as_the_server(operations_layers(empty(), &metrics)).await,
-        )
-    });
+    let servers = servers(&rt, &metrics);
+
+    let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("layers");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
-    for (name, address) in [("bare", bare), ("server", server)] {
+    for (name, address) in servers {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let requests = Arc::new(vec![
-                    REQUEST.to_vec();
-                    usize::try_from(iters).unwrap_or(usize::MAX)
-                ]);
-                drive(&rt, address, requests, 200)
-            });
+            b.iter_custom(|iters| drive(&rt, address, requests(iters), 200));
         });
     }
     group.finish();
-}
+    c.final_summary();
 
-criterion_group!(layers_benches, benches);
-criterion_main!(layers_benches);
+    if std::env::args().any(|arg| arg == "--bench") {
+        let (count, per_round) = rounds::from_env();
+        let mut variants: Vec<rounds::Variant<'_>> = servers
+            .iter()
+            .map(|&(name, address)| -> rounds::Variant<'_> {
+                let rt = &rt;
+                (
+                    name,
+                    Box::new(move |n| drive(rt, address, requests(n), 200)),
+                )
+            })
+            .collect();
+        rounds::alternate("layers", count, per_round, &mut variants);
+    }
+}

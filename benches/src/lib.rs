@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod load;
+pub mod rounds;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -222,7 +222,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::{get, post};
 use portal_sessions::{Engine, LinkToken, Locale, SessionStore};
 
@@ -257,7 +256,7 @@ pub use async_trait::async_trait;
 pub use ipnet::IpNet;
 
 use crate::cookie::ViewerCookies;
-use crate::headers::{api_headers, strict_transport_security};
+use crate::headers::{api_headers, dress, dress_page, strict_transport_security};
 use crate::limit::{LimitSettings, Limits};
 use crate::state::Shared;
 
@@ -491,9 +490,9 @@ impl<S: SessionStore> PortalService<S> {
                 get(api::get::<S>).delete(api::revoke::<S>),
             )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(middleware::from_fn(api_headers));
+            .layer(dress(api_headers));
         let api = if self.shared.hsts {
-            api.layer(middleware::map_response(strict_transport_security))
+            api.layer(dress(strict_transport_security))
         } else {
             api
         };
@@ -521,9 +520,9 @@ impl<S: SessionStore> PortalService<S> {
             .route("/portal/invoices/{number}", get(pages::invoice::<S>))
             .route("/portal/logout", post(pages::logout::<S>))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(middleware::from_fn(page_headers));
+            .layer(dress(dress_page));
         let pages = if self.shared.hsts {
-            pages.layer(middleware::map_response(strict_transport_security))
+            pages.layer(dress(strict_transport_security))
         } else {
             pages
         };
