@@ -17,6 +17,7 @@ use crate::cookie::ViewerCookie;
 use crate::data::{Branding, PortalDataError};
 use crate::error::{is_transient, log_failure};
 use crate::framing::Framing;
+use crate::headers::PAGE_HEADERS;
 use crate::html::PortalPage;
 use crate::html::{self, Chrome, NextStep};
 use crate::limit::Limits;
@@ -51,6 +52,9 @@ pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
 
 pub(crate) fn redirect(location: &str, speech: &Speech) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
+    // Room for the location, a cookie, the page headers and HSTS at once: a header map's first
+    // room is for six, and growing it past that rehashes it (measured: a twentieth of a redeem).
+    response.headers_mut().reserve(PAGE_HEADERS + 3);
     match HeaderValue::from_str(location) {
         Ok(value) => {
             response.headers_mut().insert(header::LOCATION, value);
