@@ -27,6 +27,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+mod log_fields;
 pub mod log_lines;
 mod log_time;
 mod mail;
@@ -398,7 +399,7 @@ where
         .with_max_level(tracing::Level::INFO);
     match format {
         LogFormat::Text => {
-            let _ = builder.try_init();
+            let _ = builder.fmt_fields(log_fields::LineFields).try_init();
         }
         LogFormat::Json => {
             let _ = builder.json().try_init();
