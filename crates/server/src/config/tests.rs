@@ -713,6 +713,8 @@ fn an_unknown_variable_is_refused_and_the_projects_own_are_ignored() {
         ("PORTAL_SESSIONS_BENCH_SIZES", "1000"),
         ("PORTAL_SESSIONS_BENCH_OPEN_N", "10"),
         ("PORTAL_SESSIONS_BENCH_OPEN_LIST_N", "10"),
+        ("PORTAL_SESSIONS_BENCH_ROUNDS", "3"),
+        ("PORTAL_SESSIONS_BENCH_ROUND_REQUESTS", "100"),
         ("PORTAL_SESSIONS_SLED_UPGRADE_CHILD_DB", "/tmp/x"),
         ("PORTAL_SESSIONS_SLED_CRASH_CHILD_DB", "/tmp/x"),
         ("PORTAL_SESSIONS_SLED_HOLDER_DB", "/tmp/x"),
