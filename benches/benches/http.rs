@@ -17,7 +17,8 @@
 //! The router is `PortalService::router()` as the server mounts it, without the server's request
 //! logging (no tracing subscriber is installed here).
 //!
-//! After criterion's figures, `cargo bench` (not `cargo test`) runs each pair in alternating rounds
+//! After criterion's figures, `cargo bench` (not `cargo test`, nor a filter that names one of
+//! criterion's functions: [`rounds::wanted`](portal_sessions_benches::rounds::wanted)) runs each pair in alternating rounds
 //! ([`portal_sessions_benches::rounds`]) and prints the portal's ratio to the empty handler within
 //! a round: the figure the goal is judged by.
 
@@ -95,7 +96,7 @@ fn main() {
     group.finish();
     c.final_summary();
 
-    if std::env::args().any(|arg| arg == "--bench") {
+    if rounds::wanted("http") {
         let (count, per_round) = rounds::from_env();
         let rt = &rt;
         rounds::alternate(

@@ -17,7 +17,8 @@
 //!
 //! The load is the `http` bench's: 16 keep-alive connections on loopback.
 //!
-//! After criterion's figures, `cargo bench` (not `cargo test`) runs the four in alternating rounds
+//! After criterion's figures, `cargo bench` (not `cargo test`, nor a filter that names one of
+//! criterion's functions: [`rounds::wanted`](portal_sessions_benches::rounds::wanted)) runs the four in alternating rounds
 //! ([`portal_sessions_benches::rounds`]) and prints each one's ratio to `bare` within a round: the
 //! figure the goal is judged by, since the machine's speed drifts more between criterion's
 //! functions than the layers cost.
@@ -110,7 +111,7 @@ fn main() {
     group.finish();
     c.final_summary();
 
-    if std::env::args().any(|arg| arg == "--bench") {
+    if rounds::wanted("layers") {
         let (count, per_round) = rounds::from_env();
         let mut variants: Vec<rounds::Variant<'_>> = servers
             .iter()

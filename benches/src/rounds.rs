@@ -48,6 +48,9 @@ pub fn alternate(
     requests: u64,
     variants: &mut [Variant<'_>],
 ) -> Vec<f64> {
+    let Some(baseline) = variants.first().map(|&(name, _)| name) else {
+        return Vec::new();
+    };
     for (_, run) in variants.iter_mut() {
         run(requests.min(2_000));
     }
@@ -59,10 +62,7 @@ pub fn alternate(
         }
     }
     println!("\n{title}: {rounds} alternating rounds of {requests} requests");
-    println!(
-        "| variant | median µs a request | ratio to {} (q1, median, q3) |",
-        variants[0].0
-    );
+    println!("| variant | median µs a request | ratio to {baseline} (q1, median, q3) |");
     println!("|---|---|---|");
     let mut medians = Vec::with_capacity(variants.len());
     for (index, (name, _)) in variants.iter().enumerate() {
@@ -82,16 +82,68 @@ pub fn alternate(
     medians
 }
 
-/// The first quartile, the median and the third quartile of `values` (sorted in place).
+/// The first quartile, the median and the third quartile of `values` (sorted in place), each by
+/// the nearest-rank rule (the value at rank ⌈p·n⌉, counting from one): the sample count is small,
+/// and a rank is a real measurement. Of 15 values, the 4th, 8th and 12th.
 fn quartiles(values: &mut [f64]) -> [f64; 3] {
     values.sort_by(f64::total_cmp);
     let at = |fraction: f64| {
-        let last = values.len().saturating_sub(1);
-        // Nearest rank: the sample count is small, and a rank is a real measurement.
-        let rank = (fraction * last as f64).round() as usize;
-        values.get(rank).copied().unwrap_or(f64::NAN)
+        let rank = (fraction * values.len() as f64).ceil() as usize;
+        values
+            .get(rank.saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
     };
     [at(0.25), at(0.5), at(0.75)]
+}
+
+/// Whether this run of the bench `group` should print its rounds: under `cargo bench` (criterion
+/// is given `--bench`), not when it only lists or tests its benchmarks (`--list`, `--test`,
+/// `--profile-time`), and, when a filter is given (`cargo bench --bench layers -- server`), only
+/// if the filter is part of `<group>/rounds`: a filter that names one of criterion's functions
+/// runs that function alone.
+pub fn wanted(group: &str) -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    wanted_by(group, &args)
+}
+
+/// [`wanted`], for the arguments `args`.
+fn wanted_by(group: &str, args: &[String]) -> bool {
+    /// Criterion's options that take the next argument as their value.
+    const WITH_VALUE: &[&str] = &[
+        "--baseline",
+        "--baseline-lenient",
+        "--color",
+        "--confidence-level",
+        "--format",
+        "--load-baseline",
+        "--measurement-time",
+        "--noise-threshold",
+        "--nresamples",
+        "--output-format",
+        "--plotting-backend",
+        "--sample-size",
+        "--save-baseline",
+        "--significance-level",
+        "--warm-up-time",
+    ];
+    let has = |flag: &str| args.iter().any(|arg| arg == flag);
+    if !has("--bench") || has("--list") || has("--test") || has("--profile-time") {
+        return false;
+    }
+    let name = format!("{group}/rounds");
+    let mut after_option = false;
+    for arg in args {
+        if arg.starts_with('-') {
+            after_option = WITH_VALUE.contains(&arg.as_str());
+            continue;
+        }
+        if !after_option && !name.contains(arg.as_str()) {
+            return false;
+        }
+        after_option = false;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -102,6 +154,31 @@ mod tests {
     fn quartiles_are_nearest_ranks() {
         let mut values = [5.0, 1.0, 4.0, 2.0, 3.0];
         assert_eq!(quartiles(&mut values), [2.0, 3.0, 4.0]);
+        let mut fifteen: Vec<f64> = (1..=15).rev().map(f64::from).collect();
+        assert_eq!(quartiles(&mut fifteen), [4.0, 8.0, 12.0]);
+        let mut four = [4.0, 3.0, 2.0, 1.0];
+        assert_eq!(quartiles(&mut four), [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn rounds_run_under_cargo_bench_unless_filtered_out() {
+        let run = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+            wanted_by("layers", &args)
+        };
+        assert!(run(&["--bench"]));
+        assert!(run(&["--bench", "rounds"]));
+        assert!(run(&["--bench", "layers/rounds"]));
+        assert!(run(&["--bench", "--save-baseline", "before"]));
+        assert!(!run(&[]), "cargo test --benches");
+        assert!(!run(&["--bench", "server"]), "one criterion function");
+        assert!(!run(&["--bench", "--list"]));
+        assert!(!run(&["--bench", "--profile-time", "5"]));
+    }
+
+    #[test]
+    fn no_variants_no_ratios() {
+        assert!(alternate("none", 3, 10, &mut []).is_empty());
     }
 
     #[test]

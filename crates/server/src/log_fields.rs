@@ -38,12 +38,18 @@ struct LineVisitor<'a> {
 }
 
 impl LineVisitor<'_> {
-    /// Starts a field `DefaultFields` would write as `name=value`: the separating space and the
-    /// name. `false`, having written nothing, for the fields it writes otherwise (the message,
-    /// raw identifiers), and after an error.
+    /// Starts a field `DefaultFields` would write as plain `name=value`: the separating space and
+    /// the name. `false`, having written nothing, for the fields it writes otherwise (the
+    /// message, raw identifiers, names styled with ANSI colours, the `log.` fields the
+    /// `tracing-log` feature skips), and after an error.
     fn start(&mut self, field: &Field) -> bool {
         let name = field.name();
-        if self.result.is_err() || name == "message" || name.starts_with("r#") {
+        if self.result.is_err()
+            || name == "message"
+            || name.starts_with("r#")
+            || name.starts_with("log.")
+            || self.writer.has_ansi_escapes()
+        {
             return false;
         }
         if !self.is_empty {

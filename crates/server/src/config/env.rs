@@ -20,7 +20,7 @@ pub const ENV_PREFIX: &str = "PORTAL_SESSIONS_";
 /// - `PORTAL_SESSIONS_REQUIRE_*`: `PORTAL_SESSIONS_REQUIRE_POSTGRES`, `_BROWSER`,
 ///   `_OPENAPI_VALIDATOR`, `_PROMTOOL`: a test fails instead of skipping without its tool.
 /// - `PORTAL_SESSIONS_BENCH_*`: `PORTAL_SESSIONS_BENCH_BACKENDS`, `_SIZES`, `_OPEN_N`,
-///   `_OPEN_LIST_N`: what the benchmarks measure.
+///   `_OPEN_LIST_N`, `_ROUNDS`, `_ROUND_REQUESTS`: what the benchmarks measure.
 /// - `PORTAL_SESSIONS_SLED_*`: `PORTAL_SESSIONS_SLED_UPGRADE_CHILD_DB`, `_CRASH_CHILD_DB`,
 ///   `_HOLDER_DB`: the sled tests' child processes.
 pub const ENV_IGNORED: &[&str] = &[
