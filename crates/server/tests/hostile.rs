@@ -223,30 +223,54 @@ fn a_config_type_error_does_not_print_the_value() {
     );
 }
 
+/// The demo server on every interface, and the secret key its banner prints. A port that
+/// `free_port` gave can be taken again before the server binds it (by a client's ephemeral port,
+/// with the other tests of this file connecting at the same time): then the server exits without
+/// a banner, and the demo is started again on another port, three times at most.
+fn demo_on_every_interface(
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    u16,
+    String,
+) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
+            .args(["--listen", &format!("0.0.0.0:{port}"), "--store", "memory"])
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read the whole banner, and keep the pipe open while the server runs.
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut key = String::new();
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap() > 0 {
+            if let Some(found) = line.trim_end().strip_prefix("Demo secret key: ") {
+                key = found.to_owned();
+            }
+            if line.starts_with("then open") {
+                return (child, stdout, port, key);
+            }
+            line.clear();
+        }
+        // No banner: the server ended. Say why, and try another port.
+        let _ = child.wait();
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
+        failures.push(format!("port {port}: {stderr}"));
+    }
+    panic!("the demo never started: {failures:#?}");
+}
+
 #[test]
 fn the_demo_makes_a_fresh_key_when_others_could_reach_it() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal-sessions-server"))
-        .args(["--listen", &format!("0.0.0.0:{port}"), "--store", "memory"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Read the whole banner, and keep the pipe open while the server runs.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut key = String::new();
-    let mut line = String::new();
-    while stdout.read_line(&mut line).unwrap() > 0 {
-        if let Some(found) = line.trim_end().strip_prefix("Demo secret key: ") {
-            key = found.to_owned();
-        }
-        if line.starts_with("then open") {
-            break;
-        }
-        line.clear();
-    }
+    let (mut child, stdout, port, key) = demo_on_every_interface(dir.path());
     assert!(
         key.starts_with("mf_sk_demo_") && key != PUBLISHED_DEMO_KEY,
         "{key}"
