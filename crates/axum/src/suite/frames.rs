@@ -97,16 +97,7 @@ pub async fn framed_pages_and_their_cookie<S: SessionStore>(store: S, mounted: M
         .create_as(KEY_B, json!({"customerExternalId": "umbrella-003"}))
         .await;
     let revoked_cookie = app.redeem(&revoked).await;
-    let id = revoked["id"].as_str().unwrap();
-    let deleted = app
-        .call(
-            "DELETE",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_B),
-            None,
-        )
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    app.revoke_as(KEY_B, &revoked).await;
     let ended = app
         .page("GET", "/portal/statement", Some(&revoked_cookie))
         .await;

@@ -363,6 +363,25 @@ impl App {
         reply.json()
     }
 
+    /// Revokes the session of org A that `created` answered, expecting 204.
+    pub async fn revoke(&self, created: &Value) {
+        self.revoke_as(KEY_A, created).await;
+    }
+
+    /// Revokes the session that `created` answered with the secret key `key`, expecting 204.
+    pub async fn revoke_as(&self, key: &str, created: &Value) {
+        let id = created["id"].as_str().unwrap_or_default();
+        let reply = self
+            .call(
+                "DELETE",
+                &format!("/v1/portal-sessions/{id}"),
+                Some(key),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    }
+
     /// Creates a session with the secret key `key`, expecting 201; returns the response body.
     pub async fn create_as(&self, key: &str, body: Value) -> Value {
         let reply = self

@@ -96,18 +96,7 @@ pub async fn links_and_the_portal<S: SessionStore>(store: S, mounted: Mounted) {
         assert!(reply.body.contains("Session ended") && !reply.body.contains("Acme Corp"));
     }
 
-    let id = created["id"].as_str().unwrap_or_default();
-    assert_eq!(
-        app.call(
-            "DELETE",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NO_CONTENT
-    );
+    app.revoke(&created).await;
     let ended = app.page("GET", "/portal", Some(&cookie)).await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
     assert!(ended.body.contains("Session ended") && !ended.body.contains("INV-2026-0042"));
@@ -131,14 +120,7 @@ pub async fn links_and_the_portal<S: SessionStore>(store: S, mounted: Mounted) {
         }
     }
     let revoked_link = app.create(json!({"customerExternalId": "acme-001"})).await;
-    let revoked_id = revoked_link["id"].as_str().unwrap_or_default();
-    app.call(
-        "DELETE",
-        &format!("/v1/portal-sessions/{revoked_id}"),
-        Some(KEY_A),
-        None,
-    )
-    .await;
+    app.revoke(&revoked_link).await;
     let reply = app
         .page(
             "POST",
@@ -209,14 +191,7 @@ pub async fn message_pages_are_branded<S: SessionStore>(store: S, mounted: Mount
     let used = app.create(json!({"customerExternalId": "acme-001"})).await;
     app.redeem(&used).await;
     let revoked = app.create(json!({"customerExternalId": "acme-001"})).await;
-    let revoked_id = revoked["id"].as_str().unwrap();
-    app.call(
-        "DELETE",
-        &format!("/v1/portal-sessions/{revoked_id}"),
-        Some(KEY_A),
-        None,
-    )
-    .await;
+    app.revoke(&revoked).await;
     let expiring = app.create(json!({"customerExternalId": "acme-001"})).await;
     app.clock.advance(Duration::from_secs(3_600));
     for (created, text) in [

@@ -6,7 +6,6 @@ use axum::http::{Request, StatusCode, header};
 use portal_sessions::SessionStore;
 use serde_json::{Value, json};
 
-use super::fixture::KEY_A;
 use super::host::{App, Mounted, Reply, app};
 
 /// A page request with an `Accept-Language` header (or none), and a cookie (or none).
@@ -121,16 +120,7 @@ pub async fn localized_pages<S: SessionStore>(store: S, mounted: Mounted) {
             "{english} on a French portal"
         );
     }
-    let id = french["id"].as_str().unwrap();
-    let revoked = app
-        .call(
-            "DELETE",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    app.revoke(&french).await;
     let ended = page_in(&app, "GET", "/portal", Some(&cookie), Some("es")).await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED);
     assert_speaks(

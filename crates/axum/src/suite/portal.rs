@@ -125,7 +125,6 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
             json!({"customerExternalId": "acme-001", "features": ["invoices"], "returnUrl": back}),
         )
         .await;
-    let id = created["id"].as_str().unwrap().to_owned();
     let item = app.item(&created).await;
     assert_eq!(item["returnUrl"], back);
     let listed = app
@@ -194,13 +193,7 @@ pub async fn features_return_url_and_host_pages<S: SessionStore>(store: S, mount
     let signed_out = app.page("POST", "/portal/logout", Some(&all_cookie)).await;
     assert!(signed_out.body.contains("Signed out") && signed_out.body.contains("Demo Co"));
 
-    app.call(
-        "DELETE",
-        &format!("/v1/portal-sessions/{id}"),
-        Some(KEY_A),
-        None,
-    )
-    .await;
+    app.revoke(&created).await;
     for path in ["/portal", "/portal/statement"] {
         let ended = app.send(get_with_cookie(path, &cookie)).await;
         assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "{path}");

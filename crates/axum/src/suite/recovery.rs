@@ -208,16 +208,7 @@ pub async fn recovery_by_email<S: SessionStore>(store: S, mounted: Mounted) {
 
     // Revoked: no form, the login page instead; 410 and nothing sent.
     let (revoked, revoked_link) = used_link(&app, json!({"customerExternalId": "acme-001"})).await;
-    let id = revoked["id"].as_str().unwrap();
-    let gone = app
-        .call(
-            "DELETE",
-            &format!("/v1/portal-sessions/{id}"),
-            Some(KEY_A),
-            None,
-        )
-        .await;
-    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    app.revoke(&revoked).await;
     let page = app.page("GET", &revoked_link, None).await;
     assert!(
         !page.body.contains("/recover"),
