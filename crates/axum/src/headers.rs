@@ -16,9 +16,9 @@ use crate::framing::{Framing, HEIGHT_SCRIPT_SOURCE};
 /// A function that puts headers on a response.
 pub(crate) type Dress = fn(Response) -> Response;
 
-/// The layer that puts `dress`'s headers on every response of the service it wraps.
-pub(crate) fn dress(dress: Dress) -> MapResponseLayer<Dress> {
-    MapResponseLayer::new(dress)
+/// The layer that puts `headers`' headers on every response of the service it wraps.
+pub(crate) fn dress(headers: Dress) -> MapResponseLayer<Dress> {
+    MapResponseLayer::new(headers)
 }
 
 /// `Strict-Transport-Security` for a year, this host only (see
