@@ -877,6 +877,22 @@ impl Driver {
         self.command("POST", "/frame/parent", json!({}));
     }
 
+    /// Waits, 15 s at most, for the top-level page's title to read `h=<height>`: the framing test
+    /// pages put there the height their frame last posted. `framed` names the framed page in the
+    /// failure, which shows the console too.
+    fn wait_for_frame_height(&self, height: u64, framed: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.title() != format!("h={height}") {
+            assert!(
+                Instant::now() < deadline,
+                "{framed} did not size the frame ({height} px): title {:?}; console: {:#?}",
+                self.title(),
+                self.browser_log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The browser's console since the last call, one line an entry (empty when the driver keeps
     /// no log: the session must ask for `goog:loggingPrefs`).
     fn browser_log(&self) -> Vec<String> {
@@ -1239,15 +1255,7 @@ fn the_portal_in_a_cross_site_frame_with_third_party_cookies_blocked() {
         .as_u64()
         .unwrap_or_default();
     driver.leave_frame();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while driver.title() != format!("h={content_height}") {
-        assert!(
-            Instant::now() < deadline,
-            "the frame was not sized to the portal ({content_height} px): title {:?}",
-            driver.title()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    driver.wait_for_frame_height(content_height, "the portal");
     assert!(content_height > 300, "{content_height}");
     driver.screenshot(&shots.join("frame-portal.png"));
     assert_eq!(is_used(port, FRAMED_KEY, &framed_id), Value::Bool(true));
@@ -1396,16 +1404,7 @@ fn a_host_page_inside_a_framed_portal() {
         .as_u64()
         .unwrap_or_default();
     driver.leave_frame();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while driver.title() != format!("h={page_height}") {
-        assert!(
-            Instant::now() < deadline,
-            "the host page did not size the frame ({page_height} px): title {:?}; console: {:#?}",
-            driver.title(),
-            driver.browser_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    driver.wait_for_frame_height(page_height, "the host page");
     let refused: Vec<String> = driver
         .browser_log()
         .into_iter()
