@@ -3,35 +3,47 @@
 //!
 //! `cargo bench -p portal-sessions-benches --bench http`
 //!
-//! Both servers are `axum::serve` on 127.0.0.1, in this process, sharing the machine with the load
+//! Every server is `axum::serve` on 127.0.0.1, in this process, sharing the machine with the load
 //! generator: 16 keep-alive HTTP/1.1 connections, each sending its share of the requests one after
 //! another (a minimal client that writes a request and reads one `Content-Length` response, so that
 //! as little of the machine as possible goes to generating load). Criterion reports wall time per
 //! request across all connections, the inverse of requests per second.
 //!
 //! * `create`: `POST /v1/portal-sessions` with an API key and a JSON body (answered `201`), on the
-//!   memory store; `empty/create`: the same bytes to a handler that answers `200` with no body.
+//!   memory store; `empty/create`: the same bytes to a handler that answers `200` with no body;
+//!   `canned/create`: the same bytes to a handler that answers what a create answered, the same
+//!   status, headers and body, without doing anything else (what carrying the answer costs).
 //! * `redeem`: `POST /r/{token}` (answered `303` to the portal) of links minted (untimed) just
 //!   before; `empty/redeem`: the same bytes to the empty handler.
+//!
+//! Each timed run of the portal starts from a portal over an empty memory store, served afresh
+//! (untimed): a store that kept every session of every earlier run would hold hundreds of
+//! thousands by the last, and the figure would depend on how many runs came before it (what a
+//! store's size costs is the `scaling` bench's to measure).
 //!
 //! The router is `PortalService::router()` as the server mounts it, without the server's request
 //! logging (no tracing subscriber is installed here).
 //!
 //! After criterion's figures, `cargo bench` (not `cargo test`, nor a filter that names one of
-//! criterion's functions: [`rounds::wanted`](portal_sessions_benches::rounds::wanted)) runs each pair in alternating rounds
-//! ([`portal_sessions_benches::rounds`]) and prints the portal's ratio to the empty handler within
-//! a round: the figure the goal is judged by.
+//! criterion's functions: [`rounds::wanted`](portal_sessions_benches::rounds::wanted)) runs each
+//! pair in alternating rounds ([`portal_sessions_benches::rounds`]) and prints the portal's ratio
+//! to the empty handler within a round: the figure the goal is judged by.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
 use axum::routing::any;
 use criterion::Criterion;
+use portal_sessions::Engine;
 use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
-use portal_sessions_benches::load::{drive, serve};
+use portal_sessions_benches::load::{Served, drive, serve};
 use portal_sessions_benches::{engine, fresh_links, org, rounds, runtime};
 use portal_sessions_memory::MemoryStore;
+use tower::ServiceExt as _;
 
 const API_KEY: &str = "sk_bench_0123456789abcdef";
 const CREATE_BODY: &str = r#"{"customerExternalId":"bench-001"}"#;
@@ -49,17 +61,75 @@ fn redeem_request(token: &str) -> Vec<u8> {
     format!("POST /r/{token} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\n\r\n").into_bytes()
 }
 
-fn main() {
-    let rt = runtime();
-    let engine = engine(MemoryStore::new());
+/// The portal's router over a fresh, empty memory store, served on loopback until dropped.
+struct Portal {
+    engine: Arc<Engine<MemoryStore>>,
+    served: Served,
+}
+
+impl Portal {
+    fn start(rt: &tokio::runtime::Runtime) -> Portal {
+        let engine = engine(MemoryStore::new());
+        let served = rt.block_on(serve(router(&engine)));
+        Portal { engine, served }
+    }
+
+    fn address(&self) -> SocketAddr {
+        self.served.address
+    }
+}
+
+/// `PortalService::router()` over `engine`, with the bench's API key.
+fn router(engine: &Arc<Engine<MemoryStore>>) -> Router {
     let mut keys = StaticApiKeys::default();
     keys.add_secret(API_KEY, org());
-    let service = PortalService::new(engine.clone(), keys, StaticPortalData::default()).router();
-    let (portal, empty) = rt.block_on(async {
+    PortalService::new(engine.clone(), keys, StaticPortalData::default()).router()
+}
+
+/// A handler that answers every request with what one create answered: status, headers, body.
+async fn canned() -> Router {
+    let engine = engine(MemoryStore::new());
+    let request = axum::http::Request::post("/v1/portal-sessions")
+        .header("x-api-key", API_KEY)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(CREATE_BODY));
+    let mut request = match request {
+        Ok(request) => request,
+        Err(error) => panic!("request: {error}"),
+    };
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
+    let response = match router(&engine).oneshot(request).await {
+        Ok(response) => response,
+        Err(error) => match error {},
+    };
+    assert_eq!(response.status(), StatusCode::CREATED, "the canned create");
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, 1 << 16).await {
+        Ok(body) => body,
+        Err(error) => panic!("body: {error}"),
+    };
+    let (status, headers) = (parts.status, parts.headers);
+    Router::new().route(
+        "/{*path}",
+        any(move || {
+            let (headers, body) = (headers.clone(), body.clone());
+            async move { (status, headers, body) }
+        }),
+    )
+}
+
+fn main() {
+    let rt = runtime();
+    let (empty, canned) = rt.block_on(async {
         let empty = Router::new()
             .route("/", any(|| async {}))
             .route("/{*path}", any(|| async {}));
-        (serve(service).await, serve(empty).await)
+        (
+            serve(empty).await.detach(),
+            serve(canned().await).await.detach(),
+        )
     });
 
     let create_requests = |n: u64| {
@@ -68,8 +138,12 @@ fn main() {
             usize::try_from(n).unwrap_or(usize::MAX)
         ])
     };
-    let redeem_requests = |n: u64| {
-        let links = fresh_links(&rt, &engine, n);
+    // Links of `portal`'s engine, or of a throwaway one (for the empty handler).
+    let redeem_requests = |n: u64, portal: Option<&Portal>| {
+        let links = match portal {
+            Some(portal) => fresh_links(&rt, &portal.engine, n),
+            None => fresh_links(&rt, &engine(MemoryStore::new()), n),
+        };
         Arc::new(
             links
                 .iter()
@@ -77,22 +151,32 @@ fn main() {
                 .collect::<Vec<_>>(),
         )
     };
+    let create = |n: u64| {
+        let portal = Portal::start(&rt);
+        drive(&rt, portal.address(), create_requests(n), 201)
+    };
+    let redeem = |n: u64| {
+        let portal = Portal::start(&rt);
+        let requests = redeem_requests(n, Some(&portal));
+        drive(&rt, portal.address(), requests, 303)
+    };
 
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("http");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
-    for (name, address, status) in [("create", portal, 201), ("empty/create", empty, 200)] {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| drive(&rt, address, create_requests(iters), status));
-        });
-    }
-    for (name, address, status) in [("redeem", portal, 303), ("empty/redeem", empty, 200)] {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| drive(&rt, address, redeem_requests(iters), status));
-        });
-    }
+    group.bench_function("create", |b| b.iter_custom(create));
+    group.bench_function("empty/create", |b| {
+        b.iter_custom(|n| drive(&rt, empty, create_requests(n), 200));
+    });
+    group.bench_function("canned/create", |b| {
+        b.iter_custom(|n| drive(&rt, canned, create_requests(n), 201));
+    });
+    group.bench_function("redeem", |b| b.iter_custom(redeem));
+    group.bench_function("empty/redeem", |b| {
+        b.iter_custom(|n| drive(&rt, empty, redeem_requests(n, None), 200));
+    });
     group.finish();
     c.final_summary();
 
@@ -109,9 +193,10 @@ fn main() {
                     Box::new(|n| drive(rt, empty, create_requests(n), 200)),
                 ),
                 (
-                    "create",
-                    Box::new(|n| drive(rt, portal, create_requests(n), 201)),
+                    "canned/create",
+                    Box::new(|n| drive(rt, canned, create_requests(n), 201)),
                 ),
+                ("create", Box::new(create)),
             ],
         );
         rounds::alternate(
@@ -121,12 +206,9 @@ fn main() {
             &mut [
                 (
                     "empty/redeem",
-                    Box::new(|n| drive(rt, empty, redeem_requests(n), 200)),
+                    Box::new(|n| drive(rt, empty, redeem_requests(n, None), 200)),
                 ),
-                (
-                    "redeem",
-                    Box::new(|n| drive(rt, portal, redeem_requests(n), 303)),
-                ),
+                ("redeem", Box::new(redeem)),
             ],
         );
     }

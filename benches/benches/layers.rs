@@ -67,9 +67,12 @@ async fn serve_as_the_server(app: Router) -> std::net::SocketAddr {
 fn servers(rt: &tokio::runtime::Runtime, metrics: &Metrics) -> [(&'static str, SocketAddr); 4] {
     rt.block_on(async {
         [
-            ("bare", serve(empty()).await),
+            ("bare", serve(empty()).await.detach()),
             ("loop", serve_as_the_server(empty()).await),
-            ("layers", serve(operations_layers(empty(), metrics)).await),
+            (
+                "layers",
+                serve(operations_layers(empty(), metrics)).await.detach(),
+            ),
             (
                 "server",
                 serve_as_the_server(operations_layers(empty(), metrics)).await,

@@ -83,8 +83,31 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
+/// A server that [`serve`] started: it stops when this is dropped, unless
+/// [detached](Served::detach).
+pub struct Served {
+    /// Where it listens.
+    pub address: SocketAddr,
+    task: tokio::task::AbortHandle,
+}
+
+impl Served {
+    /// Lets the server run as long as the runtime does; returns its address.
+    pub fn detach(self) -> SocketAddr {
+        let address = self.address;
+        std::mem::forget(self);
+        address
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Serves `router` with `axum::serve` on a fresh loopback port, in the current runtime.
-pub async fn serve(router: Router) -> SocketAddr {
+pub async fn serve(router: Router) -> Served {
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(error) => panic!("bind: {error}"),
@@ -93,13 +116,16 @@ pub async fn serve(router: Router) -> SocketAddr {
         Ok(address) => address,
         Err(error) => panic!("local address: {error}"),
     };
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app).await {
             panic!("serve: {error}");
         }
     });
-    address
+    Served {
+        address,
+        task: task.abort_handle(),
+    }
 }
 
 /// Sends `requests[i]` for every `i`, spread over [`CONNECTIONS`] connections, each expecting

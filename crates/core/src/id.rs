@@ -169,6 +169,29 @@ impl SessionId {
     pub const fn from_bytes(bytes: [u8; SELECTOR_LEN]) -> SessionId {
         SessionId(bytes)
     }
+
+    /// The length of an id's text: `ps_` and 22 base64url characters.
+    pub const TEXT_LEN: usize = SESSION_PREFIX.len() + SESSION_BODY_LEN;
+
+    /// Writes the id's text, what `Display` writes, into `buf` and returns it: for a writer that
+    /// wants the text without an allocation or `core::fmt` (the API's create answer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions::SessionId;
+    ///
+    /// let id = SessionId::from_bytes([7; 16]);
+    /// let mut buf = [0; SessionId::TEXT_LEN];
+    /// assert_eq!(id.encode(&mut buf), id.to_string());
+    /// ```
+    pub fn encode<'b>(&self, buf: &'b mut [u8; SessionId::TEXT_LEN]) -> &'b str {
+        let (prefix, body) = buf.split_at_mut(SESSION_PREFIX.len());
+        prefix.copy_from_slice(SESSION_PREFIX.as_bytes());
+        // 16 bytes always take exactly the body's 22 characters, all ASCII.
+        let _ = URL_SAFE_NO_PAD.encode_slice(self.0, body);
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
 }
 
 impl FromStr for SessionId {
@@ -194,13 +217,7 @@ impl FromStr for SessionId {
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; SESSION_BODY_LEN];
-        let written = URL_SAFE_NO_PAD
-            .encode_slice(self.0, &mut buf)
-            .map_err(|_| fmt::Error)?;
-        let body = std::str::from_utf8(&buf[..written]).map_err(|_| fmt::Error)?;
-        f.write_str(SESSION_PREFIX)?;
-        f.write_str(body)
+        f.write_str(self.encode(&mut [0; SessionId::TEXT_LEN]))
     }
 }
 

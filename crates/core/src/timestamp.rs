@@ -192,11 +192,33 @@ impl std::str::FromStr for Timestamp {
 pub struct InvalidTimestamp;
 
 impl Timestamp {
+    /// The length of an instant's RFC 3339 text: `2026-05-13T17:30:00.000Z`.
+    pub const RFC3339_LEN: usize = 24;
+
+    /// Writes the instant's RFC 3339 text, what `Display` writes, into `buf` and returns it: for
+    /// a writer that wants the text without an allocation or `core::fmt` (the API's create
+    /// answer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portal_sessions::Timestamp;
+    ///
+    /// let at = Timestamp::from_millis(1_778_693_400_000).unwrap();
+    /// let mut buf = [0; Timestamp::RFC3339_LEN];
+    /// assert_eq!(at.encode_rfc3339(&mut buf), "2026-05-13T17:30:00.000Z");
+    /// ```
+    pub fn encode_rfc3339(self, buf: &mut [u8; Timestamp::RFC3339_LEN]) -> &str {
+        *buf = self.rfc3339();
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+
     /// The RFC 3339 text of [`Display`](fmt::Display), in a fixed buffer: 24 ASCII bytes, since
     /// every timestamp's year is 0000 to 9999. Written digit by digit rather than through
     /// `core::fmt`, which cost more than the rest of an API answer's formatting together
     /// (callgrind of `hot_paths http-create`).
-    fn rfc3339(self) -> [u8; 24] {
+    fn rfc3339(self) -> [u8; Timestamp::RFC3339_LEN] {
         let millis = self.0.rem_euclid(1_000);
         let seconds = self.0.div_euclid(1_000);
         let days = seconds.div_euclid(86_400);
@@ -225,9 +247,7 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly three fractional digits: `2026-05-13T17:30:00.000Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.rfc3339();
-        // Only ASCII digits and separators were written.
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        f.write_str(self.encode_rfc3339(&mut [0; Timestamp::RFC3339_LEN]))
     }
 }
 

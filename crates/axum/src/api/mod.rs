@@ -7,6 +7,7 @@ mod create_body;
 #[cfg(test)]
 mod fields;
 mod item;
+mod json_object;
 mod query;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub(crate) use self::create_body::CreateBody;
 pub(crate) use self::create_body::fields as create_fields;
 pub(crate) use self::item::SessionItem;
 use self::item::{CreatedView, Revocation};
+use self::json_object::JsonValue as _;
 use self::query::{ListParams, RevokeCustomerParams};
 #[cfg(test)]
 pub(crate) use self::query::{list_parameters, revoke_customer_parameters};
@@ -112,9 +114,15 @@ pub(crate) async fn create<S: SessionStore>(
     let token = created.link.expose_secret();
     // The pages' mount when the service was told it (the API mounted apart), else the API's own.
     let pages = shared.pages_mount.as_ref().unwrap_or(&mount);
-    let url = format!("{}{}/r/{token}", shared.public_url, pages.prefix());
+    let (public_url, prefix) = (shared.public_url.as_str(), pages.prefix());
+    let mut url = String::with_capacity(public_url.len() + prefix.len() + 3 + token.len());
+    for part in [public_url, prefix, "/r/", &token] {
+        url.push_str(part);
+    }
     let view = CreatedView::new(&created, url, token, invalidate_existing);
-    Ok(json_answer(StatusCode::CREATED, &view, 1024))
+    let mut body = Vec::with_capacity(1024);
+    view.write_json(&mut body);
+    Ok(json_body(StatusCode::CREATED, body))
 }
 
 pub(crate) async fn list<S: SessionStore>(
@@ -135,21 +143,26 @@ pub(crate) async fn list<S: SessionStore>(
 fn json_answer<T: serde::Serialize>(status: StatusCode, value: &T, capacity: usize) -> Response {
     let mut body = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(()) => json_body(status, body),
         // Our own types always serialize; said plainly if one ever does not.
         Err(error) => {
             crate::error::log_failure(&error);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// An answer of `status` whose body is the JSON text `body`.
+fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The id in the path; anything that is not one (including a segment that is not UTF-8) is 404, as
