@@ -54,7 +54,10 @@ impl Mount {
 
     /// The path of `route` (which starts with `/`) under this mount: `/billing/portal`.
     pub(crate) fn path(&self, route: &str) -> String {
-        format!("{}{route}", self.0)
+        let mut path = String::with_capacity(self.0.len() + route.len());
+        path.push_str(&self.0);
+        path.push_str(route);
+        path
     }
 
     /// The cookie `Path` that covers the whole mount: `/` at the root.
