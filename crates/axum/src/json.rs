@@ -3,20 +3,20 @@
 //! RFC 8259 leaves a repeated key's meaning to the parser: one takes the first value, another the
 //! last, a proxy or a WAF in front of the service may read the other one than this service does.
 //! So a body that names a key twice, at any depth, whether this service knows the key or not, is
-//! refused rather than read one way. [`parse`] is the one place that decides it: whatever reads a
-//! body (a walk over the [`Value`], or `serde_json::from_value` into a struct) starts from it.
+//! refused rather than read one way. [`check`] is the one place that decides it: whatever reads a
+//! body (`serde_json::from_slice` into a struct) reads only a body it accepted.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
 
 /// The longest part of a repeated key a message shows, in characters.
 const SHOWN_KEY_CHARS: usize = 64;
 
-/// Why a body is not a JSON value [`parse`] accepts.
+/// Why a body is not a JSON value [`check`] accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum JsonError {
     /// Not JSON (or nested deeper than the parser goes, or a number out of range).
@@ -42,130 +42,197 @@ impl JsonError {
     }
 }
 
-/// Parses `bytes` as one JSON value, refusing any object (at any depth) that repeats a key.
+/// What a body is at its top, once [`check`] has accepted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Top {
+    /// A JSON object.
+    Object,
+    /// Any other JSON value.
+    Other,
+}
+
+/// Reads `bytes` as one JSON value, refusing any object (at any depth) that repeats a key. It
+/// builds nothing: a body that passes is then read into its typed struct straight from the bytes.
 ///
 /// # Errors
 ///
 /// [`JsonError::DuplicateKey`] with the first repeated key met; [`JsonError::Syntax`] for anything
 /// else that is not JSON.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
+pub(crate) fn check(bytes: &[u8]) -> Result<Top, JsonError> {
     let duplicate = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = Unique {
+    let checked = Unique {
         duplicate: &duplicate,
     }
     .deserialize(&mut deserializer)
-    .and_then(|value| deserializer.end().map(|()| value));
-    match (parsed, duplicate.into_inner()) {
-        (Ok(value), _) => Ok(value),
+    .and_then(|top| deserializer.end().map(|()| top));
+    match (checked, duplicate.into_inner()) {
+        (Ok(top), _) => Ok(top),
         (Err(_), Some(key)) => Err(JsonError::DuplicateKey(key)),
         (Err(_), None) => Err(JsonError::Syntax),
     }
 }
 
-/// A JSON value, built as `serde_json::Value` builds itself, except that a repeated key stops the
-/// parse and is recorded in `duplicate`.
+/// How many keys of one object are compared one by one before they go into a hash set: most
+/// bodies have a few, and a body of many must not cost a comparison of every pair.
+const KEYS_COMPARED_IN_TURN: usize = 16;
+
+/// The keys of one object met so far.
+#[derive(Default)]
+struct Keys<'de> {
+    few: Vec<Cow<'de, str>>,
+    many: HashSet<Cow<'de, str>>,
+}
+
+impl<'de> Keys<'de> {
+    fn contains(&self, key: &str) -> bool {
+        self.few.iter().any(|seen| seen == key) || self.many.contains(key)
+    }
+
+    fn insert(&mut self, key: Cow<'de, str>) {
+        if !self.many.is_empty() {
+            self.many.insert(key);
+            return;
+        }
+        self.few.push(key);
+        if self.few.len() > KEYS_COMPARED_IN_TURN {
+            self.many.extend(self.few.drain(..));
+        }
+    }
+}
+
+/// A key, borrowed from the body where it has no escapes.
+struct KeyText;
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object's key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
+/// A JSON value, read through and dropped, except that a repeated key stops the read and is
+/// recorded in `duplicate`.
 #[derive(Clone, Copy)]
 struct Unique<'a> {
     duplicate: &'a RefCell<Option<String>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Unique<'_> {
-    type Value = Value;
+    type Value = Top;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Top, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Unique<'_> {
-    type Value = Value;
+    type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
+    fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
+    fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
+    fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
+    fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
+    fn visit_str<E>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
+    fn visit_unit<E>(self) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_none<E>(self) -> Result<Top, E> {
+        Ok(Top::Other)
     }
 
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Top, D::Error> {
         self.deserialize(deserializer)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(Top::Other)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                *self.duplicate.borrow_mut() = Some(key);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut keys = Keys::default();
+        while let Some(key) = map.next_key_seed(KeyText)? {
+            if keys.contains(&key) {
+                *self.duplicate.borrow_mut() = Some(key.into_owned());
                 return Err(de::Error::custom("a repeated key"));
             }
-            let value = map.next_value_seed(self)?;
-            object.insert(key, value);
+            keys.insert(key);
+            map.next_value_seed(self)?;
         }
-        Ok(Value::Object(object))
+        Ok(Top::Object)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
-    fn values_parse_as_serde_json_parses_them() {
-        for text in [
-            r#"{"a":1,"b":[true,null,-2,2.5,"x"],"c":{"d":{}},"e":18446744073709551615}"#,
-            "[]",
-            "\"text\"",
-            "null",
-            " {\"a\" : [ {\"a\": 1}, {\"a\": 2} ] } ",
+    fn json_is_accepted_and_its_top_told() {
+        for (text, top) in [
+            (
+                r#"{"a":1,"b":[true,null,-2,2.5,"x"],"c":{"d":{}},"e":18446744073709551615}"#,
+                Top::Object,
+            ),
+            ("[]", Top::Other),
+            ("\"text\"", Top::Other),
+            ("null", Top::Other),
+            (" {\"a\" : [ {\"a\": 1}, {\"a\": 2} ] } ", Top::Object),
+            (r#"{"a":{"a":{"a":1}}}"#, Top::Object),
+            (r#"{"\u0061":1,"b":2}"#, Top::Object),
         ] {
-            let expected: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(parse(text.as_bytes()), Ok(expected), "{text}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_ok(),
+                "{text} is JSON"
+            );
+            assert_eq!(check(text.as_bytes()), Ok(top), "{text}");
         }
+        // Many keys, past those compared in turn, all different; then one repeated.
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let many = format!("{{{}}}", keys.join(","));
+        assert_eq!(check(many.as_bytes()), Ok(Top::Object));
+        let repeated = format!("{{{},\"k33\":0}}", keys.join(","));
         assert_eq!(
-            parse(br#"{"a":{"a":{"a":1}}}"#),
-            Ok(json!({"a": {"a": {"a": 1}}})),
-            "the same key in different objects is fine"
+            check(repeated.as_bytes()),
+            Err(JsonError::DuplicateKey("k33".to_owned()))
         );
     }
 
@@ -179,7 +246,7 @@ mod tests {
             (r#"{"\u0061":1,"a":2}"#, "a"),
         ] {
             assert_eq!(
-                parse(text.as_bytes()),
+                check(text.as_bytes()),
                 Err(JsonError::DuplicateKey(key.to_owned())),
                 "{text}"
             );
@@ -202,7 +269,7 @@ mod tests {
             &"[".repeat(300).into_bytes(),
         ] {
             assert_eq!(
-                parse(text),
+                check(text),
                 Err(JsonError::Syntax),
                 "{}",
                 String::from_utf8_lossy(text)

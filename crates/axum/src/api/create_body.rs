@@ -1,10 +1,11 @@
 //! The create body, typed: [`CreateBody`] is the one definition of its fields.
 //!
-//! A body is read in two steps. [`json::parse`](crate::json::parse) refuses anything that is not
-//! JSON, and any object that names a key twice (known or not, at any depth); then serde's derive
-//! reads the fields, camelCase, ignoring unknown ones. Each field's type says what it accepts and,
-//! through its `deserialize_with`, which message a client gets when it sends something else: the
-//! messages name the field, never the value.
+//! A body is read in two passes over its bytes. [`json::check`](crate::json::check) refuses
+//! anything that is not JSON, and any object that names a key twice (known or not, at any depth),
+//! building nothing; then serde's derive reads the fields from the bytes, camelCase, ignoring
+//! unknown ones. Each field's type says what it accepts and, through its `deserialize_with`, which
+//! message a client gets when it sends something else: the messages name the field, never the
+//! value.
 //!
 //! The lifetime's range is not checked here: the engine checks it, in one place, against its own
 //! configured lifetime ([`Engine::create`](portal_sessions::Engine::create)); the handler words the
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{self, Error as _};
 
 use crate::error::ApiError;
-use crate::json;
+use crate::json::{self, Top};
 
 /// A create body, as `POST /v1/portal-sessions` takes it.
 #[derive(Debug, Deserialize)]
@@ -63,13 +64,16 @@ impl CreateBody {
     ///
     /// A 400 [`ApiError`] whose message names what is wrong.
     pub(crate) fn parse(body: &[u8]) -> Result<CreateBody, ApiError> {
-        let value = json::parse(body).map_err(|error| ApiError::invalid(error.message()))?;
-        if !value.is_object() {
-            return Err(ApiError::invalid("the request body must be a JSON object"));
+        match json::check(body) {
+            Ok(Top::Object) => {}
+            Ok(Top::Other) => {
+                return Err(ApiError::invalid("the request body must be a JSON object"));
+            }
+            Err(error) => return Err(ApiError::invalid(error.message())),
         }
         // Every message comes from a field's own reader below (each takes any JSON value), so
-        // it names the field and never carries a value; `from_value` adds no position.
-        serde_json::from_value(value).map_err(|error| ApiError::invalid(error.to_string()))
+        // it names the field and never carries a value; serde_json's position is left off.
+        serde_json::from_slice(body).map_err(|error| ApiError::invalid(without_position(&error)))
     }
 
     /// The engine's request. `ttl` is the service's longest lifetime, for the message of an
@@ -109,6 +113,16 @@ impl CreateBody {
             recovery: self.recovery.unwrap_or(true),
             deep_link,
         })
+    }
+}
+
+/// serde_json's message without the ` at line L column C` it ends with when it knows where.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&position) {
+        Some(message) => message.to_owned(),
+        None => text,
     }
 }
 
@@ -212,4 +226,38 @@ fn features<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<Features>, D::
         ));
     }
     Ok(Some(set))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_what_is_wrong_and_nothing_else() {
+        for (body, message) in [
+            (
+                &br#"{"customerExternalId":5}"#[..],
+                "customerExternalId must be a string",
+            ),
+            (
+                br#"{"customerExternalId":"a","features":["usage","billing"]}"#,
+                "features may contain only invoices, subscriptions, usage and profile",
+            ),
+            (
+                br#"{"customerExternalId":"a","locale":"pt"}"#,
+                "locale must be en, fr, de or es, optionally with a region such as fr-CA",
+            ),
+            (
+                br#"{"a":1,"a":2}"#,
+                r#"the request body names the key "a" more than once in one object"#,
+            ),
+            (b"[1]", "the request body must be a JSON object"),
+            (b"{", "the request body is not valid JSON"),
+        ] {
+            let error = CreateBody::parse(body).err().unwrap();
+            let shown = format!("{error:?}");
+            assert!(shown.contains(&format!("message: {message:?},")), "{shown}");
+        }
+    }
 }
