@@ -16,10 +16,12 @@
 //! * `redeem`: `POST /r/{token}` (answered `303` to the portal) of links minted (untimed) just
 //!   before; `empty/redeem`: the same bytes to the empty handler.
 //!
-//! Each timed run of the portal starts from a portal over an empty memory store, served afresh
-//! (untimed): a store that kept every session of every earlier run would hold hundreds of
-//! thousands by the last, and the figure would depend on how many runs came before it (what a
-//! store's size costs is the `scaling` bench's to measure).
+//! Each timed run of the portal (a criterion sample, a round) gets a portal of its own, served
+//! afresh over a new memory store, and stopped, its store freed, after it (all untimed): a
+//! create's store starts empty, a redeem's holds the links minted for it. A store that kept every
+//! session of every earlier run would hold hundreds of thousands by the last, and the figure would
+//! depend on how many runs came before it (what a store's size costs is the `scaling` bench's to
+//! measure).
 //!
 //! The router is `PortalService::router()` as the server mounts it, without the server's request
 //! logging (no tracing subscriber is installed here).
@@ -31,7 +33,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -61,7 +63,7 @@ fn redeem_request(token: &str) -> Vec<u8> {
     format!("POST /r/{token} HTTP/1.1\r\nhost: bench\r\ncontent-length: 0\r\n\r\n").into_bytes()
 }
 
-/// The portal's router over a fresh, empty memory store, served on loopback until dropped.
+/// The portal's router over a fresh, empty memory store, served on loopback until stopped.
 struct Portal {
     engine: Arc<Engine<MemoryStore>>,
     served: Served,
@@ -76,6 +78,26 @@ impl Portal {
 
     fn address(&self) -> SocketAddr {
         self.served.address
+    }
+
+    /// Stops the server and frees the store here, untimed: left to the runtime, the store (up to
+    /// 20 000 sessions a round) would be freed by a worker thread while the next timed run goes.
+    fn stop(self, rt: &tokio::runtime::Runtime) {
+        let Portal { engine, served } = self;
+        rt.block_on(async {
+            served.stop().await;
+            // The connections' tasks hold the router, and so the engine, until they see their
+            // connection closed.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Arc::strong_count(&engine) > 1 {
+                assert!(
+                    Instant::now() < deadline,
+                    "the portal's server still holds its engine"
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        drop(engine);
     }
 }
 
@@ -153,12 +175,16 @@ fn main() {
     };
     let create = |n: u64| {
         let portal = Portal::start(&rt);
-        drive(&rt, portal.address(), create_requests(n), 201)
+        let elapsed = drive(&rt, portal.address(), create_requests(n), 201);
+        portal.stop(&rt);
+        elapsed
     };
     let redeem = |n: u64| {
         let portal = Portal::start(&rt);
         let requests = redeem_requests(n, Some(&portal));
-        drive(&rt, portal.address(), requests, 303)
+        let elapsed = drive(&rt, portal.address(), requests, 303);
+        portal.stop(&rt);
+        elapsed
     };
 
     let mut c = Criterion::default().configure_from_args();

@@ -92,6 +92,15 @@ pub struct Served {
 }
 
 impl Served {
+    /// Stops the server and waits until its accept loop has ended (its connections' tasks end
+    /// when the client closes them).
+    pub async fn stop(self) {
+        self.task.abort();
+        while !self.task.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Lets the server run as long as the runtime does; returns its address.
     pub fn detach(self) -> SocketAddr {
         let address = self.address;

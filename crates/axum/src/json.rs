@@ -52,7 +52,8 @@ pub(crate) enum Top {
 }
 
 /// Reads `bytes` as one JSON value, refusing any object (at any depth) that repeats a key. It
-/// builds nothing: a body that passes is then read into its typed struct straight from the bytes.
+/// builds no value (only each object's list of keys, borrowed from the body where a key has no
+/// escapes): a body that passes is then read into its typed struct straight from the bytes.
 ///
 /// # Errors
 ///

@@ -116,6 +116,8 @@ pub const SELECTOR_LEN: usize = 16;
 const SESSION_PREFIX: &str = "ps_";
 /// base64url without padding of 16 bytes.
 const SESSION_BODY_LEN: usize = 22;
+// What `SessionId::encode` relies on: the selector's base64url fills the body exactly.
+const _: () = assert!(SESSION_BODY_LEN == (SELECTOR_LEN * 4).div_ceil(3));
 
 /// The id of a portal session: `ps_` + base64url(128-bit random selector).
 ///
@@ -188,7 +190,8 @@ impl SessionId {
     pub fn encode<'b>(&self, buf: &'b mut [u8; SessionId::TEXT_LEN]) -> &'b str {
         let (prefix, body) = buf.split_at_mut(SESSION_PREFIX.len());
         prefix.copy_from_slice(SESSION_PREFIX.as_bytes());
-        // 16 bytes always take exactly the body's 22 characters, all ASCII.
+        // 16 bytes always take exactly the body's 22 characters, all ASCII (a constant assertion
+        // beside `SESSION_BODY_LEN` holds the two together), so this cannot fail.
         let _ = URL_SAFE_NO_PAD.encode_slice(self.0, body);
         std::str::from_utf8(buf).unwrap_or_default()
     }

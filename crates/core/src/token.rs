@@ -33,6 +33,8 @@ const CHECKSUM_LEN: usize = 4;
 const RAW_LEN: usize = SELECTOR_LEN + SECRET_LEN + CHECKSUM_LEN;
 /// base64url without padding of 52 bytes.
 const BODY_LEN: usize = 70;
+// What `RawToken::encode` relies on: the raw bytes' base64url fills the body exactly.
+const _: () = assert!(BODY_LEN == (RAW_LEN * 4).div_ceil(3));
 
 /// Why a token was refused. Messages never echo the token.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +207,8 @@ impl RawToken {
         // Into a buffer of the body's size, then copied once: `encode_string` goes through a
         // chunked writer that cost as much again (callgrind of `hot_paths http-create`).
         let mut body = [0u8; BODY_LEN];
+        // Cannot fail: the body has exactly the room the raw bytes take (asserted beside
+        // `BODY_LEN`).
         let _ = URL_SAFE_NO_PAD.encode_slice(raw, &mut body);
         let mut text = String::with_capacity(kind.prefix.len() + BODY_LEN);
         text.push_str(kind.prefix);

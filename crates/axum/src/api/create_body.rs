@@ -5,7 +5,7 @@
 //! building nothing; then serde's derive reads the fields from the bytes, camelCase, ignoring
 //! unknown ones. Each field's type says what it accepts and, through its `deserialize_with`, which
 //! message a client gets when it sends something else: the messages name the field, never the
-//! value.
+//! value. Of several bad fields, a client is told of the first its body names.
 //!
 //! The lifetime's range is not checked here: the engine checks it, in one place, against its own
 //! configured lifetime ([`Engine::create`](portal_sessions::Engine::create)); the handler words the
@@ -251,6 +251,15 @@ mod tests {
             (
                 br#"{"a":1,"a":2}"#,
                 r#"the request body names the key "a" more than once in one object"#,
+            ),
+            // Of several bad fields, the first the body names.
+            (
+                br#"{"recovery":"x","invalidateExisting":"y"}"#,
+                "recovery must be true or false",
+            ),
+            (
+                br#"{"invalidateExisting":"y","recovery":"x"}"#,
+                "invalidateExisting must be true or false",
             ),
             (b"[1]", "the request body must be a JSON object"),
             (b"{", "the request body is not valid JSON"),

@@ -23,8 +23,8 @@ use portal_sessions::{CustomerId, Feature, Features, Locale, SessionId, Timestam
 pub(crate) struct Key(&'static str);
 
 impl Key {
-    /// The key `"name":`, given as that text: only [`key!`] calls this, in a constant, so the
-    /// check runs when the program is compiled.
+    /// The key `"name":`, given as that text. Meant for [`key!`], which calls it in a constant,
+    /// so that the check runs when the program is compiled.
     ///
     /// # Panics
     ///
@@ -278,10 +278,14 @@ mod tests {
 
     #[test]
     fn values_are_written_by_type() {
+        // Spelled out, not through `Display`, which writes with the same `encode`.
         let id = SessionId::from_bytes([0xfb; 16]);
-        assert_eq!(written(&id), format!("\"{id}\""));
+        assert_eq!(written(&id), "\"ps_-_v7-_v7-_v7-_v7-_v7-w\"");
         let customer = CustomerId::from_bytes([0xab; 16]);
-        assert_eq!(written(&customer), format!("\"{customer}\""));
+        assert_eq!(
+            written(&customer),
+            "\"abababab-abab-abab-abab-abababababab\""
+        );
         let at = Timestamp::from_millis(1_778_693_400_123).unwrap();
         assert_eq!(written(&at), "\"2026-05-13T17:30:00.123Z\"");
         assert_eq!(written(&Some(true)), "true");
