@@ -114,11 +114,7 @@ pub(crate) async fn create<S: SessionStore>(
     let token = created.link.expose_secret();
     // The pages' mount when the service was told it (the API mounted apart), else the API's own.
     let pages = shared.pages_mount.as_ref().unwrap_or(&mount);
-    let (public_url, prefix) = (shared.public_url.as_str(), pages.prefix());
-    let mut url = String::with_capacity(public_url.len() + prefix.len() + 3 + token.len());
-    for part in [public_url, prefix, "/r/", &token] {
-        url.push_str(part);
-    }
+    let url = [shared.public_url.as_str(), pages.prefix(), "/r/", &token].concat();
     let view = CreatedView::new(&created, url, token, invalidate_existing);
     let mut body = Vec::with_capacity(1024);
     view.write_json(&mut body);
