@@ -1,12 +1,13 @@
 //! A request log that never writes a link token: [`RequestLogLayer`].
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::OriginalUri;
-use axum::http::{Method, Request, Response};
+use axum::http::{Method, Request, Response, Uri};
 use tower::{Layer, Service};
 
 /// The longest request path a log line shows, in bytes (then `…<cut>`).
@@ -30,6 +31,33 @@ pub const LOGGED_PATH_BYTES: usize = 256;
 /// assert!(loggable_path(&"/x".repeat(5_000)).ends_with("…<cut>"));
 /// ```
 pub fn loggable_path(path: &str) -> String {
+    shown_path(path).into_owned()
+}
+
+/// [`loggable_path`], borrowed from `path` when nothing in it is redacted or cut: what a request's
+/// log line writes without a copy of its path.
+fn shown_path(path: &str) -> Cow<'_, str> {
+    if path.len() <= LOGGED_PATH_BYTES && !redacts(path) {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(redacted(path))
+    }
+}
+
+/// Whether [`redacted`] replaces a segment of `path`.
+fn redacts(path: &str) -> bool {
+    let mut after_r = false;
+    for segment in path.split('/') {
+        if after_r || holds_link_token(segment) {
+            return true;
+        }
+        after_r = segment == "r";
+    }
+    false
+}
+
+/// `path` with its link tokens replaced and cut to [`LOGGED_PATH_BYTES`]: see [`loggable_path`].
+fn redacted(path: &str) -> String {
     let mut shown = String::with_capacity(path.len().min(LOGGED_PATH_BYTES + 16));
     let mut after_r = false;
     for (n, segment) in path.split('/').enumerate() {
@@ -133,32 +161,37 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> RequestLogFuture<S::Future> {
-        let path = match request.extensions().get::<OriginalUri>() {
-            Some(OriginalUri(uri)) => loggable_path(uri.path()),
-            None => loggable_path(request.uri().path()),
+        // The URI, not its loggable path: a clone shares the request's bytes, and the path is
+        // copied only when something in it must be redacted or cut, once the response is ready.
+        let uri = match request.extensions().get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.clone(),
+            None => request.uri().clone(),
         };
         RequestLogFuture {
             method: request.method().clone(),
-            path,
+            uri,
             started: Instant::now(),
-            inner: Box::pin(self.inner.call(request)),
+            inner: self.inner.call(request),
         }
     }
 }
 
-/// The response future of [`RequestLog`]: logs when the response head is ready.
-pub struct RequestLogFuture<F> {
-    inner: Pin<Box<F>>,
-    method: Method,
-    path: String,
-    started: Instant,
+pin_project_lite::pin_project! {
+    /// The response future of [`RequestLog`]: logs when the response head is ready.
+    pub struct RequestLogFuture<F> {
+        #[pin]
+        inner: F,
+        method: Method,
+        uri: Uri,
+        started: Instant,
+    }
 }
 
 impl<F> std::fmt::Debug for RequestLogFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestLogFuture")
             .field("method", &self.method)
-            .field("path", &self.path)
+            .field("path", &shown_path(self.uri.path()))
             .finish_non_exhaustive()
     }
 }
@@ -170,18 +203,17 @@ where
     type Output = Result<Response<R>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let output = match this.inner.as_mut().poll(cx) {
-            Poll::Ready(output) => output,
-            Poll::Pending => return Poll::Pending,
-        };
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &output {
+            // The message as a string field, first as the macro would put it: a subscriber
+            // writes it as it writes `"request"` given as the format string, without `core::fmt`.
             tracing::info!(
+                message = "request",
                 method = %this.method,
-                path = this.path.as_str(),
+                path = &*shown_path(this.uri.path()),
                 status = response.status().as_u16(),
                 micros = u64::try_from(this.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                "request"
             );
         }
         Poll::Ready(output)
@@ -202,5 +234,34 @@ mod tests {
         let shown = loggable_path(&long);
         assert!(shown.ends_with("…<cut>"), "{shown}");
         assert!(shown.len() <= LOGGED_PATH_BYTES + "…<cut>".len());
+    }
+
+    #[test]
+    fn a_path_is_borrowed_exactly_when_nothing_in_it_is_redacted_or_cut() {
+        let at_limit = format!("/{}", "a".repeat(LOGGED_PATH_BYTES - 1));
+        let over_limit = format!("/{}", "a".repeat(LOGGED_PATH_BYTES));
+        let paths = [
+            "",
+            "/",
+            "/r",
+            "/r/",
+            "r/x",
+            "/a/r",
+            "/a/r/b/c",
+            "/rr/x",
+            "/x/MGL%5fy",
+            "/x/mgl",
+            "/v1/portal-sessions",
+            at_limit.as_str(),
+            over_limit.as_str(),
+        ];
+        for path in paths {
+            let shown = shown_path(path);
+            assert_eq!(shown, redacted(path), "{path}");
+            let borrowed = matches!(shown, Cow::Borrowed(_));
+            assert_eq!(borrowed, redacted(path) == path, "{path}");
+        }
+        assert!(matches!(shown_path(&at_limit), Cow::Borrowed(_)));
+        assert!(matches!(shown_path(&over_limit), Cow::Owned(_)));
     }
 }

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 mod log_fields;
+mod log_format;
 pub mod log_lines;
 mod log_time;
 mod mail;
@@ -399,7 +400,10 @@ where
         .with_max_level(tracing::Level::INFO);
     match format {
         LogFormat::Text => {
-            let _ = builder.fmt_fields(log_fields::LineFields).try_init();
+            let _ = builder
+                .fmt_fields(log_fields::LineFields)
+                .event_format(log_format::LineFormat::new(log_time::LineTime))
+                .try_init();
         }
         LogFormat::Json => {
             let _ = builder.json().try_init();

@@ -1,9 +1,11 @@
 //! The fields of a text log line, written exactly as `tracing_subscriber`'s `DefaultFields`
-//! writes them (`name=value`, a space between, the message bare), but with integers, booleans and
-//! plain strings written straight into the line instead of through `core::fmt`: the request log's
+//! writes them (`name=value`, a space between, the message bare), but with integers, booleans,
+//! plain strings and a printable message given as a string written straight into the line instead
+//! of through `core::fmt`, and other values formatted after a name written plainly: the request log's
 //! four fields were the largest part of what the server's layers cost a request (`hot_paths
-//! layers-empty` under callgrind). Everything else (the message, `Display` and `Debug` values,
-//! errors, a string that needs escaping) is handed to `DefaultFields`' own visitor, so the line is
+//! layers-empty` under callgrind). Everything else (a message given as format arguments or
+//! holding control characters, errors, a string that needs escaping, any field when the line is
+//! coloured) is handed to `DefaultFields`' own visitor, so the line is
 //! the same byte for byte; a test holds the two side by side.
 
 use std::fmt;
@@ -79,6 +81,11 @@ impl LineVisitor<'_> {
     }
 }
 
+/// Printable ASCII: a message `DefaultFields` writes as it is.
+fn is_printable(text: &str) -> bool {
+    text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
+}
+
 /// A string `Debug` writes as it is, between quotes: printable ASCII but the quote and the
 /// backslash.
 fn is_plain(text: &str) -> bool {
@@ -112,7 +119,15 @@ impl Visit for LineVisitor<'_> {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        if is_plain(value) && self.start(field) {
+        if field.name() == "message" && self.result.is_ok() && is_printable(value) {
+            // `DefaultFields` writes a message bare, through a writer that escapes only control
+            // characters, which printable ASCII holds none of.
+            if !self.is_empty {
+                self.write(" ");
+            }
+            self.is_empty = false;
+            self.write(value);
+        } else if is_plain(value) && self.start(field) {
             self.write("\"");
             self.write(value);
             self.write("\"");
@@ -126,7 +141,12 @@ impl Visit for LineVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.by_default(|visitor| visitor.record_debug(field, value));
+        if self.start(field) {
+            // What `DefaultFields` writes after a plain name and `=`, without its styling.
+            self.result = self.result.and_then(|()| write!(self.writer, "{value:?}"));
+        } else {
+            self.by_default(|visitor| visitor.record_debug(field, value));
+        }
     }
 }
 
@@ -207,6 +227,13 @@ mod tests {
             3
         );
         tracing::error!(message = "only a message string");
+        let long = "x".repeat(300);
+        tracing::info!(message = long.as_str(), long = long.as_str(), n = 2u64);
+        tracing::info!(
+            message = "a \"plain\" message \\ given as a string",
+            n = 1u64
+        );
+        tracing::info!(message = "a bell\x07, a delete\x7f and an escape\x1b[31m", shown = %"x\ty");
         tracing::info!(
             after = 1u64,
             message = "a message after a field",
@@ -233,7 +260,7 @@ mod tests {
     fn lines_are_those_of_tracing_subscribers_default_fields_byte_for_byte() {
         let ours = log_with(LineFields);
         let theirs = log_with(tracing_subscriber::fmt::format::DefaultFields::new());
-        assert_eq!(ours.lines().count(), 4, "{ours}");
+        assert_eq!(ours.lines().count(), 7, "{ours}");
         assert!(ours.contains("status=200 micros=1234"), "{ours}");
         assert!(
             ours.contains("outer{id=7 name=\"a b\" flag=true}"),

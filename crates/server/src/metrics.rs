@@ -368,19 +368,22 @@ where
             route: request.extensions().get::<MatchedPath>().cloned(),
             method: method_label(request.method()),
             started: Instant::now(),
-            inner: Box::pin(self.inner.call(request)),
+            inner: self.inner.call(request),
             metrics: Arc::clone(&self.metrics),
         }
     }
 }
 
-/// The response future of [`Track`]: counts the request when its response is ready.
-pub(crate) struct TrackFuture<F> {
-    inner: Pin<Box<F>>,
-    metrics: Arc<Metrics>,
-    route: Option<MatchedPath>,
-    method: &'static str,
-    started: Instant,
+pin_project_lite::pin_project! {
+    /// The response future of [`Track`]: counts the request when its response is ready.
+    pub(crate) struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        metrics: Arc<Metrics>,
+        route: Option<MatchedPath>,
+        method: &'static str,
+        started: Instant,
+    }
 }
 
 impl<F, E> Future for TrackFuture<F>
@@ -390,12 +393,12 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let output = std::task::ready!(this.inner.as_mut().poll(cx));
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &output {
             let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
             this.metrics
-                .response(response, route, this.method, this.started);
+                .response(response, route, this.method, *this.started);
         }
         Poll::Ready(output)
     }
