@@ -256,7 +256,9 @@ pub use async_trait::async_trait;
 pub use ipnet::IpNet;
 
 use crate::cookie::ViewerCookies;
-use crate::headers::{api_headers, dress, dress_page, strict_transport_security};
+use crate::headers::{
+    Dress, api_headers, api_headers_and_hsts, dress, dress_page, dress_page_and_hsts,
+};
 use crate::limit::{LimitSettings, Limits};
 use crate::state::Shared;
 
@@ -489,13 +491,11 @@ impl<S: SessionStore> PortalService<S> {
                 "/v1/portal-sessions/{id}",
                 get(api::get::<S>).delete(api::revoke::<S>),
             )
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(dress(api_headers));
-        let api = if self.shared.hsts {
-            api.layer(dress(strict_transport_security))
-        } else {
-            api
-        };
+            .layer(route_layers(if self.shared.hsts {
+                api_headers_and_hsts
+            } else {
+                api_headers
+            }));
         let description = Router::new().route("/openapi.json", get(openapi::serve::<S>));
         Router::new()
             .merge(api)
@@ -519,13 +519,32 @@ impl<S: SessionStore> PortalService<S> {
             .route("/portal", get(pages::portal::<S>))
             .route("/portal/invoices/{number}", get(pages::invoice::<S>))
             .route("/portal/logout", post(pages::logout::<S>))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(dress(dress_page));
-        let pages = if self.shared.hsts {
-            pages.layer(dress(strict_transport_security))
-        } else {
-            pages
-        };
+            .layer(route_layers(if self.shared.hsts {
+                dress_page_and_hsts
+            } else {
+                dress_page
+            }));
         pages.with_state(shared)
     }
+}
+
+/// What the API's and the pages' routes are wrapped in: the body limit, inside the layer that
+/// puts `headers` on every answer. One layer, not two: each layer a router is given wraps every
+/// route in a service of its own, which each request clones (a box) and calls again (measured
+/// under callgrind: two layers made one took about 1,000 instructions off a create and off a
+/// redeem).
+fn route_layers(
+    headers: Dress,
+) -> tower::ServiceBuilder<
+    tower::layer::util::Stack<
+        DefaultBodyLimit,
+        tower::layer::util::Stack<
+            tower::util::MapResponseLayer<Dress>,
+            tower::layer::util::Identity,
+        >,
+    >,
+> {
+    tower::ServiceBuilder::new()
+        .layer(dress(headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -266,9 +266,17 @@ mod tests {
             ]
             .map(String::from),
         );
-        for at in 0..40 {
-            let mut text = "x".repeat(40);
-            text.replace_range(at..=at, "\"");
+        // Each byte near the ones to escape, in each place of an eight-byte word and its tail.
+        for byte in [0x00, 0x1f, 0x20, 0x21, b'"', 0x23, 0x5b, b'\\', 0x5d, 0x7f] {
+            for at in 0..20 {
+                let mut text = "x".repeat(20);
+                text.replace_range(at..=at, char::from(byte).encode_utf8(&mut [0; 4]));
+                cases.push(text);
+            }
+        }
+        for at in 0..20 {
+            let mut text = "x".repeat(20);
+            text.replace_range(at..=at, "é");
             cases.push(text);
         }
         for text in &cases {
