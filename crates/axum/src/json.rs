@@ -78,16 +78,29 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Top, JsonError> {
 /// bodies have a few, and a body of many must not cost a comparison of every pair.
 const KEYS_COMPARED_IN_TURN: usize = 16;
 
-/// The keys of one object met so far.
-#[derive(Default)]
+/// The keys of one object met so far: the first [`KEYS_COMPARED_IN_TURN`] in place (no
+/// allocation for an object of a few keys), then all of them in a hash set.
 struct Keys<'de> {
-    few: Vec<Cow<'de, str>>,
+    few: [Option<Cow<'de, str>>; KEYS_COMPARED_IN_TURN],
     many: HashSet<Cow<'de, str>>,
+}
+
+impl Default for Keys<'_> {
+    fn default() -> Self {
+        Keys {
+            few: [const { None }; KEYS_COMPARED_IN_TURN],
+            many: HashSet::new(),
+        }
+    }
 }
 
 impl<'de> Keys<'de> {
     fn contains(&self, key: &str) -> bool {
-        self.few.iter().any(|seen| seen == key) || self.many.contains(key)
+        self.few
+            .iter()
+            .map_while(Option::as_ref)
+            .any(|seen| seen == key)
+            || self.many.contains(key)
     }
 
     fn insert(&mut self, key: Cow<'de, str>) {
@@ -95,9 +108,13 @@ impl<'de> Keys<'de> {
             self.many.insert(key);
             return;
         }
-        self.few.push(key);
-        if self.few.len() > KEYS_COMPARED_IN_TURN {
-            self.many.extend(self.few.drain(..));
+        match self.few.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(key),
+            None => {
+                self.many
+                    .extend(self.few.iter_mut().filter_map(Option::take));
+                self.many.insert(key);
+            }
         }
     }
 }
@@ -235,6 +252,18 @@ mod tests {
             check(repeated.as_bytes()),
             Err(JsonError::DuplicateKey("k33".to_owned()))
         );
+        // Around the last key compared in turn: the first and the last key met, repeated.
+        for n in [1, 15, 16, 17, 18] {
+            let keys = &keys[..n];
+            for again in [0, n - 1] {
+                let text = format!("{{{},\"k{again}\":0}}", keys.join(","));
+                assert_eq!(
+                    check(text.as_bytes()),
+                    Err(JsonError::DuplicateKey(format!("k{again}"))),
+                    "{n} keys, then k{again}"
+                );
+            }
+        }
     }
 
     #[test]
