@@ -155,10 +155,13 @@ impl RawToken {
     }
 
     fn checksum(&self, kind: &Kind) -> [u8; CHECKSUM_LEN] {
-        let mut hasher = blake3::Hasher::new_keyed(&kind.checksum_key);
-        hasher.update(&self.selector);
-        hasher.update(&self.secret);
-        let hash = hasher.finalize();
+        // The keyed hash of selector and secret side by side, in one call: the same hash as a
+        // keyed `Hasher` given the two in turn, without setting one up (which cost about as much
+        // as the hashing, in `hot_paths http-redeem` under callgrind).
+        let mut input = [0u8; SELECTOR_LEN + SECRET_LEN];
+        input[..SELECTOR_LEN].copy_from_slice(&self.selector);
+        input[SELECTOR_LEN..].copy_from_slice(&self.secret);
+        let hash = blake3::keyed_hash(&kind.checksum_key, &input);
         let mut out = [0u8; CHECKSUM_LEN];
         out.copy_from_slice(&hash.as_bytes()[..CHECKSUM_LEN]);
         out
@@ -330,6 +333,27 @@ mod tests {
 
     fn link() -> LinkToken {
         LinkToken::generate().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A token's checksum is the keyed hash of its selector, then its secret: what every token
+    /// minted so far carries, however it is computed.
+    #[test]
+    fn the_checksum_is_the_keyed_hash_of_the_selector_then_the_secret() {
+        for (selector, secret) in [([0u8; 16], [0u8; 32]), ([0xa5; 16], [0x3c; 32])]
+            .into_iter()
+            .chain((0..8).map(|_| (*link().session_id().as_bytes(), link().0.secret)))
+        {
+            let token = RawToken { selector, secret };
+            for kind in [&LINK, &VIEWER] {
+                let mut hasher = blake3::Hasher::new_keyed(&kind.checksum_key);
+                hasher.update(&selector);
+                hasher.update(&secret);
+                assert_eq!(
+                    token.checksum(kind),
+                    hasher.finalize().as_bytes()[..CHECKSUM_LEN]
+                );
+            }
+        }
     }
 
     #[test]
