@@ -290,12 +290,16 @@ impl ListIndex {
     /// of order commute: each step only adds to `used` and `revoked`, and only removes from
     /// `unrevoked` (or marks it used). A session no longer indexed (purged meanwhile) stays out.
     fn advance(&mut self, key: ListKey, after: &SessionRecord) {
-        if !self.all.contains(&key) {
+        // Still indexed: found among the unrevoked (a session being redeemed, the common case:
+        // one search of the tree rather than two), else among all (`unrevoked` holds only keys
+        // `all` holds).
+        let unrevoked = self.unrevoked.get_mut(&key);
+        if unrevoked.is_none() && !self.all.contains(&key) {
             return;
         }
         if after.used_at.is_some() {
             self.used.insert(key);
-            if let Some(entry) = self.unrevoked.get_mut(&key) {
+            if let Some(entry) = unrevoked {
                 entry.used = true;
             }
         }
