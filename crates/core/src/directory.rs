@@ -191,3 +191,53 @@ impl CustomerDirectory for StaticDirectory {
             .collect())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn customer(id: u8, external_id: &str) -> CustomerSnapshot {
+        CustomerSnapshot {
+            id: CustomerId::from_bytes([id; 16]),
+            external_id: external_id.into(),
+            name: format!("Customer {id}"),
+            email: None,
+            locale: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn external_ids_are_each_organisations_own() {
+        let (one, two) = (OrgId::from_bytes([1; 16]), OrgId::from_bytes([2; 16]));
+        let mut directory = StaticDirectory::default();
+        directory.insert(one, customer(1, "acme")).unwrap();
+        directory.insert(two, customer(2, "acme")).unwrap();
+        assert!(matches!(
+            directory.insert(one, customer(3, "acme")),
+            Err(DirectoryInsertError::DuplicateExternalId)
+        ));
+        for (org, id) in [(one, 1), (two, 2)] {
+            let found = directory.find_by_external_id(org, "acme").await.unwrap();
+            assert_eq!(found.unwrap().id, CustomerId::from_bytes([id; 16]));
+        }
+        let three = OrgId::from_bytes([3; 16]);
+        assert!(
+            directory
+                .find_by_external_id(three, "acme")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            directory
+                .find_by_external_id(one, "acm")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The refused customer was not added under its id either.
+        let refused = CustomerId::from_bytes([3; 16]);
+        assert!(directory.find_by_id(one, refused).await.unwrap().is_none());
+    }
+}
