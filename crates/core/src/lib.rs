@@ -77,6 +77,7 @@ mod feature;
 pub mod feed;
 mod id;
 mod locale;
+mod random;
 mod record;
 pub mod recovery;
 mod request;
