@@ -123,7 +123,7 @@ impl AuthError {
 /// assert_eq!(api_key(&parts), Some("sk_123"));
 /// ```
 pub fn api_key(request: &Parts) -> Option<&str> {
-    let key = match request.headers.get("x-api-key") {
+    let key = match request.headers.get(&X_API_KEY) {
         Some(value) => value.to_str().ok(),
         None => request
             .headers
@@ -135,6 +135,9 @@ pub fn api_key(request: &Parts) -> Option<&str> {
     };
     key.map(str::trim).filter(|key| !key.is_empty())
 }
+
+/// `x-api-key`, named once: a name given as text is parsed on every lookup.
+const X_API_KEY: header::HeaderName = header::HeaderName::from_static("x-api-key");
 
 /// What an API key turned out to be, for [`StaticApiKeys::lookup`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
