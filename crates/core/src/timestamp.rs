@@ -224,22 +224,26 @@ impl Timestamp {
         let days = seconds.div_euclid(86_400);
         let of_day = seconds.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
+        // Every field is non-negative (a timestamp's year is 0000 to 9999): written as `u32`,
+        // whose division by ten is a multiplication and a shift, with no sign to correct.
+        let field = |value: i64| u32::try_from(value).unwrap_or(0);
+        let of_day = field(of_day);
         let mut out = *b"0000-00-00T00:00:00.000Z";
-        let mut put = |at: usize, value: i64, digits: usize| {
+        let mut put = |at: usize, value: u32, digits: usize| {
             let mut value = value;
-            for i in (at..at + digits).rev() {
-                // `value` is within 0..10^digits here, so each digit is one ASCII byte.
-                out[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+            for place in out[at..at + digits].iter_mut().rev() {
+                // `value % 10` is a digit, so this is one ASCII byte.
+                *place = b'0' + (value % 10) as u8;
                 value /= 10;
             }
         };
-        put(0, year, 4);
-        put(5, month, 2);
-        put(8, day, 2);
+        put(0, field(year), 4);
+        put(5, field(month), 2);
+        put(8, field(day), 2);
         put(11, of_day / 3_600, 2);
         put(14, of_day % 3_600 / 60, 2);
         put(17, of_day % 60, 2);
-        put(20, millis, 3);
+        put(20, field(millis), 3);
         out
     }
 }
