@@ -9,12 +9,13 @@ mod fields;
 mod item;
 mod json_object;
 mod query;
+mod request_body;
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
@@ -90,13 +91,15 @@ pub(crate) async fn create<S: SessionStore>(
     Org(org): Org,
     mount: Mount,
     JsonContentType: JsonContentType,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::invalid(format!(
-            "the request body must be at most {MAX_BODY_BYTES} bytes of JSON"
-        ))
-    })?;
+    let body = request_body::read(body, MAX_BODY_BYTES)
+        .await
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "the request body must be at most {MAX_BODY_BYTES} bytes of JSON"
+            ))
+        })?;
     let ttl = shared.engine.ttl();
     let request = CreateBody::parse(&body)?.into_request(ttl)?;
     let invalidate_existing = request.invalidate_existing;
