@@ -374,6 +374,13 @@ pub async fn login_page<S: SessionStore>(store: S, mounted: Mounted) {
     let invalid = post(&app, &login, None, Some("email=not-an-address")).await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
     assert!(invalid.body.contains("name=\"email\""), "the form again");
+    // A form past the body limit is not read, however good the address at its start.
+    let padded = format!(
+        "email=billing%40acme.test&pad={}",
+        "x".repeat(crate::MAX_BODY_BYTES)
+    );
+    let oversized = post(&app, &login, None, Some(&padded)).await;
+    assert_eq!(oversized.status, StatusCode::BAD_REQUEST);
     let cross = post(
         &app,
         &login,
