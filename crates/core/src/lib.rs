@@ -77,7 +77,6 @@ mod feature;
 pub mod feed;
 mod id;
 mod locale;
-mod random;
 mod record;
 pub mod recovery;
 mod request;

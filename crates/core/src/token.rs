@@ -26,7 +26,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::id::{SELECTOR_LEN, SessionId};
-use crate::random;
 
 /// The length of a token's secret part: 256 bits.
 pub const SECRET_LEN: usize = 32;
@@ -66,9 +65,9 @@ pub enum TokenError {
     Entropy(#[source] getrandom::Error),
 }
 
-/// Fills `buf` from the operating system's CSPRNG, fetched a batch at a time ([`random`]).
+/// Fills `buf` from the operating system's CSPRNG.
 pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), TokenError> {
-    random::fill(buf).map_err(TokenError::Entropy)
+    getrandom::fill(buf).map_err(TokenError::Entropy)
 }
 
 /// A domain-separated BLAKE3 hash of a token secret, as stored in a session record.
