@@ -294,6 +294,7 @@ impl ListIndex {
         // one search of the tree rather than two), else among all (`unrevoked` holds only keys
         // `all` holds).
         let unrevoked = self.unrevoked.get_mut(&key);
+        debug_assert!(unrevoked.is_none() || self.all.contains(&key));
         if unrevoked.is_none() && !self.all.contains(&key) {
             return;
         }

@@ -1,12 +1,13 @@
 //! The fields of a text log line, written exactly as `tracing_subscriber`'s `DefaultFields`
 //! writes them (`name=value`, a space between, the message bare), but with integers, booleans,
-//! plain strings and a printable message given as a string written straight into the line instead
-//! of through `core::fmt`, and other values formatted after a name written plainly: the request log's
-//! four fields were the largest part of what the server's layers cost a request (`hot_paths
-//! layers-empty` under callgrind). Everything else (a message given as format arguments or
-//! holding control characters, errors, a string that needs escaping, any field when the line is
-//! coloured) is handed to `DefaultFields`' own visitor, so the line is
-//! the same byte for byte; a test holds the two side by side.
+//! plain strings and a message given as a string of printable ASCII written straight into the
+//! line instead of through `core::fmt`, and other values formatted after a name written plainly:
+//! the request log's fields were the largest part of what the server's layers cost a request
+//! (`hot_paths layers-empty` under callgrind). Everything else (a message given as format
+//! arguments, or as a string with anything but printable ASCII in it; errors; a string that
+//! needs escaping; a field other than the message when the line is coloured) is handed to
+//! `DefaultFields`' own visitor, so the line is the same byte for byte; a test holds the two side
+//! by side.
 
 use std::fmt;
 

@@ -282,7 +282,7 @@ mod tests {
             ]
             .map(String::from),
         );
-        // Each byte near the ones to escape, in each place of an eight-byte word and its tail.
+        // Each byte near the ones to escape, in each place of a sixteen-byte chunk and a tail.
         for byte in [0x00, 0x1f, 0x20, 0x21, b'"', 0x23, 0x5b, b'\\', 0x5d, 0x7f] {
             for at in 0..20 {
                 let mut text = "x".repeat(20);

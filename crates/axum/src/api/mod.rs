@@ -151,18 +151,13 @@ fn json_answer<T: serde::Serialize>(status: StatusCode, value: &T, capacity: usi
     }
 }
 
-/// An answer of `status` whose body is the JSON text `body`. Built directly, with room made once
-/// for six headers (a header map's first room, which its `Content-Type`, the two every `/v1`
-/// answer gets from [`crate::headers`], HSTS and `Content-Length` fit in): as
+/// An answer of `status` whose body is the JSON text `body`, built directly: as
 /// `(status, [(CONTENT_TYPE, …)], body).into_response()` it was given a `Content-Type` of
-/// `application/octet-stream` first, then had it replaced. Room for fewer made the map grow,
-/// rehashing, when the later headers came (measured: a thirtieth of a create).
+/// `application/octet-stream` first, then had it replaced.
 fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(axum::body::Body::from(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.reserve(6);
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
     );
