@@ -153,7 +153,7 @@ impl Visit for LineVisitor<'_> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
@@ -161,9 +161,10 @@ mod tests {
 
     use super::*;
 
-    /// A writer into a shared buffer.
+    /// A writer into a shared buffer: what a test's subscriber wrote, to read back (the event
+    /// format's tests use it too).
     #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Lines(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl io::Write for Lines {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
