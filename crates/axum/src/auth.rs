@@ -179,7 +179,7 @@ pub struct StaticApiKeys {
 /// the digest is evenly spread already, and SipHash over its 32 bytes cost about as much as the
 /// rest of the lookup (`hot_paths http-create` under callgrind). Its key is public, so a client
 /// can tell which bucket its key falls in; that buys nothing: flooding a bucket would take keys
-/// in the map, which only the host adds, and a lookup compares all 32 bytes of what it finds.
+/// in the map, which only the host adds, and a lookup matches only on all 32 bytes of a digest.
 #[derive(Default, Clone, Copy)]
 struct DigestHash;
 
