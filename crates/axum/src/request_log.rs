@@ -44,32 +44,30 @@ fn shown_path(path: &str) -> Cow<'_, str> {
     }
 }
 
+/// The segments of `path`, each with whether it is replaced by `<link>`: the segment after an `r`
+/// segment, and any segment that [holds a link token](holds_link_token). The one statement of
+/// the rule, for [`redacts`] and [`redacted`].
+fn segments(path: &str) -> impl Iterator<Item = (&str, bool)> {
+    path.split('/').scan(false, |after_r, segment| {
+        let replaced = *after_r || holds_link_token(segment);
+        *after_r = segment == "r";
+        Some((segment, replaced))
+    })
+}
+
 /// Whether [`redacted`] replaces a segment of `path`.
 fn redacts(path: &str) -> bool {
-    let mut after_r = false;
-    for segment in path.split('/') {
-        if after_r || holds_link_token(segment) {
-            return true;
-        }
-        after_r = segment == "r";
-    }
-    false
+    segments(path).any(|(_, replaced)| replaced)
 }
 
 /// `path` with its link tokens replaced and cut to [`LOGGED_PATH_BYTES`]: see [`loggable_path`].
 fn redacted(path: &str) -> String {
     let mut shown = String::with_capacity(path.len().min(LOGGED_PATH_BYTES + 16));
-    let mut after_r = false;
-    for (n, segment) in path.split('/').enumerate() {
+    for (n, (segment, replaced)) in segments(path).enumerate() {
         if n > 0 {
             shown.push('/');
         }
-        if after_r || holds_link_token(segment) {
-            shown.push_str("<link>");
-        } else {
-            shown.push_str(segment);
-        }
-        after_r = segment == "r";
+        shown.push_str(if replaced { "<link>" } else { segment });
         if shown.len() > LOGGED_PATH_BYTES {
             let mut end = LOGGED_PATH_BYTES;
             while !shown.is_char_boundary(end) {

@@ -196,19 +196,19 @@ const fn must_escape(b: u8) -> bool {
 /// time without stopping early, which the compiler turns into vector instructions.
 fn write_string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
     let chunks = bytes.chunks_exact(16);
     let clean = chunks
         .clone()
         .all(|chunk| !chunk.iter().fold(false, |seen, &b| seen | must_escape(b)))
         && !chunks.remainder().iter().any(|&b| must_escape(b));
     if clean {
-        out.extend_from_slice(bytes);
+        write_plain(out, text);
     } else {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
         write_escaped(out, bytes);
+        out.push(b'"');
     }
-    out.push(b'"');
 }
 
 /// Writes `text`, which has nothing to escape by how its type makes it (an id's, an instant's, a
