@@ -14,7 +14,9 @@
 //!   `canned/create`: the same bytes to a handler that answers what a create answered, the same
 //!   status, headers and body, without doing anything else (what carrying the answer costs).
 //! * `redeem`: `POST /r/{token}` (answered `303` to the portal) of links minted (untimed) just
-//!   before; `empty/redeem`: the same bytes to the empty handler.
+//!   before; `empty/redeem`: the same bytes to the empty handler; `canned/redeem`: the same bytes
+//!   to a handler that answers what a redeem answered (the `303`, its location, cookie and page
+//!   headers) and does nothing else.
 //!
 //! Each timed run of the portal (a criterion sample, a round) gets a portal of its own, served
 //! afresh over a new memory store, and stopped, its store freed, after it (all untimed): a
@@ -43,7 +45,7 @@ use criterion::Criterion;
 use portal_sessions::Engine;
 use portal_sessions_axum::{PortalService, StaticApiKeys, StaticPortalData};
 use portal_sessions_benches::load::{Served, drive, serve};
-use portal_sessions_benches::{engine, fresh_links, org, rounds, runtime};
+use portal_sessions_benches::{create, engine, fresh_links, org, rounds, runtime};
 use portal_sessions_memory::MemoryStore;
 use tower::ServiceExt as _;
 
@@ -108,31 +110,40 @@ fn router(engine: &Arc<Engine<MemoryStore>>) -> Router {
     PortalService::new(engine.clone(), keys, StaticPortalData::default()).router()
 }
 
-/// A handler that answers every request with what one create answered: status, headers, body.
-async fn canned() -> Router {
-    let engine = engine(MemoryStore::new());
-    let request = axum::http::Request::post("/v1/portal-sessions")
-        .header("x-api-key", API_KEY)
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(CREATE_BODY));
-    let mut request = match request {
+/// What the portal answered `request`, as a handler that answers every request with it: status,
+/// headers and body, without doing anything else (what carrying the answer costs).
+async fn canned(
+    engine: &Arc<Engine<MemoryStore>>,
+    request: axum::http::request::Builder,
+    body: &'static str,
+    expected: StatusCode,
+) -> Router {
+    let mut request = match request.body(axum::body::Body::from(body)) {
         Ok(request) => request,
         Err(error) => panic!("request: {error}"),
     };
     request
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
-    let response = match router(&engine).oneshot(request).await {
+    let response = match router(engine).oneshot(request).await {
         Ok(response) => response,
         Err(error) => match error {},
     };
-    assert_eq!(response.status(), StatusCode::CREATED, "the canned create");
+    assert_eq!(response.status(), expected, "the canned answer");
     let (parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, 1 << 16).await {
         Ok(body) => body,
         Err(error) => panic!("body: {error}"),
     };
     let (status, headers) = (parts.status, parts.headers);
+    let head: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    println!(
+        "canned {expected}: {head} bytes of headers (before the server's own), {} of body",
+        body.len()
+    );
     Router::new().route(
         "/{*path}",
         any(move || {
@@ -142,15 +153,38 @@ async fn canned() -> Router {
     )
 }
 
+/// What one create answered, canned.
+async fn canned_create() -> Router {
+    let request = axum::http::Request::post("/v1/portal-sessions")
+        .header("x-api-key", API_KEY)
+        .header("content-type", "application/json");
+    canned(
+        &engine(MemoryStore::new()),
+        request,
+        CREATE_BODY,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// What one redeem answered, canned.
+async fn canned_redeem() -> Router {
+    let engine = engine(MemoryStore::new());
+    let link = create(&engine).await.link;
+    let request = axum::http::Request::post(format!("/r/{}", link.expose_secret()));
+    canned(&engine, request, "", StatusCode::SEE_OTHER).await
+}
+
 fn main() {
     let rt = runtime();
-    let (empty, canned) = rt.block_on(async {
+    let (empty, canned, canned_redeem) = rt.block_on(async {
         let empty = Router::new()
             .route("/", any(|| async {}))
             .route("/{*path}", any(|| async {}));
         (
             serve(empty).await.detach(),
-            serve(canned().await).await.detach(),
+            serve(canned_create().await).await.detach(),
+            serve(canned_redeem().await).await.detach(),
         )
     });
 
@@ -203,6 +237,9 @@ fn main() {
     group.bench_function("empty/redeem", |b| {
         b.iter_custom(|n| drive(&rt, empty, redeem_requests(n, None), 200));
     });
+    group.bench_function("canned/redeem", |b| {
+        b.iter_custom(|n| drive(&rt, canned_redeem, redeem_requests(n, None), 303));
+    });
     group.finish();
     c.final_summary();
 
@@ -233,6 +270,10 @@ fn main() {
                 (
                     "empty/redeem",
                     Box::new(|n| drive(rt, empty, redeem_requests(n, None), 200)),
+                ),
+                (
+                    "canned/redeem",
+                    Box::new(|n| drive(rt, canned_redeem, redeem_requests(n, None), 303)),
                 ),
                 ("redeem", Box::new(redeem)),
             ],
