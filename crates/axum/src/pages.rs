@@ -50,12 +50,16 @@ pub(crate) fn page(status: StatusCode, rendered: html::Page) -> Response {
     response
 }
 
-pub(crate) fn redirect(location: &str, speech: &Speech) -> Response {
+/// A `303` to `location`. `speech` is called only for the failure page of a location that is not
+/// a header value, which a mount (URL-safe characters) cannot make: a redeem does not pay for
+/// choosing the language of a page it will not show.
+pub(crate) fn redirect(location: String, speech: impl FnOnce() -> Speech) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     // Room for the location, a cookie, the page headers and HSTS at once: a header map's first
     // room is for six, and growing it past that rehashes it (measured: a twentieth of a redeem).
     response.headers_mut().reserve(PAGE_HEADERS + 3);
-    match HeaderValue::from_str(location) {
+    // The string's bytes become the header's without a copy.
+    match HeaderValue::try_from(location) {
         Ok(value) => {
             response.headers_mut().insert(header::LOCATION, value);
             response
@@ -63,13 +67,14 @@ pub(crate) fn redirect(location: &str, speech: &Speech) -> Response {
         // Cannot happen: a mount is made of URL-safe characters. Said plainly if it ever does.
         Err(_) => {
             tracing::error!("a redirect target is not a valid header value");
-            something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, speech)
+            something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, &speech())
         }
     }
 }
 
-fn set_cookie(response: &mut Response, cookie: &str) -> bool {
-    match HeaderValue::from_str(cookie) {
+fn set_cookie(response: &mut Response, cookie: String) -> bool {
+    // The string's bytes become the header's without a copy.
+    match HeaderValue::try_from(cookie) {
         Ok(value) => {
             response.headers_mut().insert(header::SET_COOKIE, value);
             true
@@ -239,7 +244,7 @@ impl<S: SessionStore> Shared<S> {
         };
         if let Some(link) = link.filter(|_| matches!(error, EngineError::LinkUsed)) {
             if self.holds_live_portal(link, headers).await {
-                return redirect(&mount.path("/portal"), &self.speech(None, headers));
+                return redirect(mount.path("/portal"), || self.speech(None, headers));
             }
         }
         let record = session.filter(|_| status == StatusCode::GONE);
@@ -331,7 +336,7 @@ impl<S: SessionStore> Shared<S> {
             )
             .await;
         let framed = self.is_framed(session.map(|record| record.org_id)).await;
-        set_cookie(&mut response, &self.cookies.set(mount, "", 0, framed));
+        set_cookie(&mut response, self.cookies.set(mount, "", 0, framed));
         Refusal::ViewerRejected.mark(response)
     }
 }
@@ -489,7 +494,7 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                 shared
                     .cookies
                     .set(&mount, &redemption.viewer.expose_secret(), seconds, framed);
-            let speech = shared.speech(redemption.record.locale, &parts.headers);
+            let speech = || shared.speech(redemption.record.locale, &parts.headers);
             // Where the email was about: an invoice's page, a section, or the portal's top.
             let location = match &redemption.record.deep_link {
                 Some(portal_sessions::DeepLink::Invoice(number)) => {
@@ -500,9 +505,9 @@ pub(crate) async fn redeem_link<S: SessionStore>(
                 }
                 None => mount.path("/portal"),
             };
-            let mut response = redirect(&location, &speech);
-            if !set_cookie(&mut response, &cookie) {
-                return something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, &speech);
+            let mut response = redirect(location, speech);
+            if !set_cookie(&mut response, cookie) {
+                return something_went_wrong(StatusCode::INTERNAL_SERVER_ERROR, &speech());
             }
             response
         }
@@ -676,6 +681,6 @@ pub(crate) async fn logout<S: SessionStore>(
     let framed = shared
         .is_framed(ended.as_ref().map(|record| record.org_id))
         .await;
-    set_cookie(&mut response, &shared.cookies.set(&mount, "", 0, framed));
+    set_cookie(&mut response, shared.cookies.set(&mount, "", 0, framed));
     response
 }

@@ -71,7 +71,7 @@ pub(crate) async fn recover<S: SessionStore>(
         Ok(_) => {
             let back = mount.path(&format!("/r/{}", link.expose_secret()));
             return RecoveryOutcome::Refused(RecoveryBlock::StillOpen)
-                .mark(redirect(&back, &shared.speech(None, headers)));
+                .mark(redirect(back, || shared.speech(None, headers)));
         }
         Err(LinkRefusal {
             session: Some(old), ..
