@@ -1,8 +1,9 @@
 //! Upgrading a database written by the previous layout (marker 1: the records and five index trees,
 //! changed together in sled transactions) to today's (marker 2: the records alone). The fixture is
 //! built at test time, byte for byte as the previous code wrote it, from the same record encoding.
-//! Then: the upgrade keeps every record and answers lists as before; and a SIGKILL at a random moment
-//! of the conversion, 12 times over, leaves a database that opens and holds every record.
+//! Then: the upgrade keeps every record and answers lists as before; and a SIGKILL at a moment
+//! of the conversion, spread over it, leaves a database that opens and holds every record.
+//! `PORTAL_SESSIONS_TEST_UPGRADE_KILLS` sets how many kills (default 4; run by hand with more).
 //!
 //! The child that is killed is this same test binary, re-run with an environment variable naming
 //! the database.
@@ -241,13 +242,42 @@ fn progress(path: &Path) -> (usize, u8) {
     (left, marker)
 }
 
+/// How many times [`a_kill_during_the_conversion_loses_nothing`] kills a conversion.
+fn kills() -> u32 {
+    std::env::var("PORTAL_SESSIONS_TEST_UPGRADE_KILLS")
+        .ok()
+        .map(|kills| kills.parse().unwrap())
+        .unwrap_or(4)
+}
+
+/// Copies the directory `from` (a closed sled database) to `to`, file by file.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_kill_during_the_conversion_loses_nothing() {
     let records = fixture(20_000);
     let ids: Vec<SessionId> = records.iter().map(|r| r.id).collect();
+    // The layout-1 database is written once and copied for each run: writing it (120 000 inserts)
+    // took most of this test's time when every round wrote its own.
+    let template = tempfile::tempdir().unwrap();
+    write_layout1(&template.path().join("db"), &records);
+    // Opened and closed once more (so that no thread of the writer's is left to touch the files),
+    // to check it is the previous layout whole.
+    assert_eq!(progress(&template.path().join("db")), (5, 1));
     // How long the child takes, from spawn to an open, converted store: the kills are spread over it.
     let calibration = tempfile::tempdir().unwrap();
-    write_layout1(&calibration.path().join("db"), &records);
+    copy_dir(&template.path().join("db"), &calibration.path().join("db"));
     let started = std::time::Instant::now();
     let mut child = spawn_child(&calibration.path().join("db"));
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
@@ -261,13 +291,17 @@ async fn a_kill_during_the_conversion_loses_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    let kills = kills();
     let mut outcomes = Vec::new();
-    for round in 1..=12u32 {
+    for round in 1..=kills {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        write_layout1(&path, &records);
+        copy_dir(&template.path().join("db"), &path);
         let mut child = spawn_child(&path);
-        std::thread::sleep(full * round / 12);
+        // Spread over the open, densest at its start: the conversion comes first, then the load
+        // of the records into the index, which takes most of the time (with kills spread evenly,
+        // four of them all landed after the conversion had finished).
+        std::thread::sleep(full * (round * round) / (kills * kills));
         child.kill().unwrap();
         child.wait().unwrap();
         std::thread::sleep(Duration::from_millis(50));
