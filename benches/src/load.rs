@@ -45,22 +45,24 @@ impl Connection {
         self.buffer.clear();
         let mut searched = 0;
         let head_end = loop {
-            if let Some(at) = find(&self.buffer[searched..], b"\r\n\r\n") {
-                break searched + at + 4;
+            if let Some(end) = head_end(&self.buffer, searched) {
+                break end;
             }
             // The end of the head may straddle two reads.
             searched = self.buffer.len().saturating_sub(3);
             self.read_more().await;
         };
         let head = &self.buffer[..head_end];
-        let (status, length) = match parse_head(head) {
-            Some(parsed) => parsed,
-            None => panic!(
-                "not an HTTP response with a content-length: {:?}",
-                String::from_utf8_lossy(head)
-            ),
+        let Some((status, length)) = parse_head(head) else {
+            panic!(
+                "not an HTTP response with a content-length: {}",
+                head_names(head)
+            );
         };
-        while self.buffer.len() < head_end + length {
+        let Some(end) = head_end.checked_add(length) else {
+            panic!("a content-length past the address space: {length}");
+        };
+        while self.buffer.len() < end {
             self.read_more().await;
         }
         status
@@ -78,11 +80,24 @@ impl Connection {
     }
 }
 
+/// Where the head of the response in `buffer` ends (after its blank line), searching from
+/// `from`: a search resumed after a read need not scan again what it scanned before.
+fn head_end(buffer: &[u8], from: usize) -> Option<usize> {
+    find(buffer.get(from..)?, b"\r\n\r\n").map(|at| from + at + 4)
+}
+
 /// The status code and the `Content-Length` of a response's head, read in place: the answer's
 /// head is parsed on the load generator's share of the machine, so a longer head (a redeem's
 /// security headers) must cost the generator no more than a scan, not a lower-cased copy.
 fn parse_head(head: &[u8]) -> Option<(u16, usize)> {
-    let status = std::str::from_utf8(head.get(9..12)?).ok()?.parse().ok()?;
+    if !head.starts_with(b"HTTP/1.") || head.get(12) != Some(&b' ') {
+        return None;
+    }
+    let code = head.get(9..12)?;
+    if !code.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let status = std::str::from_utf8(code).ok()?.parse().ok()?;
     let length = head.split(|&byte| byte == b'\n').find_map(|line| {
         let (name, value) = line.split_at_checked(b"content-length:".len())?;
         if !name.eq_ignore_ascii_case(b"content-length:") {
@@ -91,6 +106,22 @@ fn parse_head(head: &[u8]) -> Option<(u16, usize)> {
         std::str::from_utf8(value).ok()?.trim().parse().ok()
     })?;
     Some((status, length))
+}
+
+/// A head's status line and header names, for a panic: never its values (a redeem's head
+/// carries the viewer's cookie).
+fn head_names(head: &[u8]) -> String {
+    let mut lines = head.split(|&byte| byte == b'\n');
+    let status = lines.next().unwrap_or_default();
+    let names: Vec<_> = lines
+        .filter_map(|line| line.split(|&byte| byte == b':').next())
+        .filter(|name| !name.trim_ascii().is_empty())
+        .map(String::from_utf8_lossy)
+        .collect();
+    format!(
+        "{:?}, headers {names:?}",
+        String::from_utf8_lossy(status.trim_ascii())
+    )
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -190,7 +221,7 @@ pub fn drive(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_head;
+    use super::{head_end, head_names, parse_head};
 
     #[test]
     fn a_head_gives_its_status_and_length_whatever_the_names_case() {
@@ -198,19 +229,51 @@ mod tests {
         assert_eq!(parse_head(head), Some((303, 12)));
         let head = b"HTTP/1.1 200 OK\r\ncontent-length:0\r\n\r\n";
         assert_eq!(parse_head(head), Some((200, 0)));
+        let head = b"HTTP/1.1 200 OK\r\nx-content-length: 9\r\ncontent-length-x: 8\r\n\
+                     content-length: 5 \r\n\r\n";
+        assert_eq!(parse_head(head), Some((200, 5)));
     }
 
     #[test]
     fn a_head_without_a_length_or_a_status_is_refused() {
-        assert_eq!(parse_head(b"HTTP/1.1 200 OK\r\nx-length: 3\r\n\r\n"), None);
-        assert_eq!(
-            parse_head(b"HTTP/1.1 2x0 OK\r\ncontent-length: 3\r\n\r\n"),
-            None
-        );
-        assert_eq!(
-            parse_head(b"HTTP/1.1 200 OK\r\ncontent-length: -3\r\n\r\n"),
-            None
-        );
-        assert_eq!(parse_head(b"HTTP"), None);
+        for head in [
+            &b"HTTP/1.1 200 OK\r\nx-length: 3\r\n\r\n"[..],
+            b"HTTP/1.1 2x0 OK\r\ncontent-length: 3\r\n\r\n",
+            b"HTTP/1.1 +20 OK\r\ncontent-length: 3\r\n\r\n",
+            b"HTTP/1.1 2000 OK\r\ncontent-length: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: -3\r\n\r\n",
+            b"HTTX/1.1 200 OK\r\ncontent-length: 3\r\n\r\n",
+            b"HTTP",
+        ] {
+            assert_eq!(
+                parse_head(head),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_found_wherever_a_read_cut_it() {
+        let response = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let end = response.len() - 2;
+        for cut in 0..response.len() {
+            // What the loop in `send` does: search what one read brought, then resume three
+            // bytes before its end once the rest has come.
+            let first = head_end(&response[..cut], 0);
+            let found = first.or_else(|| head_end(response, cut.saturating_sub(3)));
+            assert_eq!(found, Some(end), "cut at {cut}");
+        }
+        assert_eq!(head_end(response, response.len() + 1), None);
+    }
+
+    #[test]
+    fn a_refused_head_is_described_without_its_values() {
+        let head = b"HTTP/1.1 303 See Other\r\nset-cookie: portal_session=mgv_secret\r\n\r\n";
+        let described = head_names(head);
+        assert!(!described.contains("mgv_secret"), "{described}");
+        assert!(described.contains("HTTP/1.1 303 See Other"), "{described}");
+        assert!(described.contains("set-cookie"), "{described}");
     }
 }
