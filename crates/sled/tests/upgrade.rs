@@ -1,9 +1,10 @@
 //! Upgrading a database written by the previous layout (marker 1: the records and five index trees,
 //! changed together in sled transactions) to today's (marker 2: the records alone). The fixture is
 //! built at test time, byte for byte as the previous code wrote it, from the same record encoding.
-//! Then: the upgrade keeps every record and answers lists as before; and a SIGKILL at a moment
-//! of the conversion, spread over it, leaves a database that opens and holds every record.
-//! `PORTAL_SESSIONS_TEST_UPGRADE_KILLS` sets how many kills (default 4; run by hand with more).
+//! Then: the upgrade keeps every record and answers lists as before; and a SIGKILL at any of
+//! several moments spread over the conversion leaves a database that opens and holds every record.
+//! `PORTAL_SESSIONS_TEST_UPGRADE_KILLS` sets how many kills, each on a fresh copy (default 4; 12
+//! by hand).
 //!
 //! The child that is killed is this same test binary, re-run with an environment variable naming
 //! the database.
